@@ -1,0 +1,232 @@
+//! [`Client`]: the one public entry point for the five Operations calls.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::error::{Error, Result};
+use crate::options::{CallContext, CallOptions};
+use crate::requests::{CancelOperation, DeleteOperation, GetOperation, ListOperations, WaitOperation};
+use crate::retry::{self, RetryPolicy};
+use crate::rpc::Code;
+use crate::transport::Transport;
+use crate::transport::grpc::GrpcTransport;
+
+/// Earth Engine's public endpoint, the default.
+pub const EARTH_ENGINE_ENDPOINT: &str = "https://earthengine.googleapis.com";
+
+/// The per-call timeout used when none is configured.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Which wire protocol a client speaks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TransportKind {
+    /// gRPC over HTTP/2.
+    #[default]
+    Grpc,
+    /// HTTP/JSON following the google.api.http transcoding rules.
+    Rest,
+    /// Let the client choose (currently gRPC).
+    Auto,
+}
+
+/// A client for `google.longrunning.Operations` (Earth Engine's
+/// `projects.operations` first of all).
+///
+/// Cheap to clone: clones share one connection and its configuration. Every
+/// method takes `&self` and returns a request builder that can be awaited
+/// directly or configured first.
+///
+/// ```
+/// # async fn demo() -> eeops::Result<()> {
+/// # let emulator = eeops::emulator::Emulator::builder().with_seed("my-project", 5).start("127.0.0.1:0").await?;
+/// # let endpoint = emulator.endpoint();
+/// let client = eeops::Client::builder().with_endpoint(&endpoint).build()?;
+/// let page = client.list("projects/my-project").set_page_size(2).send().await?;
+/// let first = &page.operations[0];
+/// let fresh = client.get(&first.name).with_timeout(std::time::Duration::from_secs(5)).await?;
+/// assert_eq!(fresh.name, first.name);
+/// # emulator.shutdown().await?;
+/// # Ok(()) }
+/// # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
+/// ```
+#[derive(Clone, Debug)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    transport: Box<dyn Transport>,
+    endpoint: String,
+    defaults: CallOptions,
+    retry: RetryPolicy,
+}
+
+/// Configures and builds a [`Client`].
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ClientBuilder {
+    endpoint: String,
+    transport: TransportKind,
+    defaults: CallOptions,
+    retry: RetryPolicy,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self {
+            endpoint: EARTH_ENGINE_ENDPOINT.to_owned(),
+            transport: TransportKind::default(),
+            defaults: CallOptions::new().with_timeout(DEFAULT_TIMEOUT),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// The service URL: `http://host:port` for plaintext HTTP/2 (emulators),
+    /// `https://host` for TLS with the system's root certificates.
+    pub fn with_endpoint(mut self, url: impl AsRef<str>) -> Self {
+        self.endpoint = url.as_ref().trim_end_matches('/').to_owned();
+        self
+    }
+
+    /// The wire protocol.
+    pub fn with_transport(mut self, transport: TransportKind) -> Self {
+        self.transport = transport;
+        self
+    }
+
+    /// The default per-call timeout (retries included); 60 s unless set.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.defaults = self.defaults.with_timeout(timeout);
+        self
+    }
+
+    /// A header sent with every call.
+    pub fn with_header(mut self, name: impl AsRef<str>, value: impl AsRef<str>) -> Self {
+        self.defaults = self.defaults.with_header(name, value);
+        self
+    }
+
+    /// The retry policy for every call (see [`RetryPolicy`] for the default).
+    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Builds the client. No connection is made until the first call, but
+    /// this must run inside a Tokio runtime.
+    pub fn build(self) -> Result<Client> {
+        self.defaults.check()?;
+        let transport: Box<dyn Transport> = match self.transport {
+            TransportKind::Grpc | TransportKind::Auto => Box::new(GrpcTransport::new(&self.endpoint)?),
+            TransportKind::Rest => {
+                return Err(Error::new(
+                    Code::Unimplemented,
+                    "the HTTP/JSON transport is not available in this version; use gRPC",
+                ));
+            }
+        };
+        Ok(Client {
+            inner: Arc::new(Inner {
+                transport,
+                endpoint: self.endpoint,
+                defaults: self.defaults,
+                retry: self.retry,
+            }),
+        })
+    }
+}
+
+impl Client {
+    /// A builder with Earth Engine's endpoint, gRPC, a 60 s timeout and the
+    /// default retry policy.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// The endpoint this client talks to.
+    pub fn endpoint(&self) -> &str {
+        &self.inner.endpoint
+    }
+
+    /// Gets the latest state of an operation by its full name.
+    pub fn get(&self, name: impl Into<String>) -> GetOperation {
+        GetOperation::new(self.clone(), name.into())
+    }
+
+    /// Lists the operations under `parent` (for Earth Engine,
+    /// `projects/{project}`).
+    pub fn list(&self, parent: impl Into<String>) -> ListOperations {
+        ListOperations::new(self.clone(), parent.into())
+    }
+
+    /// Asks the server to cancel an operation (asynchronous, best effort).
+    pub fn cancel(&self, name: impl Into<String>) -> CancelOperation {
+        CancelOperation::new(self.clone(), name.into())
+    }
+
+    /// Forgets an operation's result; this does not cancel it.
+    pub fn delete(&self, name: impl Into<String>) -> DeleteOperation {
+        DeleteOperation::new(self.clone(), name.into())
+    }
+
+    /// Waits on the server until the operation is done or a timeout passes,
+    /// then returns its latest state.
+    pub fn wait(&self, name: impl Into<String>) -> WaitOperation {
+        WaitOperation::new(self.clone(), name.into())
+    }
+
+    pub(crate) fn transport(&self) -> &dyn Transport {
+        self.inner.transport.as_ref()
+    }
+
+    /// Runs one call through the retry loop with the merged options; the
+    /// error names `action`.
+    pub(crate) async fn execute<T, F>(
+        &self,
+        action: impl FnOnce() -> String,
+        options: &CallOptions,
+        repeatable: bool,
+        precondition: Result<()>,
+        mut attempt: F,
+    ) -> Result<T>
+    where
+        F: FnMut(CallContext) -> crate::transport::BoxFuture<Result<T>>,
+    {
+        let options = options.over(&self.inner.defaults);
+        let result = async {
+            precondition?;
+            options.check()?;
+            let deadline = options.timeout.map(|timeout| Instant::now() + timeout);
+            let context = CallContext {
+                deadline,
+                headers: options.headers.clone().into(),
+            };
+            let policy = options.retry.as_ref().unwrap_or(&self.inner.retry);
+            retry::run(policy, repeatable, deadline, |_| attempt(context.clone())).await
+        }
+        .await;
+        result.map_err(|error| error.with_action(action()))
+    }
+
+    /// The deadline-aware timeout to ask the server to wait for.
+    pub(crate) fn call_timeout(&self, options: &CallOptions) -> Option<Duration> {
+        options.timeout.or(self.inner.defaults.timeout)
+    }
+}
+
+/// Refuses an empty resource name before anything is sent.
+pub(crate) fn require_name(name: &str, what: &str) -> Result<()> {
+    if name.trim().is_empty() {
+        return Err(Error::new(
+            Code::InvalidArgument,
+            format!("the {what} name is empty"),
+        ));
+    }
+    Ok(())
+}

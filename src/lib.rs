@@ -1,0 +1,95 @@
+//! # eeops
+//!
+//! Google's long-running operations (`google.longrunning.Operations`: get,
+//! list, cancel, delete, wait), with Earth Engine's `projects.operations`
+//! (export and ingestion tasks) as the first-class target.
+//!
+//! One [`Client`] sits over a private transport, adds deadlines, retries and
+//! pagination as a stream, and decodes Earth Engine's task metadata. An
+//! in-process [`emulator`] serves the same API on loopback, so everything
+//! here runs without credentials:
+//!
+//! ```
+//! use eeops::{Client, earthengine::State};
+//! use eeops::emulator::{Emulator, OperationSpec};
+//! use std::time::Duration;
+//!
+//! # async fn quick_start() -> eeops::Result<()> {
+//! let emulator = Emulator::builder().start("127.0.0.1:0").await?;
+//! let name = emulator.create(
+//!     OperationSpec::new("my-project")
+//!         .with_type("EXPORT_IMAGE")
+//!         .with_run_time(Duration::from_millis(200)),
+//! )?;
+//!
+//! let client = Client::builder().with_endpoint(emulator.endpoint()).build()?;
+//!
+//! // Every operation of the project, page after page.
+//! let mut all = client.list("projects/my-project").operations();
+//! while let Some(operation) = all.next().await {
+//!     println!("{} {:?}", operation?.id(), State::Running);
+//! }
+//!
+//! // Block on the server until the task is done.
+//! let done = client.wait(&name).set_timeout(Duration::from_secs(10)).await?;
+//! assert!(done.done);
+//! assert_eq!(done.state(), State::Succeeded);
+//!
+//! emulator.shutdown().await?;
+//! # Ok(()) }
+//! # tokio::runtime::Runtime::new().unwrap().block_on(quick_start()).unwrap();
+//! ```
+//!
+//! Errors are one type, [`Error`], with the canonical gRPC [`rpc::Code`], the
+//! server's message, the decoded `google.rpc.Status` details and what the
+//! client was doing.
+
+mod client;
+mod error;
+pub mod json;
+mod operation;
+mod options;
+mod pager;
+mod proto;
+mod requests;
+mod retry;
+mod transport;
+
+#[cfg(feature = "emulator")]
+pub mod emulator {}
+
+pub use client::{Client, ClientBuilder, DEFAULT_TIMEOUT, EARTH_ENGINE_ENDPOINT, TransportKind};
+pub use error::{Detail, Error, Result};
+pub use operation::{EARTH_ENGINE_METADATA_TYPE_URLS, Metadata, Outcome, operation_id};
+pub use options::CallOptions;
+pub use pager::{OperationStream, PageStream};
+pub use requests::{CancelOperation, DeleteOperation, GetOperation, ListOperations, WaitOperation};
+pub use retry::RetryPolicy;
+
+/// `google.longrunning` messages.
+pub mod longrunning {
+    pub use crate::proto::google::longrunning::{
+        CancelOperationRequest, DeleteOperationRequest, GetOperationRequest,
+        ListOperationsRequest, ListOperationsResponse, Operation, OperationInfo,
+        WaitOperationRequest, operation,
+    };
+}
+
+/// `google.rpc` messages: the status, its codes and the standard details.
+pub mod rpc {
+    pub use crate::proto::google::rpc::{
+        BadRequest, Code, DebugInfo, ErrorInfo, Help, LocalizedMessage, PreconditionFailure,
+        QuotaFailure, RequestInfo, ResourceInfo, RetryInfo, Status, bad_request, help,
+        precondition_failure, quota_failure,
+    };
+}
+
+/// Earth Engine's task metadata (`google.earthengine.v1.OperationMetadata`,
+/// also sent as v1beta and v1alpha).
+pub mod earthengine {
+    pub use crate::proto::google::earthengine::v1::operation_metadata::State;
+    pub use crate::proto::google::earthengine::v1::operation_notification::Severity;
+    pub use crate::proto::google::earthengine::v1::{
+        OperationMetadata, OperationNotification, OperationStage,
+    };
+}

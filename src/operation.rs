@@ -1,0 +1,259 @@
+//! Conveniences on [`Operation`]: its id, its outcome and its Earth Engine
+//! metadata.
+
+use std::time::{Duration, SystemTime};
+
+use prost::Message;
+
+use crate::earthengine::{OperationMetadata, State};
+use crate::error::Error;
+use crate::longrunning::{Operation, operation};
+use crate::rpc::Code;
+
+/// The type URLs under which Earth Engine sends [`OperationMetadata`]; the
+/// message is the same in every API version.
+pub const EARTH_ENGINE_METADATA_TYPE_URLS: [&str; 3] = [
+    "type.googleapis.com/google.earthengine.v1.OperationMetadata",
+    "type.googleapis.com/google.earthengine.v1beta.OperationMetadata",
+    "type.googleapis.com/google.earthengine.v1alpha.OperationMetadata",
+];
+
+/// An operation's `metadata`, decoded where this crate knows its type.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Metadata {
+    /// The operation carries no metadata.
+    None,
+    /// Earth Engine's task metadata (any API version).
+    EarthEngine(Box<OperationMetadata>),
+    /// A type this crate does not decode, or bytes that did not decode as the
+    /// type they claimed; kept exactly as received.
+    Other(prost_types::Any),
+}
+
+/// How an operation ended, or that it has not.
+#[derive(Clone, Debug)]
+pub enum Outcome {
+    /// Still pending or running.
+    NotDone,
+    /// Finished successfully, with its response if any.
+    Succeeded(Option<prost_types::Any>),
+    /// Cancelled: done with `error.code = CANCELLED`.
+    Cancelled(Error),
+    /// Failed with an error.
+    Failed(Error),
+}
+
+impl Operation {
+    /// The last component of the name after `/operations/` (the Earth Engine
+    /// task id), or the whole name when it has no such component.
+    pub fn id(&self) -> &str {
+        operation_id(&self.name)
+    }
+
+    /// The operation's `metadata`, decoded when it is Earth Engine's. Never
+    /// fails: anything else is kept raw.
+    pub fn decoded_metadata(&self) -> Metadata {
+        match &self.metadata {
+            None => Metadata::None,
+            Some(any) if EARTH_ENGINE_METADATA_TYPE_URLS.contains(&any.type_url.as_str()) => {
+                match OperationMetadata::decode(any.value.as_slice()) {
+                    Ok(metadata) => Metadata::EarthEngine(Box::new(metadata)),
+                    Err(_) => Metadata::Other(any.clone()),
+                }
+            }
+            Some(any) => Metadata::Other(any.clone()),
+        }
+    }
+
+    /// Earth Engine's task metadata, if that is what the operation carries.
+    pub fn earth_engine_metadata(&self) -> Option<OperationMetadata> {
+        match self.decoded_metadata() {
+            Metadata::EarthEngine(metadata) => Some(*metadata),
+            _ => None,
+        }
+    }
+
+    /// How the operation ended, from `done`, `error` and `response`.
+    pub fn outcome(&self) -> Outcome {
+        if !self.done {
+            return Outcome::NotDone;
+        }
+        match &self.result {
+            Some(operation::Result::Error(status)) => {
+                let error = Error::from_status(status.clone());
+                if error.code() == Code::Cancelled {
+                    Outcome::Cancelled(error)
+                } else {
+                    Outcome::Failed(error)
+                }
+            }
+            Some(operation::Result::Response(response)) => {
+                Outcome::Succeeded(Some(response.clone()))
+            }
+            None => Outcome::Succeeded(None),
+        }
+    }
+
+    /// The task's state: Earth Engine's own when present, otherwise derived
+    /// from `done` and `error` (a running operation of another service is
+    /// reported as [`State::Running`]).
+    pub fn state(&self) -> State {
+        if let Some(metadata) = self.earth_engine_metadata() {
+            let state = metadata.state();
+            if state != State::Unspecified {
+                return state;
+            }
+        }
+        match self.outcome() {
+            Outcome::NotDone => State::Running,
+            Outcome::Succeeded(_) => State::Succeeded,
+            Outcome::Cancelled(_) => State::Cancelled,
+            Outcome::Failed(_) => State::Failed,
+        }
+    }
+
+    /// The error the operation ended with, if any.
+    pub fn error(&self) -> Option<Error> {
+        match &self.result {
+            Some(operation::Result::Error(status)) => Some(Error::from_status(status.clone())),
+            _ => None,
+        }
+    }
+}
+
+/// The part of a resource name after its last `/operations/`, or the whole
+/// name (names of other services may have slashes in their ids).
+pub fn operation_id(name: &str) -> &str {
+    name.rsplit_once("/operations/")
+        .map_or(name, |(_, id)| id)
+        .trim_start_matches("operations/")
+}
+
+impl State {
+    /// True for the states a task never leaves.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Cancelled | Self::Failed)
+    }
+}
+
+impl OperationMetadata {
+    /// When the task was created.
+    pub fn created_at(&self) -> Option<SystemTime> {
+        to_system_time(self.create_time)
+    }
+
+    /// When the task last changed.
+    pub fn updated_at(&self) -> Option<SystemTime> {
+        to_system_time(self.update_time)
+    }
+
+    /// When the task started running.
+    pub fn started_at(&self) -> Option<SystemTime> {
+        to_system_time(self.start_time)
+    }
+
+    /// When the task ended.
+    pub fn ended_at(&self) -> Option<SystemTime> {
+        to_system_time(self.end_time)
+    }
+
+    /// Progress as a fraction clamped to `0.0..=1.0` (servers can send
+    /// anything).
+    pub fn progress_fraction(&self) -> f64 {
+        if self.progress.is_finite() {
+            self.progress.clamp(0.0, 1.0)
+        } else {
+            0.0
+        }
+    }
+}
+
+fn to_system_time(timestamp: Option<prost_types::Timestamp>) -> Option<SystemTime> {
+    timestamp.and_then(|t| SystemTime::try_from(t).ok())
+}
+
+/// Converts a `SystemTime` into a protobuf `Timestamp`.
+pub(crate) fn timestamp(time: SystemTime) -> prost_types::Timestamp {
+    prost_types::Timestamp::from(time)
+}
+
+/// Converts a std `Duration` into a protobuf `Duration`, saturating.
+pub(crate) fn proto_duration(duration: Duration) -> prost_types::Duration {
+    prost_types::Duration::try_from(duration).unwrap_or(prost_types::Duration {
+        seconds: i64::MAX,
+        nanos: 999_999_999,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rpc::Status;
+
+    fn with_metadata(type_url: &str, value: Vec<u8>) -> Operation {
+        Operation {
+            name: "projects/p/operations/ABC".into(),
+            metadata: Some(prost_types::Any {
+                type_url: type_url.into(),
+                value,
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn earth_engine_metadata_decodes_under_every_version() {
+        let metadata = OperationMetadata {
+            state: State::Running as i32,
+            progress: 0.5,
+            description: "export".into(),
+            ..Default::default()
+        };
+        for url in EARTH_ENGINE_METADATA_TYPE_URLS {
+            let op = with_metadata(url, metadata.encode_to_vec());
+            assert_eq!(op.earth_engine_metadata().as_ref(), Some(&metadata), "{url}");
+            assert_eq!(op.state(), State::Running);
+        }
+    }
+
+    #[test]
+    fn unknown_or_broken_metadata_is_kept_raw() {
+        let op = with_metadata("type.googleapis.com/google.protobuf.Struct", vec![1, 2]);
+        assert!(matches!(op.decoded_metadata(), Metadata::Other(any) if any.value == vec![1, 2]));
+        let broken = with_metadata(EARTH_ENGINE_METADATA_TYPE_URLS[0], vec![0xff; 3]);
+        assert!(matches!(broken.decoded_metadata(), Metadata::Other(_)));
+        assert_eq!(broken.state(), State::Running);
+    }
+
+    #[test]
+    fn outcome_follows_done_and_error() {
+        let mut op = Operation {
+            name: "operations/a/b".into(),
+            done: true,
+            result: Some(operation::Result::Error(Status {
+                code: 1,
+                message: "Cancelled.".into(),
+                details: vec![],
+            })),
+            ..Default::default()
+        };
+        assert!(matches!(op.outcome(), Outcome::Cancelled(_)));
+        assert_eq!(op.state(), State::Cancelled);
+        op.result = Some(operation::Result::Error(Status {
+            code: 13,
+            message: "boom".into(),
+            details: vec![],
+        }));
+        assert_eq!(op.state(), State::Failed);
+        op.result = None;
+        assert_eq!(op.state(), State::Succeeded);
+    }
+
+    #[test]
+    fn ids_come_from_the_last_operations_segment() {
+        assert_eq!(operation_id("projects/p/operations/ABC"), "ABC");
+        assert_eq!(operation_id("operations/a/b"), "a/b");
+        assert_eq!(operation_id("plain"), "plain");
+    }
+}

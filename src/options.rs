@@ -1,0 +1,173 @@
+//! Per-call options: deadline, extra request headers, retry policy.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::error::{Error, Result};
+use crate::retry::RetryPolicy;
+use crate::rpc::Code;
+
+/// Options for one call, layered over the client's defaults.
+///
+/// Headers are checked when they are added; a bad one is reported when the
+/// call is sent, so building a request never fails half-way.
+#[derive(Clone, Debug, Default)]
+pub struct CallOptions {
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) headers: Vec<Header>,
+    pub(crate) retry: Option<RetryPolicy>,
+    pub(crate) invalid: Option<String>,
+}
+
+/// One validated request header (gRPC metadata or HTTP header).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Header {
+    pub(crate) name: String,
+    pub(crate) value: String,
+}
+
+/// Headers the transports set themselves; a user may not override them.
+const RESERVED_HEADERS: &[&str] = &[
+    "content-type",
+    "content-length",
+    "te",
+    "host",
+    "connection",
+    "transfer-encoding",
+    "user-agent",
+];
+
+impl CallOptions {
+    /// Options with nothing set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The total time the call may take, retries included.
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Adds a request header (sent as gRPC metadata or an HTTP header).
+    #[must_use]
+    pub fn with_header(mut self, name: impl AsRef<str>, value: impl AsRef<str>) -> Self {
+        match Header::new(name.as_ref(), value.as_ref()) {
+            Ok(header) => self.headers.push(header),
+            Err(problem) => {
+                self.invalid.get_or_insert(problem);
+            }
+        }
+        self
+    }
+
+    /// Replaces the retry policy for this call.
+    #[must_use]
+    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    /// These options over `defaults`: a value set here wins; headers add up.
+    pub(crate) fn over(&self, defaults: &CallOptions) -> CallOptions {
+        let mut headers = defaults.headers.clone();
+        headers.extend(self.headers.iter().cloned());
+        CallOptions {
+            timeout: self.timeout.or(defaults.timeout),
+            headers,
+            retry: self.retry.clone().or_else(|| defaults.retry.clone()),
+            invalid: self.invalid.clone().or_else(|| defaults.invalid.clone()),
+        }
+    }
+
+    /// The error kept from building these options, if any.
+    pub(crate) fn check(&self) -> Result<()> {
+        match &self.invalid {
+            Some(problem) => Err(Error::new(Code::InvalidArgument, problem.clone())),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Header {
+    fn new(name: &str, value: &str) -> std::result::Result<Self, String> {
+        let lower = name.to_ascii_lowercase();
+        if lower.is_empty()
+            || !lower
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        {
+            return Err(format!(
+                "invalid header name {name:?}: use letters, digits, '-', '_' or '.'"
+            ));
+        }
+        if lower.starts_with("grpc-") || lower.ends_with("-bin") || RESERVED_HEADERS.contains(&lower.as_str()) {
+            return Err(format!("header {name:?} is set by the transport and cannot be overridden"));
+        }
+        if let Some(bad) = value.chars().find(|c| !(' '..='~').contains(c)) {
+            return Err(format!(
+                "invalid value for header {name:?}: character {bad:?} is not allowed (printable ASCII only)"
+            ));
+        }
+        Ok(Self {
+            name: lower,
+            value: value.to_owned(),
+        })
+    }
+}
+
+/// What a transport needs to know about one attempt.
+#[derive(Clone, Debug)]
+pub(crate) struct CallContext {
+    /// When the whole call must be over.
+    pub(crate) deadline: Option<Instant>,
+    pub(crate) headers: Arc<[Header]>,
+}
+
+impl CallContext {
+    /// Time left before the deadline, if there is one.
+    pub(crate) fn remaining(&self) -> Option<Duration> {
+        self.deadline
+            .map(|deadline| deadline.saturating_duration_since(Instant::now()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_headers_are_kept_until_the_call() {
+        for (name, value) in [
+            ("x-ok", "line\r\nbreak"),
+            ("bad name", "v"),
+            ("", "v"),
+            ("grpc-timeout", "1S"),
+            ("x-nul", "a\0b"),
+            ("content-type", "text/plain"),
+        ] {
+            let options = CallOptions::new().with_header(name, value);
+            let error = options.check().expect_err(name);
+            assert_eq!(error.code(), Code::InvalidArgument);
+        }
+        let fine = CallOptions::new().with_header("X-Trace", "abc def");
+        assert!(fine.check().is_ok());
+        assert_eq!(fine.headers[0].name, "x-trace");
+    }
+
+    #[test]
+    fn call_options_override_defaults_and_headers_add_up() {
+        let defaults = CallOptions::new()
+            .with_timeout(Duration::from_secs(60))
+            .with_header("x-a", "1");
+        let merged = CallOptions::new()
+            .with_timeout(Duration::from_secs(5))
+            .with_header("x-b", "2")
+            .over(&defaults);
+        assert_eq!(merged.timeout, Some(Duration::from_secs(5)));
+        assert_eq!(merged.headers.len(), 2);
+    }
+}

@@ -1,0 +1,336 @@
+//! Request builders returned by [`Client`]: `set_*` sets request fields,
+//! `with_*` sets call options, and `send()` (or `.await`) runs the call.
+
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::time::Duration;
+
+use crate::client::{Client, require_name};
+use crate::error::Result;
+use crate::longrunning::{
+    CancelOperationRequest, DeleteOperationRequest, GetOperationRequest, ListOperationsRequest,
+    ListOperationsResponse, Operation, WaitOperationRequest,
+};
+use crate::operation::proto_duration;
+use crate::options::CallOptions;
+use crate::pager::{OperationStream, PageStream};
+use crate::retry::RetryPolicy;
+
+/// The per-call option setters every request builder has.
+macro_rules! call_option_setters {
+    () => {
+        /// The total time this call may take, retries included.
+        #[must_use]
+        pub fn with_timeout(mut self, timeout: Duration) -> Self {
+            self.options = self.options.with_timeout(timeout);
+            self
+        }
+
+        /// Adds a request header for this call.
+        #[must_use]
+        pub fn with_header(mut self, name: impl AsRef<str>, value: impl AsRef<str>) -> Self {
+            self.options = self.options.with_header(name, value);
+            self
+        }
+
+        /// Replaces the retry policy for this call.
+        #[must_use]
+        pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
+            self.options = self.options.with_retry_policy(policy);
+            self
+        }
+
+        /// Replaces all per-call options.
+        #[must_use]
+        pub fn with_options(mut self, options: CallOptions) -> Self {
+            self.options = options;
+            self
+        }
+    };
+}
+
+/// Lets a builder be awaited directly: `client.get(name).await`.
+macro_rules! awaitable {
+    ($builder:ty, $output:ty) => {
+        impl IntoFuture for $builder {
+            type Output = Result<$output>;
+            type IntoFuture = Pin<Box<dyn Future<Output = Result<$output>> + Send>>;
+
+            fn into_future(self) -> Self::IntoFuture {
+                Box::pin(self.send())
+            }
+        }
+    };
+}
+
+/// `GetOperation`: the latest state of one operation.
+#[derive(Clone, Debug)]
+#[must_use = "a request does nothing until it is sent or awaited"]
+pub struct GetOperation {
+    client: Client,
+    request: GetOperationRequest,
+    options: CallOptions,
+}
+
+impl GetOperation {
+    pub(crate) fn new(client: Client, name: String) -> Self {
+        Self {
+            client,
+            request: GetOperationRequest { name },
+            options: CallOptions::new(),
+        }
+    }
+
+    call_option_setters!();
+
+    /// Sends the request.
+    pub async fn send(self) -> Result<Operation> {
+        let Self { client, request, options } = self;
+        let name = request.name.clone();
+        client
+            .execute(
+                || format!("getting operation {name}"),
+                &options,
+                true,
+                require_name(&request.name, "operation"),
+                |call| client.transport().get_operation(request.clone(), call),
+            )
+            .await
+    }
+}
+awaitable!(GetOperation, Operation);
+
+/// `ListOperations`: one page, every page, or every operation.
+#[derive(Clone, Debug)]
+#[must_use = "a request does nothing until it is sent, awaited or streamed"]
+pub struct ListOperations {
+    client: Client,
+    request: ListOperationsRequest,
+    options: CallOptions,
+}
+
+impl ListOperations {
+    pub(crate) fn new(client: Client, parent: String) -> Self {
+        Self {
+            client,
+            request: ListOperationsRequest {
+                name: parent,
+                ..Default::default()
+            },
+            options: CallOptions::new(),
+        }
+    }
+
+    /// A server-side filter, such as `done=false` or
+    /// `metadata.state=RUNNING OR metadata.state=PENDING`.
+    pub fn set_filter(mut self, filter: impl Into<String>) -> Self {
+        self.request.filter = filter.into();
+        self
+    }
+
+    /// The most operations per page (the server may send fewer).
+    pub fn set_page_size(mut self, page_size: i32) -> Self {
+        self.request.page_size = page_size;
+        self
+    }
+
+    /// Resumes from a page token a previous page returned.
+    pub fn set_page_token(mut self, token: impl Into<String>) -> Self {
+        self.request.page_token = token.into();
+        self
+    }
+
+    call_option_setters!();
+
+    /// Fetches one page from the current page token.
+    pub async fn send(self) -> Result<ListOperationsResponse> {
+        let Self { client, request, options } = self;
+        let parent = request.name.clone();
+        client
+            .execute(
+                || format!("listing operations of {parent}"),
+                &options,
+                true,
+                require_name(&request.name, "parent"),
+                |call| client.transport().list_operations(request.clone(), call),
+            )
+            .await
+    }
+
+    /// Every page, following page tokens until the last one.
+    pub fn pages(self) -> PageStream {
+        PageStream::new(self)
+    }
+
+    /// Every operation of every page, in the server's order.
+    pub fn operations(self) -> OperationStream {
+        OperationStream::new(self.pages())
+    }
+
+    pub(crate) fn page_token(&self) -> &str {
+        &self.request.page_token
+    }
+}
+awaitable!(ListOperations, ListOperationsResponse);
+
+/// `CancelOperation`: asks the server to cancel (asynchronous, best effort).
+#[derive(Clone, Debug)]
+#[must_use = "a request does nothing until it is sent or awaited"]
+pub struct CancelOperation {
+    client: Client,
+    request: CancelOperationRequest,
+    options: CallOptions,
+}
+
+impl CancelOperation {
+    pub(crate) fn new(client: Client, name: String) -> Self {
+        Self {
+            client,
+            request: CancelOperationRequest { name },
+            options: CallOptions::new(),
+        }
+    }
+
+    call_option_setters!();
+
+    /// Sends the request. Cancelling twice is harmless, so it is retried.
+    pub async fn send(self) -> Result<()> {
+        let Self { client, request, options } = self;
+        let name = request.name.clone();
+        client
+            .execute(
+                || format!("cancelling operation {name}"),
+                &options,
+                true,
+                require_name(&request.name, "operation"),
+                |call| client.transport().cancel_operation(request.clone(), call),
+            )
+            .await
+    }
+}
+awaitable!(CancelOperation, ());
+
+/// `DeleteOperation`: forgets the result (does not cancel).
+#[derive(Clone, Debug)]
+#[must_use = "a request does nothing until it is sent or awaited"]
+pub struct DeleteOperation {
+    client: Client,
+    request: DeleteOperationRequest,
+    options: CallOptions,
+}
+
+impl DeleteOperation {
+    pub(crate) fn new(client: Client, name: String) -> Self {
+        Self {
+            client,
+            request: DeleteOperationRequest { name },
+            options: CallOptions::new(),
+        }
+    }
+
+    call_option_setters!();
+
+    /// Sends the request. Not retried: a repeated delete whose first reply
+    /// was lost would report NOT_FOUND for a delete that worked.
+    pub async fn send(self) -> Result<()> {
+        let Self { client, request, options } = self;
+        let name = request.name.clone();
+        client
+            .execute(
+                || format!("deleting operation {name}"),
+                &options,
+                false,
+                require_name(&request.name, "operation"),
+                |call| client.transport().delete_operation(request.clone(), call),
+            )
+            .await
+    }
+}
+awaitable!(DeleteOperation, ());
+
+/// How much of a call's remaining time a server-side wait may use: all but
+/// a tenth, at most one second, left for the reply to travel back.
+fn wait_within(remaining: Duration) -> Duration {
+    remaining.saturating_sub((remaining / 10).min(Duration::from_secs(1)))
+}
+
+/// Extra call time granted beyond a requested wait timeout.
+const WAIT_CALL_MARGIN: Duration = Duration::from_secs(10);
+
+/// `WaitOperation`: blocks on the server until the operation is done or the
+/// wait timeout passes, then returns the latest state (done or not).
+#[derive(Clone, Debug)]
+#[must_use = "a request does nothing until it is sent or awaited"]
+pub struct WaitOperation {
+    client: Client,
+    name: String,
+    wait_timeout: Option<Duration>,
+    options: CallOptions,
+}
+
+impl WaitOperation {
+    pub(crate) fn new(client: Client, name: String) -> Self {
+        Self {
+            client,
+            name,
+            wait_timeout: None,
+            options: CallOptions::new(),
+        }
+    }
+
+    /// The longest time the server should wait. Without one, the server
+    /// waits for as long as the call's deadline allows. Either way the wait
+    /// is kept inside the call's deadline; when no call timeout was set, the
+    /// deadline is stretched to fit the wait.
+    pub fn set_timeout(mut self, timeout: Duration) -> Self {
+        self.wait_timeout = Some(timeout);
+        self
+    }
+
+    call_option_setters!();
+
+    /// Sends the request.
+    pub async fn send(self) -> Result<Operation> {
+        let Self { client, name, wait_timeout, mut options } = self;
+        if options.timeout.is_none() {
+            if let Some(wait) = wait_timeout {
+                let default = client.call_timeout(&options).unwrap_or_default();
+                options.timeout = Some(default.max(wait.saturating_add(WAIT_CALL_MARGIN)));
+            }
+        }
+        let action_name = name.clone();
+        client
+            .execute(
+                || format!("waiting for operation {action_name}"),
+                &options,
+                true,
+                require_name(&name, "operation"),
+                |call| {
+                    let server_wait = match (wait_timeout, call.remaining()) {
+                        (Some(wait), Some(remaining)) => Some(wait.min(wait_within(remaining))),
+                        (None, Some(remaining)) => Some(wait_within(remaining)),
+                        (wait, None) => wait,
+                    };
+                    let request = WaitOperationRequest {
+                        name: name.clone(),
+                        timeout: server_wait.map(proto_duration),
+                    };
+                    client.transport().wait_operation(request, call)
+                },
+            )
+            .await
+    }
+}
+awaitable!(WaitOperation, Operation);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_leave_room_for_the_reply() {
+        assert_eq!(wait_within(Duration::from_secs(60)), Duration::from_secs(59));
+        assert_eq!(wait_within(Duration::from_secs(5)), Duration::from_millis(4500));
+        assert_eq!(wait_within(Duration::ZERO), Duration::ZERO);
+    }
+}

@@ -1,0 +1,230 @@
+//! The retry policy and the one retry loop every call goes through, whatever
+//! the transport.
+
+use std::future::Future;
+use std::hash::{BuildHasher, RandomState};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::error::{Error, Result};
+use crate::rpc::Code;
+
+/// When and how often a failed call is tried again.
+///
+/// Only calls that are safe to repeat are retried (get, list, wait and
+/// cancel; delete is not, because a repeated delete after a lost reply would
+/// report NOT_FOUND for a delete that worked), and only on transient codes:
+/// `UNAVAILABLE` and `RESOURCE_EXHAUSTED`. The delay before attempt `n + 1`
+/// is drawn uniformly from `0..=min(max_delay, initial_delay * 2^(n-1))`
+/// ("full jitter"); a server's `RetryInfo` delay is used instead when it is
+/// longer, capped at `max_delay`. Retrying stops at `max_attempts` or when
+/// the next attempt would start after the call's deadline.
+///
+/// Defaults: 5 attempts, 100 ms initial delay, 10 s maximum delay.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    max_attempts: u32,
+    initial_delay: Duration,
+    max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 5,
+            initial_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(10),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The default policy.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A policy that never retries.
+    pub fn never() -> Self {
+        Self {
+            max_attempts: 1,
+            ..Self::default()
+        }
+    }
+
+    /// The most attempts, the first included (at least 1).
+    #[must_use]
+    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// The upper bound of the first backoff.
+    #[must_use]
+    pub fn with_initial_delay(mut self, delay: Duration) -> Self {
+        self.initial_delay = delay;
+        self
+    }
+
+    /// The longest single delay, server-requested delays included.
+    #[must_use]
+    pub fn with_max_delay(mut self, delay: Duration) -> Self {
+        self.max_delay = delay;
+        self
+    }
+
+    /// The most attempts.
+    pub fn max_attempts(&self) -> u32 {
+        self.max_attempts
+    }
+
+    fn is_transient(code: Code) -> bool {
+        matches!(code, Code::Unavailable | Code::ResourceExhausted)
+    }
+
+    /// The delay before the attempt after `attempt` (counted from 1).
+    fn delay_after(&self, attempt: u32, error: &Error) -> Duration {
+        let exponent = attempt.saturating_sub(1).min(30);
+        let ceiling = self
+            .initial_delay
+            .saturating_mul(1u32 << exponent)
+            .min(self.max_delay);
+        let jittered = ceiling.mul_f64(random_fraction());
+        match error.retry_delay() {
+            Some(asked) => asked.min(self.max_delay).max(jittered),
+            None => jittered,
+        }
+    }
+}
+
+/// A uniform number in `0.0..=1.0`, from the standard library's per-process
+/// random keys (good enough for jitter; no need for a RNG crate).
+fn random_fraction() -> f64 {
+    let bits = RandomState::new().hash_one(Instant::now());
+    (bits >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Runs `attempt` until it succeeds, fails for good, runs out of attempts or
+/// would pass `deadline`.
+pub(crate) async fn run<T, F, Fut>(
+    policy: &RetryPolicy,
+    repeatable: bool,
+    deadline: Option<Instant>,
+    mut attempt: F,
+) -> Result<T>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    let mut number = 1;
+    loop {
+        let error = match attempt(number).await {
+            Ok(value) => return Ok(value),
+            Err(error) => error,
+        };
+        if !repeatable || number >= policy.max_attempts || !RetryPolicy::is_transient(error.code())
+        {
+            return Err(error);
+        }
+        let delay = policy.delay_after(number, &error);
+        if deadline.is_some_and(|deadline| Instant::now() + delay >= deadline) {
+            return Err(error);
+        }
+        tracing::debug!(attempt = number, ?delay, %error, "retrying");
+        tokio::time::sleep(delay).await;
+        number += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+    use crate::error::Detail;
+    use crate::rpc::RetryInfo;
+
+    fn unavailable() -> Error {
+        Error::new(Code::Unavailable, "down")
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn transient_errors_are_retried_up_to_the_limit() {
+        let calls = AtomicU32::new(0);
+        let policy = RetryPolicy::new().with_max_attempts(3);
+        let result: Result<()> = run(&policy, true, None, |_| async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(unavailable())
+        })
+        .await;
+        assert_eq!(result.map_err(|e| e.code()), Err(Code::Unavailable));
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn permanent_errors_and_unrepeatable_calls_are_not_retried() {
+        let calls = AtomicU32::new(0);
+        let policy = RetryPolicy::new();
+        let _ = run::<(), _, _>(&policy, true, None, |_| async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(Error::new(Code::NotFound, "gone"))
+        })
+        .await;
+        let _ = run::<(), _, _>(&policy, false, None, |_| async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(unavailable())
+        })
+        .await;
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn success_after_a_transient_failure() {
+        let policy = RetryPolicy::new();
+        let result = run(&policy, true, None, |n| async move {
+            if n < 3 { Err(unavailable()) } else { Ok(n) }
+        })
+        .await;
+        assert_eq!(result.ok(), Some(3));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retry_info_is_honoured_and_capped() {
+        let asked = Error::new(Code::ResourceExhausted, "quota").with_detail(Detail::RetryInfo(
+            RetryInfo {
+                retry_delay: Some(prost_types::Duration { seconds: 3, nanos: 0 }),
+            },
+        ));
+        let policy = RetryPolicy::new().with_max_delay(Duration::from_secs(2));
+        assert_eq!(policy.delay_after(1, &asked), Duration::from_secs(2));
+        let roomy = RetryPolicy::new().with_max_delay(Duration::from_secs(30));
+        assert_eq!(roomy.delay_after(1, &asked), Duration::from_secs(3));
+    }
+
+    #[test]
+    fn jitter_stays_under_the_exponential_ceiling() {
+        let policy = RetryPolicy::new()
+            .with_initial_delay(Duration::from_millis(100))
+            .with_max_delay(Duration::from_secs(1));
+        for attempt in 1..40 {
+            let ceiling = Duration::from_millis(100)
+                .saturating_mul(1 << (attempt - 1).min(30))
+                .min(Duration::from_secs(1));
+            assert!(policy.delay_after(attempt, &unavailable()) <= ceiling);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_retry_that_would_pass_the_deadline() {
+        let calls = AtomicU32::new(0);
+        let policy = RetryPolicy::new().with_initial_delay(Duration::from_secs(100));
+        let deadline = Instant::now() + Duration::from_millis(1);
+        let _ = run::<(), _, _>(&policy, true, Some(deadline), |_| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async { Err(unavailable()) }
+        })
+        .await;
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+}

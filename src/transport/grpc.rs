@@ -1,0 +1,203 @@
+//! The gRPC transport: tonic stubs over one HTTP/2 channel.
+
+use std::error::Error as StdError;
+use std::time::Duration;
+
+use prost::Message;
+use tonic::metadata::{AsciiMetadataKey, AsciiMetadataValue};
+use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
+
+use super::{BoxFuture, Transport};
+use crate::error::{Error, Result};
+use crate::longrunning::{
+    CancelOperationRequest, DeleteOperationRequest, GetOperationRequest, ListOperationsRequest,
+    ListOperationsResponse, Operation, WaitOperationRequest,
+};
+use crate::options::CallContext;
+use crate::proto::google::longrunning::operations_client::OperationsClient;
+use crate::rpc::{Code, Status};
+
+/// Talks to an Operations service over gRPC.
+#[derive(Clone, Debug)]
+pub(crate) struct GrpcTransport {
+    client: OperationsClient<Channel>,
+    endpoint: std::sync::Arc<str>,
+}
+
+impl GrpcTransport {
+    /// Prepares a lazily connected channel to `url` (`http://` plaintext
+    /// HTTP/2, `https://` TLS with the system's root certificates).
+    pub(crate) fn new(url: &str) -> Result<Self> {
+        let invalid = |why: String| Error::new(Code::InvalidArgument, why);
+        let mut endpoint = Endpoint::from_shared(url.to_owned())
+            .map_err(|e| invalid(format!("invalid endpoint URL {url:?}")).with_source(e))?
+            .connect_timeout(Duration::from_secs(20))
+            .tcp_nodelay(true)
+            .http2_keep_alive_interval(Duration::from_secs(30))
+            .keep_alive_while_idle(false);
+        if url.starts_with("https://") {
+            endpoint = endpoint
+                .tls_config(ClientTlsConfig::new().with_native_roots())
+                .map_err(|e| invalid(format!("cannot set up TLS for {url}")).with_source(e))?;
+        } else if !url.starts_with("http://") {
+            return Err(invalid(format!(
+                "endpoint {url:?} must start with http:// (plaintext HTTP/2) or https:// (TLS)"
+            )));
+        }
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(Error::new(
+                Code::FailedPrecondition,
+                "a client must be built inside a Tokio runtime",
+            ));
+        }
+        let channel = endpoint.connect_lazy();
+        Ok(Self {
+            client: OperationsClient::new(channel)
+                .max_decoding_message_size(64 * 1024 * 1024),
+            endpoint: url.into(),
+        })
+    }
+
+    /// Runs one unary call with the attempt's deadline and headers, mapping
+    /// every failure to an [`Error`].
+    fn unary<Req, Resp, F, Fut>(&self, request: Req, call: CallContext, rpc: F) -> BoxFuture<Result<Resp>>
+    where
+        Req: Send + 'static,
+        Resp: Send + 'static,
+        F: FnOnce(OperationsClient<Channel>, tonic::Request<Req>) -> Fut + Send + 'static,
+        Fut: Future<Output = std::result::Result<tonic::Response<Resp>, tonic::Status>> + Send,
+    {
+        let client = self.client.clone();
+        let endpoint = self.endpoint.clone();
+        Box::pin(async move {
+            let mut request = tonic::Request::new(request);
+            let remaining = call.remaining();
+            if let Some(remaining) = remaining {
+                if remaining.is_zero() {
+                    return Err(deadline_exceeded());
+                }
+                request.set_timeout(remaining);
+            }
+            for header in call.headers.iter() {
+                let key = AsciiMetadataKey::from_bytes(header.name.as_bytes());
+                let value = AsciiMetadataValue::try_from(header.value.as_str());
+                match (key, value) {
+                    (Ok(key), Ok(value)) => {
+                        request.metadata_mut().append(key, value);
+                    }
+                    _ => {
+                        return Err(Error::new(
+                            Code::InvalidArgument,
+                            format!("header {:?} cannot be sent as gRPC metadata", header.name),
+                        ));
+                    }
+                }
+            }
+            let response = rpc(client, request);
+            let outcome = match remaining {
+                // tonic only sends `grpc-timeout`; the deadline is enforced here too so
+                // that a silent server cannot hold the call past it.
+                Some(remaining) => match tokio::time::timeout(remaining, response).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => return Err(deadline_exceeded()),
+                },
+                None => response.await,
+            };
+            outcome
+                .map(tonic::Response::into_inner)
+                .map_err(|status| error_from_status(&status, &endpoint))
+        })
+    }
+}
+
+use std::future::Future;
+
+fn deadline_exceeded() -> Error {
+    Error::new(Code::DeadlineExceeded, "the call's deadline passed")
+}
+
+/// Maps a tonic status to the crate's error: the server's code and details
+/// when the server answered, UNAVAILABLE for connection failures and
+/// DEADLINE_EXCEEDED for timeouts noticed by any layer.
+pub(crate) fn error_from_status(status: &tonic::Status, endpoint: &str) -> Error {
+    let code = Code::try_from(i32::from(status.code())).unwrap_or(Code::Unknown);
+    let chain = source_chain(status);
+    if chain.iter().any(|cause| is_timeout(*cause)) {
+        return Error::new(Code::DeadlineExceeded, "the call's deadline passed");
+    }
+    if let Some(io) = chain.iter().find_map(|cause| cause.downcast_ref::<std::io::Error>()) {
+        return Error::new(
+            Code::Unavailable,
+            format!("cannot reach {endpoint}: {io}"),
+        )
+        .with_source(std::io::Error::new(io.kind(), io.to_string()));
+    }
+    if code == Code::Unavailable && !chain.is_empty() {
+        let cause = chain.last().map(ToString::to_string).unwrap_or_default();
+        return Error::new(Code::Unavailable, format!("cannot reach {endpoint}: {cause}"));
+    }
+    if status.details().is_empty() {
+        return Error::new(code, status.message());
+    }
+    match Status::decode(status.details()) {
+        Ok(decoded) => {
+            let mut error = Error::from_status(decoded);
+            // The trailer's code and message are authoritative over the
+            // encoded copy in grpc-status-details-bin.
+            if error.code() != code || error.message() != status.message() {
+                let details = error.details().to_vec();
+                error = details
+                    .into_iter()
+                    .fold(Error::new(code, status.message()), Error::with_detail);
+            }
+            error
+        }
+        Err(_) => Error::new(code, status.message()),
+    }
+}
+
+fn source_chain(status: &tonic::Status) -> Vec<&(dyn StdError + 'static)> {
+    let mut chain = Vec::new();
+    let mut next = status.source();
+    while let Some(cause) = next {
+        chain.push(cause);
+        next = cause.source();
+    }
+    chain
+}
+
+fn is_timeout(cause: &(dyn StdError + 'static)) -> bool {
+    cause.is::<tokio::time::error::Elapsed>()
+        || cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        || cause.to_string().contains("deadline has elapsed")
+}
+
+impl Transport for GrpcTransport {
+    fn get_operation(&self, request: GetOperationRequest, call: CallContext) -> BoxFuture<Result<Operation>> {
+        self.unary(request, call, |mut c, r| async move { c.get_operation(r).await })
+    }
+
+    fn list_operations(
+        &self,
+        request: ListOperationsRequest,
+        call: CallContext,
+    ) -> BoxFuture<Result<ListOperationsResponse>> {
+        self.unary(request, call, |mut c, r| async move { c.list_operations(r).await })
+    }
+
+    fn cancel_operation(&self, request: CancelOperationRequest, call: CallContext) -> BoxFuture<Result<()>> {
+        let reply = self.unary(request, call, |mut c, r| async move { c.cancel_operation(r).await });
+        Box::pin(async move { reply.await.map(|_empty| ()) })
+    }
+
+    fn delete_operation(&self, request: DeleteOperationRequest, call: CallContext) -> BoxFuture<Result<()>> {
+        let reply = self.unary(request, call, |mut c, r| async move { c.delete_operation(r).await });
+        Box::pin(async move { reply.await.map(|_empty| ()) })
+    }
+
+    fn wait_operation(&self, request: WaitOperationRequest, call: CallContext) -> BoxFuture<Result<Operation>> {
+        self.unary(request, call, |mut c, r| async move { c.wait_operation(r).await })
+    }
+}

@@ -1,0 +1,41 @@
+//! The private seam between [`crate::Client`] and the wire.
+//!
+//! Each transport turns one attempt of one RPC into a result; retries,
+//! deadlines and options live in the client, above this trait, so every
+//! transport behaves the same.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::error::Result;
+use crate::longrunning::{
+    CancelOperationRequest, DeleteOperationRequest, GetOperationRequest, ListOperationsRequest,
+    ListOperationsResponse, Operation, WaitOperationRequest,
+};
+use crate::options::CallContext;
+
+pub(crate) mod grpc;
+
+/// A boxed future that owns everything it needs.
+pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// One attempt of each Operations RPC.
+pub(crate) trait Transport: Send + Sync + std::fmt::Debug + 'static {
+    fn get_operation(&self, request: GetOperationRequest, call: CallContext)
+    -> BoxFuture<Result<Operation>>;
+
+    fn list_operations(
+        &self,
+        request: ListOperationsRequest,
+        call: CallContext,
+    ) -> BoxFuture<Result<ListOperationsResponse>>;
+
+    fn cancel_operation(&self, request: CancelOperationRequest, call: CallContext)
+    -> BoxFuture<Result<()>>;
+
+    fn delete_operation(&self, request: DeleteOperationRequest, call: CallContext)
+    -> BoxFuture<Result<()>>;
+
+    fn wait_operation(&self, request: WaitOperationRequest, call: CallContext)
+    -> BoxFuture<Result<Operation>>;
+}
