@@ -56,7 +56,7 @@ mod retry;
 mod transport;
 
 #[cfg(feature = "emulator")]
-pub mod emulator {}
+pub mod emulator;
 
 pub use client::{Client, ClientBuilder, DEFAULT_TIMEOUT, EARTH_ENGINE_ENDPOINT, TransportKind};
 pub use error::{Detail, Error, Result};

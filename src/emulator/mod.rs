@@ -1,0 +1,310 @@
+//! An in-process emulator of Earth Engine's `projects.operations`.
+//!
+//! It serves the `google.longrunning.Operations` gRPC service (with server
+//! reflection) on one port, with Earth Engine's semantics: names
+//! `projects/{project}/operations/{id}` for any project; a lifecycle
+//! PENDING → RUNNING → SUCCEEDED or FAILED over configurable durations;
+//! cancel through CANCELLING to CANCELLED (`error.code = 1`); delete that
+//! forgets; wait that blocks until done or its timeout; stable paging and
+//! filters. Tests bind it to `127.0.0.1:0` and script operations with
+//! [`OperationSpec`].
+//!
+//! ```
+//! use eeops::emulator::{Emulator, OperationSpec};
+//!
+//! # async fn run() -> eeops::Result<()> {
+//! let emulator = Emulator::builder().with_seed("demo", 12).start("127.0.0.1:0").await?;
+//! let client = eeops::Client::builder().with_endpoint(emulator.endpoint()).build()?;
+//! let all = client.list("projects/demo").operations().try_collect().await?;
+//! assert_eq!(all.len(), 12);
+//! emulator.shutdown().await?;
+//! # Ok(()) }
+//! # tokio::runtime::Runtime::new().unwrap().block_on(run()).unwrap();
+//! ```
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_stream::wrappers::TcpListenerStream;
+
+use crate::earthengine::State;
+use crate::error::{Error, Result};
+use crate::proto::FILE_DESCRIPTOR_SET;
+use crate::rpc::Code;
+
+mod filter;
+mod grpc;
+mod lifecycle;
+mod seed;
+mod spec;
+mod state;
+
+use lifecycle::{Ending, Script, millis};
+pub use spec::OperationSpec;
+use spec::RunTime;
+pub use state::{DEFAULT_PAGE_SIZE, DEFAULT_WAIT, MAX_PAGE_SIZE};
+use state::{Store, Timings};
+
+/// Entry point: [`Emulator::builder`].
+#[derive(Debug)]
+pub struct Emulator;
+
+impl Emulator {
+    /// A builder with the default timings and no operations.
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder::default()
+    }
+}
+
+/// Configures an emulator before it starts.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct EmulatorBuilder {
+    timings: Timings,
+    seeds: Vec<(String, usize)>,
+    seed_value: u64,
+}
+
+impl Default for EmulatorBuilder {
+    fn default() -> Self {
+        Self {
+            timings: Timings {
+                queue: Duration::from_millis(500),
+                run: Duration::from_secs(5),
+                cancel_latency: Duration::from_millis(500),
+            },
+            seeds: Vec::new(),
+            seed_value: 2026,
+        }
+    }
+}
+
+impl EmulatorBuilder {
+    /// Creates `count` demo operations in `projects/{project}`: queued,
+    /// finishing within seconds, running until cancelled, succeeded, failed
+    /// and cancelled.
+    pub fn with_seed(mut self, project: impl Into<String>, count: usize) -> Self {
+        self.seeds.push((project.into(), count));
+        self
+    }
+
+    /// Makes the demo data differ (the same value gives the same data).
+    pub fn with_random_seed(mut self, seed: u64) -> Self {
+        self.seed_value = seed;
+        self
+    }
+
+    /// Default time an operation stays PENDING (500 ms).
+    pub fn with_queue_time(mut self, queue: Duration) -> Self {
+        self.timings.queue = queue;
+        self
+    }
+
+    /// Default time an operation stays RUNNING (5 s); seeded tasks that
+    /// finish soon run about this long.
+    pub fn with_run_time(mut self, run: Duration) -> Self {
+        self.timings.run = run;
+        self
+    }
+
+    /// Time from a cancel request to CANCELLED (500 ms).
+    pub fn with_cancel_latency(mut self, latency: Duration) -> Self {
+        self.timings.cancel_latency = latency;
+        self
+    }
+
+    /// Binds `addr` (such as `127.0.0.1:0`) and starts serving in the
+    /// background; the address is bound before this returns.
+    pub async fn start(self, addr: &str) -> Result<RunningEmulator> {
+        let listener = TcpListener::bind(addr).await.map_err(|e| {
+            Error::new(Code::Unavailable, format!("cannot listen on {addr}: {e}")).with_source(e)
+        })?;
+        let local_addr = listener.local_addr().map_err(|e| {
+            Error::new(Code::Internal, format!("cannot read the bound address: {e}"))
+        })?;
+        let store = Arc::new(Store::new(self.timings));
+        let handle = Handle { store: store.clone() };
+        for (project, count) in &self.seeds {
+            for spec in seed::demo_specs(project, *count, self.timings.run, self.seed_value) {
+                handle.create(spec)?;
+            }
+        }
+        let reflection_error =
+            |e: tonic_reflection::server::Error| Error::new(Code::Internal, format!("cannot build gRPC reflection: {e}"));
+        let reflection_v1 = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+            .build_v1()
+            .map_err(reflection_error)?;
+        let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+            .build_v1alpha()
+            .map_err(reflection_error)?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tonic::transport::Server::builder()
+            .add_service(grpc::service(store))
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha)
+            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
+                let _ = stopped.await;
+            });
+        let task = tokio::spawn(server);
+        tracing::info!(%local_addr, "emulator listening");
+        Ok(RunningEmulator {
+            local_addr,
+            handle,
+            stop: Mutex::new(Some(stop)),
+            task: Some(task),
+        })
+    }
+}
+
+/// A started emulator. Dropping it stops the server; [`shutdown`] also
+/// waits for it and reports how it ended.
+///
+/// [`shutdown`]: RunningEmulator::shutdown
+#[derive(Debug)]
+pub struct RunningEmulator {
+    local_addr: SocketAddr,
+    handle: Handle,
+    stop: Mutex<Option<oneshot::Sender<()>>>,
+    task: Option<JoinHandle<std::result::Result<(), tonic::transport::Error>>>,
+}
+
+/// Scripting access to a running emulator's state; cheap to clone.
+#[derive(Clone)]
+pub struct Handle {
+    store: Arc<Store>,
+}
+
+impl std::fmt::Debug for Handle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Handle")
+    }
+}
+
+impl Handle {
+    /// Adds an operation and returns its full name.
+    pub fn create(&self, spec: OperationSpec) -> Result<String> {
+        let store = &self.store;
+        let id = match spec.id {
+            Some(id) => id,
+            None => loop {
+                let id = new_task_id();
+                if !store.contains(&format!("projects/{}/operations/{id}", spec.project)) {
+                    break id;
+                }
+            },
+        };
+        let now = store.now();
+        let created = now - millis(spec.age);
+        let script = Script {
+            name: format!("projects/{}/operations/{id}", spec.project),
+            kind: spec.kind,
+            description: spec.description,
+            priority: spec.priority,
+            destination_uris: spec.destination_uris,
+            created,
+            queue: millis(spec.queue_time.unwrap_or(store.timings.queue)),
+            run: match spec.run_time {
+                RunTime::Default => Some(millis(store.timings.run)),
+                RunTime::Fixed(run) => Some(millis(run)),
+                RunTime::UntilCancelled => None,
+            },
+            ending: match spec.failure {
+                Some((code, message)) => Ending::Fail { code, message },
+                None => Ending::Succeed,
+            },
+            cancel_requested: spec.cancelled_after.map(|after| created + millis(after)),
+            cancel_latency: millis(store.timings.cancel_latency),
+        };
+        store.insert(script)
+    }
+
+    /// Removes an operation, as DeleteOperation does.
+    pub fn delete(&self, name: &str) -> Result<()> {
+        self.store.delete(name)
+    }
+
+    /// How many operations `projects/{project}` has.
+    pub fn count(&self, project: &str) -> usize {
+        self.store.count(project)
+    }
+
+    /// The full names in `projects/{project}`, newest first.
+    pub fn names(&self, project: &str) -> Vec<String> {
+        self.store.names(project)
+    }
+
+    /// Every operation of `projects/{project}` with its state now, newest
+    /// first.
+    pub fn states(&self, project: &str) -> Vec<(String, State)> {
+        self.store.states(project)
+    }
+}
+
+/// A fresh random task id, for operations created without one.
+fn new_task_id() -> String {
+    use std::hash::{BuildHasher, RandomState};
+    let seed = RandomState::new().hash_one(std::time::SystemTime::now());
+    seed::SplitMix::new(seed).task_id()
+}
+
+impl RunningEmulator {
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The URL clients use: `http://{address}`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.local_addr)
+    }
+
+    /// Scripting access to the state.
+    pub fn handle(&self) -> Handle {
+        self.handle.clone()
+    }
+
+    /// Adds an operation and returns its full name.
+    pub fn create(&self, spec: OperationSpec) -> Result<String> {
+        self.handle.create(spec)
+    }
+
+    fn signal_stop(&self) {
+        let sender = self.stop.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        if let Some(sender) = sender {
+            let _ = sender.send(());
+        }
+    }
+
+    /// Stops accepting calls, lets calls in flight finish and waits for the
+    /// server to end. A panic in the server is passed on to the caller.
+    pub async fn shutdown(mut self) -> Result<()> {
+        self.signal_stop();
+        let Some(task) = self.task.take() else {
+            return Ok(());
+        };
+        match task.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => Err(Error::new(Code::Internal, format!("the emulator's server failed: {error}"))),
+            Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+            Err(join) => Err(Error::new(Code::Internal, format!("the emulator's server was aborted: {join}"))),
+        }
+    }
+
+    /// Serves until `signal` completes, then shuts down.
+    pub async fn run_until(self, signal: impl std::future::Future<Output = ()>) -> Result<()> {
+        signal.await;
+        self.shutdown().await
+    }
+}
+
+impl Drop for RunningEmulator {
+    fn drop(&mut self) {
+        self.signal_stop();
+    }
+}
