@@ -7,7 +7,9 @@ use tokio::time::Instant;
 
 use crate::error::{Error, Result};
 use crate::options::{CallContext, CallOptions};
-use crate::requests::{CancelOperation, DeleteOperation, GetOperation, ListOperations, WaitOperation};
+use crate::requests::{
+    CancelOperation, DeleteOperation, GetOperation, ListOperations, WaitOperation,
+};
 use crate::retry::{self, RetryPolicy};
 use crate::rpc::Code;
 use crate::transport::Transport;
@@ -123,7 +125,9 @@ impl ClientBuilder {
     pub fn build(self) -> Result<Client> {
         self.defaults.check()?;
         let transport: Box<dyn Transport> = match self.transport {
-            TransportKind::Grpc | TransportKind::Auto => Box::new(GrpcTransport::new(&self.endpoint)?),
+            TransportKind::Grpc | TransportKind::Auto => {
+                Box::new(GrpcTransport::new(&self.endpoint)?)
+            }
             TransportKind::Rest => {
                 return Err(Error::new(
                     Code::Unimplemented,

@@ -227,14 +227,24 @@ mod tests {
         assert_eq!(any_to_json(&empty), json!({"@type": empty.type_url}));
         let duration = prost_types::Any {
             type_url: "type.googleapis.com/google.protobuf.Duration".into(),
-            value: prost_types::Duration { seconds: 3, nanos: 500_000_000 }.encode_to_vec(),
+            value: prost_types::Duration {
+                seconds: 3,
+                nanos: 500_000_000,
+            }
+            .encode_to_vec(),
         };
-        assert_eq!(any_to_json(&duration), json!({"@type": duration.type_url, "value": "3.500s"}));
+        assert_eq!(
+            any_to_json(&duration),
+            json!({"@type": duration.type_url, "value": "3.500s"})
+        );
         let unknown = prost_types::Any {
             type_url: "type.googleapis.com/example.Nope".into(),
             value: vec![1, 2, 3],
         };
-        assert_eq!(any_to_json(&unknown), json!({"@type": unknown.type_url, "value": "AQID"}));
+        assert_eq!(
+            any_to_json(&unknown),
+            json!({"@type": unknown.type_url, "value": "AQID"})
+        );
     }
 
     #[test]

@@ -69,9 +69,8 @@ pub use retry::RetryPolicy;
 /// `google.longrunning` messages.
 pub mod longrunning {
     pub use crate::proto::google::longrunning::{
-        CancelOperationRequest, DeleteOperationRequest, GetOperationRequest,
-        ListOperationsRequest, ListOperationsResponse, Operation, OperationInfo,
-        WaitOperationRequest, operation,
+        CancelOperationRequest, DeleteOperationRequest, GetOperationRequest, ListOperationsRequest,
+        ListOperationsResponse, Operation, OperationInfo, WaitOperationRequest, operation,
     };
 }
 

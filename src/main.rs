@@ -1,1 +1,7 @@
-fn main(){}
+//! The `eeops` command-line tool; see `eeops --help`.
+
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
+}

@@ -212,7 +212,11 @@ mod tests {
         };
         for url in EARTH_ENGINE_METADATA_TYPE_URLS {
             let op = with_metadata(url, metadata.encode_to_vec());
-            assert_eq!(op.earth_engine_metadata().as_ref(), Some(&metadata), "{url}");
+            assert_eq!(
+                op.earth_engine_metadata().as_ref(),
+                Some(&metadata),
+                "{url}"
+            );
             assert_eq!(op.state(), State::Running);
         }
     }

@@ -104,8 +104,13 @@ impl Header {
                 "invalid header name {name:?}: use letters, digits, '-', '_' or '.'"
             ));
         }
-        if lower.starts_with("grpc-") || lower.ends_with("-bin") || RESERVED_HEADERS.contains(&lower.as_str()) {
-            return Err(format!("header {name:?} is set by the transport and cannot be overridden"));
+        if lower.starts_with("grpc-")
+            || lower.ends_with("-bin")
+            || RESERVED_HEADERS.contains(&lower.as_str())
+        {
+            return Err(format!(
+                "header {name:?} is set by the transport and cannot be overridden"
+            ));
         }
         if let Some(bad) = value.chars().find(|c| !(' '..='~').contains(c)) {
             return Err(format!(

@@ -36,7 +36,9 @@ impl PageStream {
             if !token.is_empty() && token == sent_token {
                 return Err(Error::new(
                     Code::Internal,
-                    format!("the server returned the page token it was sent ({token:?}); stopping rather than looping"),
+                    format!(
+                        "the server returned the page token it was sent ({token:?}); stopping rather than looping"
+                    ),
                 ));
             }
             let following = (!token.is_empty()).then(|| request.set_page_token(token));

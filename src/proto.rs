@@ -5,7 +5,13 @@
 //! [`crate::rpc`] and [`crate::earthengine`]; the tonic stubs stay private so
 //! that no transport type leaks into the public API.
 
-#![allow(missing_docs, dead_code, clippy::all, clippy::pedantic, unreachable_pub)]
+#![allow(
+    missing_docs,
+    dead_code,
+    clippy::all,
+    clippy::pedantic,
+    unreachable_pub
+)]
 
 pub(crate) mod google {
     pub(crate) mod longrunning {

@@ -85,7 +85,11 @@ impl GetOperation {
 
     /// Sends the request.
     pub async fn send(self) -> Result<Operation> {
-        let Self { client, request, options } = self;
+        let Self {
+            client,
+            request,
+            options,
+        } = self;
         let name = request.name.clone();
         client
             .execute(
@@ -144,7 +148,11 @@ impl ListOperations {
 
     /// Fetches one page from the current page token.
     pub async fn send(self) -> Result<ListOperationsResponse> {
-        let Self { client, request, options } = self;
+        let Self {
+            client,
+            request,
+            options,
+        } = self;
         let parent = request.name.clone();
         client
             .execute(
@@ -195,7 +203,11 @@ impl CancelOperation {
 
     /// Sends the request. Cancelling twice is harmless, so it is retried.
     pub async fn send(self) -> Result<()> {
-        let Self { client, request, options } = self;
+        let Self {
+            client,
+            request,
+            options,
+        } = self;
         let name = request.name.clone();
         client
             .execute(
@@ -233,7 +245,11 @@ impl DeleteOperation {
     /// Sends the request. Not retried: a repeated delete whose first reply
     /// was lost would report NOT_FOUND for a delete that worked.
     pub async fn send(self) -> Result<()> {
-        let Self { client, request, options } = self;
+        let Self {
+            client,
+            request,
+            options,
+        } = self;
         let name = request.name.clone();
         client
             .execute(
@@ -291,7 +307,12 @@ impl WaitOperation {
 
     /// Sends the request.
     pub async fn send(self) -> Result<Operation> {
-        let Self { client, name, wait_timeout, mut options } = self;
+        let Self {
+            client,
+            name,
+            wait_timeout,
+            mut options,
+        } = self;
         if options.timeout.is_none() {
             if let Some(wait) = wait_timeout {
                 let default = client.call_timeout(&options).unwrap_or_default();
@@ -329,8 +350,14 @@ mod tests {
 
     #[test]
     fn waits_leave_room_for_the_reply() {
-        assert_eq!(wait_within(Duration::from_secs(60)), Duration::from_secs(59));
-        assert_eq!(wait_within(Duration::from_secs(5)), Duration::from_millis(4500));
+        assert_eq!(
+            wait_within(Duration::from_secs(60)),
+            Duration::from_secs(59)
+        );
+        assert_eq!(
+            wait_within(Duration::from_secs(5)),
+            Duration::from_millis(4500)
+        );
         assert_eq!(wait_within(Duration::ZERO), Duration::ZERO);
     }
 }

@@ -193,7 +193,10 @@ mod tests {
     async fn retry_info_is_honoured_and_capped() {
         let asked = Error::new(Code::ResourceExhausted, "quota").with_detail(Detail::RetryInfo(
             RetryInfo {
-                retry_delay: Some(prost_types::Duration { seconds: 3, nanos: 0 }),
+                retry_delay: Some(prost_types::Duration {
+                    seconds: 3,
+                    nanos: 0,
+                }),
             },
         ));
         let policy = RetryPolicy::new().with_max_delay(Duration::from_secs(2));

@@ -29,7 +29,11 @@ pub(crate) enum Filter {
     And(Box<Filter>, Box<Filter>),
     Or(Box<Filter>, Box<Filter>),
     Not(Box<Filter>),
-    Compare { field: Field, equal: bool, value: String },
+    Compare {
+        field: Field,
+        equal: bool,
+        value: String,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -62,7 +66,10 @@ impl Filter {
         if tokens.is_empty() {
             return Ok(Self::All);
         }
-        let mut parser = Parser { tokens, position: 0 };
+        let mut parser = Parser {
+            tokens,
+            position: 0,
+        };
         let filter = parser.expression()?;
         if let Some(extra) = parser.tokens.get(parser.position) {
             return Err(format!("unexpected {} at the end", describe(extra)));
@@ -76,7 +83,11 @@ impl Filter {
             Self::And(a, b) => a.matches(view) && b.matches(view),
             Self::Or(a, b) => a.matches(view) || b.matches(view),
             Self::Not(inner) => !inner.matches(view),
-            Self::Compare { field, equal, value } => {
+            Self::Compare {
+                field,
+                equal,
+                value,
+            } => {
                 let actual = match field {
                     Field::Done => view.done.to_string(),
                     Field::Name => view.name.to_owned(),
@@ -113,7 +124,10 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
             ')' => tokens.push(Token::Close),
             '=' => tokens.push(Token::Equal),
             ':' => tokens.push(Token::Has),
-            '-' if tokens.last().is_none_or(|t| !matches!(t, Token::Equal | Token::NotEqual | Token::Has)) => {
+            '-' if tokens
+                .last()
+                .is_none_or(|t| !matches!(t, Token::Equal | Token::NotEqual | Token::Has)) =>
+            {
                 tokens.push(Token::Minus);
             }
             '!' => match chars.next() {
@@ -130,7 +144,9 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
                             None => return Err("unterminated string at the end".into()),
                         },
                         Some((_, other)) => value.push(other),
-                        None => return Err(format!("unterminated string starting at position {at}")),
+                        None => {
+                            return Err(format!("unterminated string starting at position {at}"));
+                        }
                     }
                 }
                 tokens.push(Token::Quoted(value));
@@ -237,13 +253,23 @@ impl Parser {
                 let value = match self.next() {
                     Some(Token::Word(value) | Token::Quoted(value)) => value,
                     Some(other) => {
-                        return Err(format!("expected a value after {name:?} but found {}", describe(&other)));
+                        return Err(format!(
+                            "expected a value after {name:?} but found {}",
+                            describe(&other)
+                        ));
                     }
                     None => return Err(format!("missing value after {name:?}")),
                 };
-                Ok(Filter::Compare { field, equal, value: check_value(field, value)? })
+                Ok(Filter::Compare {
+                    field,
+                    equal,
+                    value: check_value(field, value)?,
+                })
             }
-            Some(other) => Err(format!("expected a field name or '(' but found {}", describe(&other))),
+            Some(other) => Err(format!(
+                "expected a field name or '(' but found {}",
+                describe(&other)
+            )),
             None => Err("the filter ends where a condition was expected".into()),
         }
     }
@@ -256,7 +282,9 @@ fn field(name: &str) -> Result<Field, String> {
         "metadata.state" => Ok(Field::State),
         "metadata.type" => Ok(Field::Type),
         "metadata.description" => Ok(Field::Description),
-        other => Err(format!("unknown field {other:?}; filterable fields are {FIELDS}")),
+        other => Err(format!(
+            "unknown field {other:?}; filterable fields are {FIELDS}"
+        )),
     }
 }
 
@@ -284,7 +312,13 @@ mod tests {
     use super::*;
 
     fn view(done: bool, state: State, kind: &str) -> FilterView<'_> {
-        FilterView { done, state, kind, name: "projects/p/operations/X", description: "d e" }
+        FilterView {
+            done,
+            state,
+            kind,
+            name: "projects/p/operations/X",
+            description: "d e",
+        }
     }
 
     #[test]
@@ -297,13 +331,21 @@ mod tests {
             ("done = true", false, true),
             ("metadata.state=RUNNING", true, false),
             ("metadata.state=\"running\"", true, false),
-            ("metadata.state=RUNNING OR metadata.state=FAILED", true, true),
+            (
+                "metadata.state=RUNNING OR metadata.state=FAILED",
+                true,
+                true,
+            ),
             ("metadata.type=EXPORT_IMAGE AND done=false", true, false),
             ("metadata.type=INGEST_TABLE done=true", false, true),
             ("NOT done=true", true, false),
             ("-done=true", true, false),
             ("metadata.state!=RUNNING", false, true),
-            ("(metadata.state=PENDING OR metadata.state=RUNNING) AND metadata.type=EXPORT_IMAGE", true, false),
+            (
+                "(metadata.state=PENDING OR metadata.state=RUNNING) AND metadata.type=EXPORT_IMAGE",
+                true,
+                false,
+            ),
             ("metadata.description=\"d e\"", true, true),
         ];
         for (text, want_running, want_failed) in cases {

@@ -28,7 +28,11 @@ pub(crate) fn service(store: Arc<Store>) -> OperationsServer<OperationsService> 
 /// The error as a gRPC status with its details in `grpc-status-details-bin`.
 pub(crate) fn to_status(error: &Error) -> tonic::Status {
     let code = tonic::Code::from_i32(error.code() as i32);
-    tonic::Status::with_details(code, error.message(), error.to_status().encode_to_vec().into())
+    tonic::Status::with_details(
+        code,
+        error.message(),
+        error.to_status().encode_to_vec().into(),
+    )
 }
 
 type Reply<T> = Result<Response<T>, tonic::Status>;
@@ -58,9 +62,15 @@ fn deadline<T>(request: &Request<T>) -> Option<Instant> {
 
 #[tonic::async_trait]
 impl Operations for OperationsService {
-    async fn list_operations(&self, request: Request<ListOperationsRequest>) -> Reply<ListOperationsResponse> {
+    async fn list_operations(
+        &self,
+        request: Request<ListOperationsRequest>,
+    ) -> Reply<ListOperationsResponse> {
         let r = request.get_ref();
-        reply(self.store.list(&r.name, &r.filter, r.page_size, &r.page_token))
+        reply(
+            self.store
+                .list(&r.name, &r.filter, r.page_size, &r.page_token),
+        )
     }
 
     async fn get_operation(&self, request: Request<GetOperationRequest>) -> Reply<Operation> {

@@ -25,7 +25,10 @@ pub(crate) struct Clock {
 
 impl Clock {
     pub(crate) fn start() -> Self {
-        Self { epoch: Instant::now(), wall: SystemTime::now() }
+        Self {
+            epoch: Instant::now(),
+            wall: SystemTime::now(),
+        }
     }
 
     pub(crate) fn now(&self) -> Millis {
@@ -41,7 +44,9 @@ impl Clock {
         if at >= 0 {
             self.wall + offset
         } else {
-            self.wall.checked_sub(offset).unwrap_or(SystemTime::UNIX_EPOCH)
+            self.wall
+                .checked_sub(offset)
+                .unwrap_or(SystemTime::UNIX_EPOCH)
         }
     }
 }
@@ -75,7 +80,11 @@ pub(crate) struct Script {
 }
 
 const STAGES: [(&str, &str, i64); 3] = [
-    ("Preparing", "Validating the request and planning the work", 1),
+    (
+        "Preparing",
+        "Validating the request and planning the work",
+        1,
+    ),
     ("Computing", "Computing the result", 100),
     ("Writing", "Writing the output", 10),
 ];
@@ -197,7 +206,11 @@ impl Script {
                 .is_terminal()
                 .then(|| timestamp(clock.wall_time(self.done_at().unwrap_or(now)))),
             progress,
-            stages: if started { stages(progress) } else { Vec::new() },
+            stages: if started {
+                stages(progress)
+            } else {
+                Vec::new()
+            },
             attempt: i32::from(started),
             destination_uris: self.destination_uris.clone(),
             batch_eecu_usage_seconds: eecu_seconds,
@@ -314,7 +327,14 @@ mod tests {
 
     #[test]
     fn cancel_of_a_finished_operation_changes_nothing() {
-        let mut s = script(0, Some(100), Ending::Fail { code: Code::Internal, message: "boom".into() });
+        let mut s = script(
+            0,
+            Some(100),
+            Ending::Fail {
+                code: Code::Internal,
+                message: "boom".into(),
+            },
+        );
         assert!(!s.request_cancel(500));
         assert_eq!(s.state_at(1_000), State::Failed);
     }

@@ -124,17 +124,23 @@ impl EmulatorBuilder {
             Error::new(Code::Unavailable, format!("cannot listen on {addr}: {e}")).with_source(e)
         })?;
         let local_addr = listener.local_addr().map_err(|e| {
-            Error::new(Code::Internal, format!("cannot read the bound address: {e}"))
+            Error::new(
+                Code::Internal,
+                format!("cannot read the bound address: {e}"),
+            )
         })?;
         let store = Arc::new(Store::new(self.timings));
-        let handle = Handle { store: store.clone() };
+        let handle = Handle {
+            store: store.clone(),
+        };
         for (project, count) in &self.seeds {
             for spec in seed::demo_specs(project, *count, self.timings.run, self.seed_value) {
                 handle.create(spec)?;
             }
         }
-        let reflection_error =
-            |e: tonic_reflection::server::Error| Error::new(Code::Internal, format!("cannot build gRPC reflection: {e}"));
+        let reflection_error = |e: tonic_reflection::server::Error| {
+            Error::new(Code::Internal, format!("cannot build gRPC reflection: {e}"))
+        };
         let reflection_v1 = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
             .build_v1()
@@ -275,7 +281,11 @@ impl RunningEmulator {
     }
 
     fn signal_stop(&self) {
-        let sender = self.stop.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        let sender = self
+            .stop
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
         if let Some(sender) = sender {
             let _ = sender.send(());
         }
@@ -290,9 +300,15 @@ impl RunningEmulator {
         };
         match task.await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(error)) => Err(Error::new(Code::Internal, format!("the emulator's server failed: {error}"))),
+            Ok(Err(error)) => Err(Error::new(
+                Code::Internal,
+                format!("the emulator's server failed: {error}"),
+            )),
             Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
-            Err(join) => Err(Error::new(Code::Internal, format!("the emulator's server was aborted: {join}"))),
+            Err(join) => Err(Error::new(
+                Code::Internal,
+                format!("the emulator's server was aborted: {join}"),
+            )),
         }
     }
 

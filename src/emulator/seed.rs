@@ -24,7 +24,11 @@ impl SplitMix {
 
     /// A number in `low..high` (`low` when the range is empty).
     pub(crate) fn range(&mut self, low: u64, high: u64) -> u64 {
-        if high <= low { low } else { low + self.next_u64() % (high - low) }
+        if high <= low {
+            low
+        } else {
+            low + self.next_u64() % (high - low)
+        }
     }
 
     fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
@@ -34,7 +38,9 @@ impl SplitMix {
     /// A 24-character base32 task id, like Earth Engine's.
     pub(crate) fn task_id(&mut self) -> String {
         const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-        (0..24).map(|_| ALPHABET[self.range(0, 32) as usize] as char).collect()
+        (0..24)
+            .map(|_| ALPHABET[self.range(0, 32) as usize] as char)
+            .collect()
     }
 }
 
@@ -48,16 +54,35 @@ const KINDS: [&str; 6] = [
 ];
 
 const SUBJECTS: [&str; 8] = [
-    "landcover", "ndvi_median", "sentinel2_composite", "forest_loss", "water_mask",
-    "elevation_tiles", "field_boundaries", "burn_severity",
+    "landcover",
+    "ndvi_median",
+    "sentinel2_composite",
+    "forest_loss",
+    "water_mask",
+    "elevation_tiles",
+    "field_boundaries",
+    "burn_severity",
 ];
 
-const REGIONS: [&str; 6] = ["kenya", "amazon_basin", "punjab", "california", "sahel", "borneo"];
+const REGIONS: [&str; 6] = [
+    "kenya",
+    "amazon_basin",
+    "punjab",
+    "california",
+    "sahel",
+    "borneo",
+];
 
 const FAILURES: [(Code, &str); 3] = [
-    (Code::InvalidArgument, "Export too large: specified 2147483648 pixels (max: 100000000). Specify higher maxPixels value if you intend to export a large area."),
+    (
+        Code::InvalidArgument,
+        "Export too large: specified 2147483648 pixels (max: 100000000). Specify higher maxPixels value if you intend to export a large area.",
+    ),
     (Code::ResourceExhausted, "Computation timed out."),
-    (Code::Internal, "An internal error has occurred (request: 7c1f0e2b-3d4a-4b5c-9e6f-0a1b2c3d4e5f)."),
+    (
+        Code::Internal,
+        "An internal error has occurred (request: 7c1f0e2b-3d4a-4b5c-9e6f-0a1b2c3d4e5f).",
+    ),
 ];
 
 /// What kind of demo task the `index`-th one is; the first six cover every
@@ -87,7 +112,12 @@ const ROLES: [Role; 10] = [
 
 /// `count` demo tasks for `project`. `run_time` is how long the tasks that
 /// finish soon run.
-pub(crate) fn demo_specs(project: &str, count: usize, run_time: Duration, seed: u64) -> Vec<OperationSpec> {
+pub(crate) fn demo_specs(
+    project: &str,
+    count: usize,
+    run_time: Duration,
+    seed: u64,
+) -> Vec<OperationSpec> {
     let mut rng = SplitMix::new(seed);
     let mut specs = Vec::with_capacity(count);
     // Oldest first, so the newest tasks are the live ones.
@@ -108,11 +138,15 @@ pub(crate) fn demo_specs(project: &str, count: usize, run_time: Duration, seed: 
         }
         spec = match role {
             Role::FinishingSoon => {
-                let jitter = Duration::from_millis(rng.range(0, 1 + run_time.as_millis() as u64 / 2));
-                spec.with_queue_time(Duration::ZERO).with_run_time(run_time + jitter)
+                let jitter =
+                    Duration::from_millis(rng.range(0, 1 + run_time.as_millis() as u64 / 2));
+                spec.with_queue_time(Duration::ZERO)
+                    .with_run_time(run_time + jitter)
             }
             Role::Queued => spec.with_queue_time(Duration::from_secs(6 * 3600)),
-            Role::UntilCancelled => spec.with_queue_time(Duration::ZERO).running_until_cancelled(),
+            Role::UntilCancelled => spec
+                .with_queue_time(Duration::ZERO)
+                .running_until_cancelled(),
             Role::Succeeded | Role::Failed | Role::Cancelled => {
                 let age = Duration::from_secs(60 * rng.range(60, 72 * 60));
                 let run = Duration::from_secs(60 * rng.range(1, 45));

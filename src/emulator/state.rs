@@ -72,7 +72,9 @@ impl Store {
         // A panic while holding the lock cannot leave the tables half
         // updated (every update is a single insert or remove), so a poisoned
         // lock is still safe to use.
-        self.tables.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.tables
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn changed(&self) {
@@ -91,12 +93,19 @@ impl Store {
         {
             let mut tables = self.tables();
             if tables.names.contains_key(&name) {
-                return Err(Error::new(Code::AlreadyExists, format!("operation {name} already exists")));
+                return Err(Error::new(
+                    Code::AlreadyExists,
+                    format!("operation {name} already exists"),
+                ));
             }
             let seq = tables.next_seq;
             tables.next_seq += 1;
             tables.names.insert(name.clone(), (project.clone(), seq));
-            tables.projects.entry(project).or_default().insert(Reverse(seq), script);
+            tables
+                .projects
+                .entry(project)
+                .or_default()
+                .insert(Reverse(seq), script);
         }
         self.changed();
         Ok(name)
@@ -113,7 +122,11 @@ impl Store {
         let Some((project, seq)) = tables.names.get(name).cloned() else {
             return Err(not_found(name));
         };
-        match tables.projects.get_mut(&project).and_then(|ops| ops.get_mut(&Reverse(seq))) {
+        match tables
+            .projects
+            .get_mut(&project)
+            .and_then(|ops| ops.get_mut(&Reverse(seq)))
+        {
             Some(script) => Ok(f(script)),
             None => Err(not_found(name)),
         }
@@ -164,8 +177,9 @@ impl Store {
         loop {
             changes.borrow_and_update();
             let now = self.now();
-            let (operation, done_at) =
-                self.with_script(name, |script| (script.snapshot(now, &self.clock), script.done_at()))?;
+            let (operation, done_at) = self.with_script(name, |script| {
+                (script.snapshot(now, &self.clock), script.done_at())
+            })?;
             if operation.done || Instant::now() >= limit {
                 return Ok(operation);
             }
@@ -193,13 +207,19 @@ impl Store {
     ) -> Result<ListOperationsResponse> {
         let project = parse_parent(parent)?;
         let filter = Filter::parse(filter_text).map_err(|problem| {
-            invalid_field("filter", format!("invalid filter {filter_text:?}: {problem}"))
+            invalid_field(
+                "filter",
+                format!("invalid filter {filter_text:?}: {problem}"),
+            )
         })?;
         let page_size = match usize::try_from(page_size) {
             Ok(0) => DEFAULT_PAGE_SIZE,
             Ok(size) => size.min(MAX_PAGE_SIZE),
             Err(_) => {
-                return Err(invalid_field("page_size", format!("page_size must not be negative (got {page_size})")));
+                return Err(invalid_field(
+                    "page_size",
+                    format!("page_size must not be negative (got {page_size})"),
+                ));
             }
         };
         let after = match page_token {
@@ -236,7 +256,11 @@ impl Store {
                 last_seq = Some(*seq);
             }
         }
-        Ok(ListOperationsResponse { operations, next_page_token, unreachable: Vec::new() })
+        Ok(ListOperationsResponse {
+            operations,
+            next_page_token,
+            unreachable: Vec::new(),
+        })
     }
 
     /// How many operations a project has.
@@ -259,7 +283,11 @@ impl Store {
         self.tables()
             .projects
             .get(project)
-            .map(|ops| ops.values().map(|s| (s.name.clone(), s.state_at(now))).collect())
+            .map(|ops| {
+                ops.values()
+                    .map(|s| (s.name.clone(), s.state_at(now)))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
@@ -280,33 +308,41 @@ fn not_found(name: &str) -> Error {
 }
 
 fn invalid_field(field: &str, description: String) -> Error {
-    Error::new(Code::InvalidArgument, description.clone()).with_detail(Detail::BadRequest(BadRequest {
-        field_violations: vec![FieldViolation {
-            field: field.into(),
-            description,
-            reason: String::new(),
-            localized_message: None,
-        }],
-    }))
+    Error::new(Code::InvalidArgument, description.clone()).with_detail(Detail::BadRequest(
+        BadRequest {
+            field_violations: vec![FieldViolation {
+                field: field.into(),
+                description,
+                reason: String::new(),
+                localized_message: None,
+            }],
+        },
+    ))
 }
 
 fn valid_segment(segment: &str) -> bool {
     !segment.is_empty()
         && segment != "."
         && segment != ".."
-        && segment.chars().all(|c| !c.is_control() && c != '/' && !c.is_whitespace())
+        && segment
+            .chars()
+            .all(|c| !c.is_control() && c != '/' && !c.is_whitespace())
 }
 
 /// Checks `projects/{project}/operations/{id}`.
 fn parse_name(name: &str) -> Result<OperationName<'_>> {
-    let parsed = name.strip_prefix("projects/").and_then(|rest| rest.split_once("/operations/"));
+    let parsed = name
+        .strip_prefix("projects/")
+        .and_then(|rest| rest.split_once("/operations/"));
     match parsed {
         Some((project, id)) if valid_segment(project) && id.split('/').all(valid_segment) => {
             Ok(OperationName { project })
         }
         _ => Err(invalid_field(
             "name",
-            format!("invalid operation name {name:?}: expected projects/{{project}}/operations/{{id}}"),
+            format!(
+                "invalid operation name {name:?}: expected projects/{{project}}/operations/{{id}}"
+            ),
         )),
     }
 }
@@ -333,12 +369,16 @@ fn fingerprint(text: &str) -> u64 {
 }
 
 fn encode_token(project: &str, last_seq: u64, filter: &str) -> String {
-    let plain = format!("{TOKEN_VERSION}\n{project}\n{last_seq}\n{:016x}", fingerprint(filter));
+    let plain = format!(
+        "{TOKEN_VERSION}\n{project}\n{last_seq}\n{:016x}",
+        fingerprint(filter)
+    );
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(plain)
 }
 
 fn decode_token(token: &str, project: &str, filter: &str) -> Result<u64> {
-    let invalid = |why: &str| invalid_field("page_token", format!("invalid page token {token:?}: {why}"));
+    let invalid =
+        |why: &str| invalid_field("page_token", format!("invalid page token {token:?}: {why}"));
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(token)
         .map_err(|_| invalid("not a token this server issued"))?;
@@ -356,7 +396,8 @@ fn decode_token(token: &str, project: &str, filter: &str) -> Result<u64> {
     if *hash != format!("{:016x}", fingerprint(filter)) {
         return Err(invalid("it was issued for a different filter"));
     }
-    seq.parse().map_err(|_| invalid("not a token this server issued"))
+    seq.parse()
+        .map_err(|_| invalid("not a token this server issued"))
 }
 
 #[cfg(test)]
@@ -399,7 +440,11 @@ mod tests {
             "projects/p/ops/x",
             "projects/p q/operations/x",
         ] {
-            assert_eq!(parse_name(bad).err().map(|e| e.code()), Some(Code::InvalidArgument), "{bad}");
+            assert_eq!(
+                parse_name(bad).err().map(|e| e.code()),
+                Some(Code::InvalidArgument),
+                "{bad}"
+            );
         }
         assert!(parse_name("projects/p/operations/ABC").is_ok());
         assert_eq!(parse_parent("projects/p/operations").ok(), Some("p"));
@@ -409,16 +454,25 @@ mod tests {
     async fn listing_survives_creates_and_deletes_between_pages() {
         let store = store();
         for i in 0..50 {
-            store.insert(script(&format!("projects/p/operations/op{i}"))).map_err(|e| e.to_string()).unwrap();
+            store
+                .insert(script(&format!("projects/p/operations/op{i}")))
+                .map_err(|e| e.to_string())
+                .unwrap();
         }
         let mut seen = Vec::new();
         let mut token = String::new();
         let mut round = 0;
         loop {
-            let page = store.list("projects/p", "", 7, &token).map_err(|e| e.to_string()).unwrap();
+            let page = store
+                .list("projects/p", "", 7, &token)
+                .map_err(|e| e.to_string())
+                .unwrap();
             seen.extend(page.operations.iter().map(|op| op.name.clone()));
             // Churn: a new operation and a deletion of one already seen.
-            store.insert(script(&format!("projects/p/operations/new{round}"))).map_err(|e| e.to_string()).unwrap();
+            store
+                .insert(script(&format!("projects/p/operations/new{round}")))
+                .map_err(|e| e.to_string())
+                .unwrap();
             if let Some(first) = seen.first() {
                 let _ = store.delete(first);
             }
@@ -428,7 +482,9 @@ mod tests {
             }
             token = page.next_page_token;
         }
-        let mut expected: Vec<String> = (0..50).map(|i| format!("projects/p/operations/op{i}")).collect();
+        let mut expected: Vec<String> = (0..50)
+            .map(|i| format!("projects/p/operations/op{i}"))
+            .collect();
         expected.reverse();
         assert_eq!(seen, expected);
     }
@@ -437,14 +493,26 @@ mod tests {
     fn tokens_are_bound_to_parent_and_filter() {
         let store = store();
         for i in 0..3 {
-            store.insert(script(&format!("projects/p/operations/op{i}"))).map_err(|e| e.to_string()).unwrap();
+            store
+                .insert(script(&format!("projects/p/operations/op{i}")))
+                .map_err(|e| e.to_string())
+                .unwrap();
         }
-        let page = store.list("projects/p", "done=false", 1, "").map_err(|e| e.to_string()).unwrap();
+        let page = store
+            .list("projects/p", "done=false", 1, "")
+            .map_err(|e| e.to_string())
+            .unwrap();
         let token = page.next_page_token;
         assert!(!token.is_empty());
-        let other_filter = store.list("projects/p", "done=true", 1, &token).err().map(|e| e.to_string());
+        let other_filter = store
+            .list("projects/p", "done=true", 1, &token)
+            .err()
+            .map(|e| e.to_string());
         assert!(other_filter.is_some_and(|m| m.contains("different filter")));
-        let garbage = store.list("projects/p", "", 1, "%%%").err().map(|e| e.code());
+        let garbage = store
+            .list("projects/p", "", 1, "%%%")
+            .err()
+            .map(|e| e.code());
         assert_eq!(garbage, Some(Code::InvalidArgument));
         let negative = store.list("projects/p", "", -1, "").err().map(|e| e.code());
         assert_eq!(negative, Some(Code::InvalidArgument));

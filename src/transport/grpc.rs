@@ -52,15 +52,19 @@ impl GrpcTransport {
         }
         let channel = endpoint.connect_lazy();
         Ok(Self {
-            client: OperationsClient::new(channel)
-                .max_decoding_message_size(64 * 1024 * 1024),
+            client: OperationsClient::new(channel).max_decoding_message_size(64 * 1024 * 1024),
             endpoint: url.into(),
         })
     }
 
     /// Runs one unary call with the attempt's deadline and headers, mapping
     /// every failure to an [`Error`].
-    fn unary<Req, Resp, F, Fut>(&self, request: Req, call: CallContext, rpc: F) -> BoxFuture<Result<Resp>>
+    fn unary<Req, Resp, F, Fut>(
+        &self,
+        request: Req,
+        call: CallContext,
+        rpc: F,
+    ) -> BoxFuture<Result<Resp>>
     where
         Req: Send + 'static,
         Resp: Send + 'static,
@@ -125,16 +129,19 @@ pub(crate) fn error_from_status(status: &tonic::Status, endpoint: &str) -> Error
     if chain.iter().any(|cause| is_timeout(*cause)) {
         return Error::new(Code::DeadlineExceeded, "the call's deadline passed");
     }
-    if let Some(io) = chain.iter().find_map(|cause| cause.downcast_ref::<std::io::Error>()) {
-        return Error::new(
-            Code::Unavailable,
-            format!("cannot reach {endpoint}: {io}"),
-        )
-        .with_source(std::io::Error::new(io.kind(), io.to_string()));
+    if let Some(io) = chain
+        .iter()
+        .find_map(|cause| cause.downcast_ref::<std::io::Error>())
+    {
+        return Error::new(Code::Unavailable, format!("cannot reach {endpoint}: {io}"))
+            .with_source(std::io::Error::new(io.kind(), io.to_string()));
     }
     if code == Code::Unavailable && !chain.is_empty() {
         let cause = chain.last().map(ToString::to_string).unwrap_or_default();
-        return Error::new(Code::Unavailable, format!("cannot reach {endpoint}: {cause}"));
+        return Error::new(
+            Code::Unavailable,
+            format!("cannot reach {endpoint}: {cause}"),
+        );
     }
     if status.details().is_empty() {
         return Error::new(code, status.message());
@@ -175,8 +182,16 @@ fn is_timeout(cause: &(dyn StdError + 'static)) -> bool {
 }
 
 impl Transport for GrpcTransport {
-    fn get_operation(&self, request: GetOperationRequest, call: CallContext) -> BoxFuture<Result<Operation>> {
-        self.unary(request, call, |mut c, r| async move { c.get_operation(r).await })
+    fn get_operation(
+        &self,
+        request: GetOperationRequest,
+        call: CallContext,
+    ) -> BoxFuture<Result<Operation>> {
+        self.unary(
+            request,
+            call,
+            |mut c, r| async move { c.get_operation(r).await },
+        )
     }
 
     fn list_operations(
@@ -184,20 +199,40 @@ impl Transport for GrpcTransport {
         request: ListOperationsRequest,
         call: CallContext,
     ) -> BoxFuture<Result<ListOperationsResponse>> {
-        self.unary(request, call, |mut c, r| async move { c.list_operations(r).await })
+        self.unary(request, call, |mut c, r| async move {
+            c.list_operations(r).await
+        })
     }
 
-    fn cancel_operation(&self, request: CancelOperationRequest, call: CallContext) -> BoxFuture<Result<()>> {
-        let reply = self.unary(request, call, |mut c, r| async move { c.cancel_operation(r).await });
+    fn cancel_operation(
+        &self,
+        request: CancelOperationRequest,
+        call: CallContext,
+    ) -> BoxFuture<Result<()>> {
+        let reply = self.unary(request, call, |mut c, r| async move {
+            c.cancel_operation(r).await
+        });
         Box::pin(async move { reply.await.map(|_empty| ()) })
     }
 
-    fn delete_operation(&self, request: DeleteOperationRequest, call: CallContext) -> BoxFuture<Result<()>> {
-        let reply = self.unary(request, call, |mut c, r| async move { c.delete_operation(r).await });
+    fn delete_operation(
+        &self,
+        request: DeleteOperationRequest,
+        call: CallContext,
+    ) -> BoxFuture<Result<()>> {
+        let reply = self.unary(request, call, |mut c, r| async move {
+            c.delete_operation(r).await
+        });
         Box::pin(async move { reply.await.map(|_empty| ()) })
     }
 
-    fn wait_operation(&self, request: WaitOperationRequest, call: CallContext) -> BoxFuture<Result<Operation>> {
-        self.unary(request, call, |mut c, r| async move { c.wait_operation(r).await })
+    fn wait_operation(
+        &self,
+        request: WaitOperationRequest,
+        call: CallContext,
+    ) -> BoxFuture<Result<Operation>> {
+        self.unary(request, call, |mut c, r| async move {
+            c.wait_operation(r).await
+        })
     }
 }

@@ -21,8 +21,11 @@ pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>
 
 /// One attempt of each Operations RPC.
 pub(crate) trait Transport: Send + Sync + std::fmt::Debug + 'static {
-    fn get_operation(&self, request: GetOperationRequest, call: CallContext)
-    -> BoxFuture<Result<Operation>>;
+    fn get_operation(
+        &self,
+        request: GetOperationRequest,
+        call: CallContext,
+    ) -> BoxFuture<Result<Operation>>;
 
     fn list_operations(
         &self,
@@ -30,12 +33,21 @@ pub(crate) trait Transport: Send + Sync + std::fmt::Debug + 'static {
         call: CallContext,
     ) -> BoxFuture<Result<ListOperationsResponse>>;
 
-    fn cancel_operation(&self, request: CancelOperationRequest, call: CallContext)
-    -> BoxFuture<Result<()>>;
+    fn cancel_operation(
+        &self,
+        request: CancelOperationRequest,
+        call: CallContext,
+    ) -> BoxFuture<Result<()>>;
 
-    fn delete_operation(&self, request: DeleteOperationRequest, call: CallContext)
-    -> BoxFuture<Result<()>>;
+    fn delete_operation(
+        &self,
+        request: DeleteOperationRequest,
+        call: CallContext,
+    ) -> BoxFuture<Result<()>>;
 
-    fn wait_operation(&self, request: WaitOperationRequest, call: CallContext)
-    -> BoxFuture<Result<Operation>>;
+    fn wait_operation(
+        &self,
+        request: WaitOperationRequest,
+        call: CallContext,
+    ) -> BoxFuture<Result<Operation>>;
 }

@@ -1,0 +1,171 @@
+//! The command line, as clap parses it.
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use super::duration::parse_duration;
+
+/// Google long-running operations (Earth Engine tasks): list, inspect,
+/// cancel, delete and wait on them over gRPC, or serve an emulator.
+#[derive(Debug, Parser)]
+#[command(name = "eeops", version, about, long_about = None, after_help = EXIT_CODES)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success (for wait: every operation succeeded)
+  1  a call failed, or another runtime error
+  2  usage error
+  3  wait: at least one operation FAILED
+  4  wait: at least one operation was CANCELLED and none failed
+  5  wait: --timeout passed with operations still running
+  6  not found";
+
+#[derive(Debug, Args)]
+pub(crate) struct GlobalArgs {
+    /// Service URL: http://host:port (plaintext, emulators) or https://host (TLS).
+    #[arg(long, global = true, env = "EEOPS_ENDPOINT", default_value = eeops::EARTH_ENGINE_ENDPOINT)]
+    pub(crate) endpoint: String,
+
+    /// Wire protocol.
+    #[arg(long, global = true, value_enum, default_value_t = TransportArg::Auto)]
+    pub(crate) transport: TransportArg,
+
+    /// Earth Engine API version (for the HTTP/JSON routes).
+    #[arg(long, global = true, value_enum, default_value_t = ApiVersion::V1)]
+    pub(crate) api_version: ApiVersion,
+
+    /// Cloud project: bare task ids become projects/PROJECT/operations/ID.
+    #[arg(long, global = true, env = "EEOPS_PROJECT")]
+    pub(crate) project: Option<String>,
+
+    /// Output format [default: table on a terminal, json otherwise].
+    #[arg(long, global = true, value_enum)]
+    pub(crate) format: Option<Format>,
+
+    /// Time limit for each call, retries included (e.g. 30s, 2m).
+    #[arg(long, global = true, value_parser = parse_duration, value_name = "DUR")]
+    pub(crate) rpc_timeout: Option<Duration>,
+
+    /// Run the command against an in-process emulator seeded with demo data
+    /// (project "demo" unless --project is given).
+    #[arg(long, global = true)]
+    pub(crate) emulator: bool,
+
+    /// More logging (-v info, -vv debug); RUST_LOG also works.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
+
+    /// Only errors on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub(crate) quiet: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum TransportArg {
+    Grpc,
+    Rest,
+    Auto,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ApiVersion {
+    V1,
+    V1beta,
+    V1alpha,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// List operations, newest first.
+    List(ListArgs),
+    /// Show one operation.
+    Get {
+        /// A task id (with --project) or a full operation name.
+        id_or_name: String,
+    },
+    /// Ask the server to cancel operations (asynchronous, best effort).
+    Cancel {
+        /// Task ids (with --project) or full operation names.
+        #[arg(required = true)]
+        ids_or_names: Vec<String>,
+    },
+    /// Forget operations' results (this does not cancel them).
+    Delete {
+        /// Task ids (with --project) or full operation names.
+        #[arg(required = true)]
+        ids_or_names: Vec<String>,
+    },
+    /// Wait until operations are done, showing progress.
+    Wait(WaitArgs),
+    /// Serve the emulator (gRPC, with reflection) until interrupted.
+    Serve(ServeArgs),
+    /// Run the main job end to end on an in-process emulator, narrated.
+    Demo,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ListArgs {
+    /// Server-side filter, e.g. 'done=false' or 'metadata.state=RUNNING OR metadata.state=PENDING'.
+    #[arg(long)]
+    pub(crate) filter: Option<String>,
+
+    /// Operations per request.
+    #[arg(long, value_parser = clap::value_parser!(i32).range(1..))]
+    pub(crate) page_size: Option<i32>,
+
+    /// Stop after this many operations.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) limit: Option<u64>,
+
+    /// The parent to list under [default: projects/PROJECT].
+    #[arg(long)]
+    pub(crate) parent: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct WaitArgs {
+    /// Task ids (with --project) or full operation names.
+    #[arg(required = true)]
+    pub(crate) ids_or_names: Vec<String>,
+
+    /// Give up after this long (exit code 5); waits forever without it.
+    #[arg(long, value_parser = parse_duration, value_name = "DUR")]
+    pub(crate) timeout: Option<Duration>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on (port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub(crate) listen: String,
+
+    /// Create this many demo operations in --project (default project "demo").
+    #[arg(long, default_value_t = 0)]
+    pub(crate) seed: usize,
+
+    /// How long operations stay PENDING by default.
+    #[arg(long, value_parser = parse_duration, default_value = "500ms", value_name = "DUR")]
+    pub(crate) queue_time: Duration,
+
+    /// How long operations run by default.
+    #[arg(long, value_parser = parse_duration, default_value = "5s", value_name = "DUR")]
+    pub(crate) run_time: Duration,
+
+    /// Time from a cancel request to CANCELLED.
+    #[arg(long, value_parser = parse_duration, default_value = "500ms", value_name = "DUR")]
+    pub(crate) cancel_latency: Duration,
+}

@@ -1,0 +1,286 @@
+//! The `eeops` command-line tool.
+
+use std::error::Error as _;
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+use eeops::emulator::{Emulator, RunningEmulator};
+use eeops::{Client, Detail, TransportKind};
+
+mod args;
+mod commands;
+mod demo;
+mod duration;
+mod exit;
+mod output;
+
+use args::{Cli, Command, Format, GlobalArgs, ServeArgs, TransportArg};
+
+/// The project `--emulator` and `serve --seed` use when none is given.
+const DEMO_PROJECT: &str = "demo";
+/// How many operations `--emulator` seeds.
+const EMULATOR_SEED: usize = 24;
+
+/// What a command can fail with, beyond its exit code.
+pub(crate) enum CliError {
+    Usage(String),
+    Call(eeops::Error),
+}
+
+impl From<eeops::Error> for CliError {
+    fn from(error: eeops::Error) -> Self {
+        Self::Call(error)
+    }
+}
+
+/// Everything a command needs.
+pub(crate) struct Context {
+    pub(crate) client: Client,
+    project: Option<String>,
+    pub(crate) format: Format,
+    quiet: bool,
+}
+
+impl Context {
+    pub(crate) fn project(&self) -> Result<&str, CliError> {
+        self.project.as_deref().ok_or_else(|| {
+            CliError::Usage("no project: pass --project P or set EEOPS_PROJECT".into())
+        })
+    }
+
+    /// A bare task id becomes `projects/{project}/operations/{id}`; anything
+    /// with a `/` is a full name, used as given.
+    pub(crate) fn resolve(&self, id_or_name: &str) -> Result<String, CliError> {
+        if id_or_name.trim().is_empty() {
+            return Err(CliError::Usage(
+                "an empty operation id or name was given".into(),
+            ));
+        }
+        if id_or_name.contains('/') {
+            return Ok(id_or_name.to_owned());
+        }
+        Ok(format!(
+            "projects/{}/operations/{id_or_name}",
+            self.project()?
+        ))
+    }
+
+    /// Writes a result to stdout.
+    pub(crate) fn print(&self, text: &str) {
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "{text}");
+    }
+
+    /// Writes a remark for people to stderr, unless `-q`.
+    pub(crate) fn note(&self, text: &str) {
+        if !self.quiet {
+            eprintln!("{text}");
+        }
+    }
+}
+
+/// Prints an error, its details and its chain of causes to stderr.
+pub(crate) fn report(error: &eeops::Error) {
+    eprintln!("error: {error}");
+    for detail in error.details() {
+        match detail {
+            Detail::ErrorInfo(info) => eprintln!("  reason: {} ({})", info.reason, info.domain),
+            Detail::BadRequest(bad) => {
+                for violation in &bad.field_violations {
+                    eprintln!("  field {}: {}", violation.field, violation.description);
+                }
+            }
+            Detail::RetryInfo(info) => {
+                if let Some(delay) = info.retry_delay {
+                    eprintln!("  retry after: {delay}");
+                }
+            }
+            Detail::ResourceInfo(info) => eprintln!("  resource: {}", info.resource_name),
+            Detail::Help(help) => {
+                for link in &help.links {
+                    eprintln!("  see: {} {}", link.url, link.description);
+                }
+            }
+            Detail::LocalizedMessage(message) => eprintln!("  {}", message.message),
+            Detail::Other(any) => eprintln!("  detail: {}", any.type_url),
+            _ => {}
+        }
+    }
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        eprintln!("  caused by: {inner}");
+        cause = inner.source();
+    }
+}
+
+fn init_logging(global: &GlobalArgs) {
+    let level = match (global.quiet, global.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, _) => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// Runs the tool and returns its exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return exit::code(if error.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::SUCCESS
+            });
+        }
+    };
+    init_logging(&cli.global);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return exit::code(exit::RPC_ERROR);
+        }
+    };
+    let code = match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(CliError::Usage(message)) => {
+            eprintln!("error: {message}");
+            exit::USAGE
+        }
+        Err(CliError::Call(error)) => {
+            report(&error);
+            exit::for_error(&error)
+        }
+    };
+    commands::flush();
+    exit::code(code)
+}
+
+async fn run(cli: Cli) -> Result<u8, CliError> {
+    let Cli { global, command } = cli;
+    match command {
+        Command::Serve(args) => return serve(&global, args).await,
+        Command::Demo => return demo::run(&global).await,
+        _ => {}
+    }
+    let mut project = global.project.clone();
+    let mut endpoint = global.endpoint.clone();
+    let emulator = if global.emulator {
+        let project = project
+            .get_or_insert_with(|| DEMO_PROJECT.to_owned())
+            .clone();
+        let emulator = Emulator::builder()
+            .with_seed(project, EMULATOR_SEED)
+            .start("127.0.0.1:0")
+            .await?;
+        endpoint = emulator.endpoint();
+        Some(emulator)
+    } else {
+        None
+    };
+    let ctx = Context {
+        client: build_client(&global, &endpoint)?,
+        project,
+        format: output_format(&global),
+        quiet: global.quiet,
+    };
+    let result = match command {
+        Command::List(args) => commands::list(&ctx, args).await,
+        Command::Get { id_or_name } => commands::get(&ctx, &id_or_name).await,
+        Command::Cancel { ids_or_names } => commands::cancel(&ctx, &ids_or_names).await,
+        Command::Delete { ids_or_names } => commands::delete(&ctx, &ids_or_names).await,
+        Command::Wait(args) => commands::wait(&ctx, args).await,
+        Command::Serve(_) | Command::Demo => Ok(exit::SUCCESS),
+    };
+    if let Some(emulator) = emulator {
+        emulator.shutdown().await?;
+    }
+    result
+}
+
+pub(crate) fn output_format(global: &GlobalArgs) -> Format {
+    global.format.unwrap_or(if std::io::stdout().is_terminal() {
+        Format::Table
+    } else {
+        Format::Json
+    })
+}
+
+pub(crate) fn build_client(global: &GlobalArgs, endpoint: &str) -> Result<Client, CliError> {
+    let transport = match global.transport {
+        TransportArg::Grpc => TransportKind::Grpc,
+        TransportArg::Rest => TransportKind::Rest,
+        TransportArg::Auto => TransportKind::Auto,
+    };
+    let mut builder = Client::builder()
+        .with_endpoint(endpoint)
+        .with_transport(transport);
+    if let Some(timeout) = global.rpc_timeout {
+        builder = builder.with_timeout(timeout);
+    }
+    Ok(builder.build()?)
+}
+
+async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<u8, CliError> {
+    let mut builder = Emulator::builder()
+        .with_queue_time(args.queue_time)
+        .with_run_time(args.run_time)
+        .with_cancel_latency(args.cancel_latency);
+    let project = global
+        .project
+        .clone()
+        .unwrap_or_else(|| DEMO_PROJECT.to_owned());
+    if args.seed > 0 {
+        builder = builder.with_seed(&project, args.seed);
+    }
+    let emulator: RunningEmulator = builder.start(&args.listen).await?;
+    println!(
+        "eeops emulator listening on {} (gRPC with reflection)",
+        emulator.endpoint()
+    );
+    if args.seed > 0 {
+        println!("seeded {} operations in projects/{project}", args.seed);
+    }
+    commands::flush();
+    emulator.run_until(shutdown_signal()).await?;
+    eprintln!("eeops emulator stopped");
+    Ok(exit::SUCCESS)
+}
+
+/// Completes on Ctrl-C or, on Unix, SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let term = async {
+            match terminate.as_mut() {
+                Some(signal) => {
+                    signal.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            () = term => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
