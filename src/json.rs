@@ -66,10 +66,12 @@ fn alias_file(file: &FileDescriptorProto, version: &str) -> FileDescriptorProto 
 
 fn rename_types(message: &mut DescriptorProto, from: &str, to: &str) {
     for field in &mut message.field {
-        if let Some(type_name) = &field.type_name {
-            if let Some(rest) = type_name.strip_prefix(from) {
-                field.type_name = Some(format!("{to}{rest}"));
-            }
+        if let Some(rest) = field
+            .type_name
+            .as_deref()
+            .and_then(|name| name.strip_prefix(from))
+        {
+            field.type_name = Some(format!("{to}{rest}"));
         }
     }
     for nested in &mut message.nested_type {

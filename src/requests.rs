@@ -20,28 +20,24 @@ use crate::retry::RetryPolicy;
 macro_rules! call_option_setters {
     () => {
         /// The total time this call may take, retries included.
-        #[must_use]
         pub fn with_timeout(mut self, timeout: Duration) -> Self {
             self.options = self.options.with_timeout(timeout);
             self
         }
 
         /// Adds a request header for this call.
-        #[must_use]
         pub fn with_header(mut self, name: impl AsRef<str>, value: impl AsRef<str>) -> Self {
             self.options = self.options.with_header(name, value);
             self
         }
 
         /// Replaces the retry policy for this call.
-        #[must_use]
         pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
             self.options = self.options.with_retry_policy(policy);
             self
         }
 
         /// Replaces all per-call options.
-        #[must_use]
         pub fn with_options(mut self, options: CallOptions) -> Self {
             self.options = options;
             self
@@ -313,11 +309,9 @@ impl WaitOperation {
             wait_timeout,
             mut options,
         } = self;
-        if options.timeout.is_none() {
-            if let Some(wait) = wait_timeout {
-                let default = client.call_timeout(&options).unwrap_or_default();
-                options.timeout = Some(default.max(wait.saturating_add(WAIT_CALL_MARGIN)));
-            }
+        if let (None, Some(wait)) = (options.timeout, wait_timeout) {
+            let default = client.call_timeout(&options).unwrap_or_default();
+            options.timeout = Some(default.max(wait.saturating_add(WAIT_CALL_MARGIN)));
         }
         let action_name = name.clone();
         client

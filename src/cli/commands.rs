@@ -221,14 +221,12 @@ pub(crate) fn progress_line(operation: &Operation) -> String {
         if operation.state() != State::Pending {
             line.push_str(&format!(" {}", output::progress_label(operation)));
         }
-        if !operation.done {
-            if let Some(stage) = metadata
-                .stages
-                .iter()
-                .find(|s| i64::from(s.complete_work_units) < s.total_work_units)
-            {
-                line.push_str(&format!(" {}", stage.display_name));
-            }
+        let current_stage = metadata
+            .stages
+            .iter()
+            .find(|s| i64::from(s.complete_work_units) < s.total_work_units);
+        if let (false, Some(stage)) = (operation.done, current_stage) {
+            line.push_str(&format!(" {}", stage.display_name));
         }
     }
     if let Some(error) = operation.error() {

@@ -1,7 +1,7 @@
 //! `eeops demo`: the main job end to end on an in-process emulator, narrated.
 //! It exits 0 only if every step behaved as Earth Engine would.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
 use std::time::Duration;
 
 use eeops::earthengine::State;
@@ -23,9 +23,9 @@ struct Checks {
 impl Checks {
     fn expect(&mut self, ok: bool, what: &str) {
         if ok {
-            println!("   ✓ {what}");
+            say!("   ✓ {what}");
         } else {
-            println!("   ✗ {what}");
+            say!("   ✗ {what}");
             self.failures.push(what.to_owned());
         }
     }
@@ -73,22 +73,20 @@ pub(crate) async fn run(global: &GlobalArgs) -> Result<u8, CliError> {
     let mut checks = Checks {
         failures: Vec::new(),
     };
-    println!(
-        "eeops demo: list, wait, cancel and delete Earth Engine tasks on an in-process emulator."
-    );
-    println!(
+    say!("eeops demo: list, wait, cancel and delete Earth Engine tasks on an in-process emulator.");
+    say!(
         "Emulator: {} (gRPC), project {project}\n",
         emulator.endpoint()
     );
 
-    println!("1. Listing the tasks in projects/{project}");
+    say!("1. Listing the tasks in projects/{project}");
     let operations = ctx
         .client
         .list(format!("projects/{project}"))
         .operations()
         .try_collect()
         .await?;
-    println!(
+    say!(
         "{}",
         indent(&output::table(
             &operations,
@@ -105,7 +103,7 @@ pub(crate) async fn run(global: &GlobalArgs) -> Result<u8, CliError> {
         ),
     );
 
-    println!(
+    say!(
         "\n2. Waiting for export {} to finish",
         eeops::operation_id(&export)
     );
@@ -120,13 +118,13 @@ pub(crate) async fn run(global: &GlobalArgs) -> Result<u8, CliError> {
         ),
     );
 
-    println!(
+    say!(
         "\n3. Cancelling ingestion {} (it would run forever)",
         eeops::operation_id(&ingestion)
     );
     ctx.client.cancel(&ingestion).await?;
     let right_after = ctx.client.get(&ingestion).await?;
-    println!(
+    say!(
         "   cancel sent; the task is now {}",
         output::state_label(&right_after)
     );
@@ -145,7 +143,7 @@ pub(crate) async fn run(global: &GlobalArgs) -> Result<u8, CliError> {
         ),
     );
 
-    println!(
+    say!(
         "\n4. Deleting finished task {}",
         eeops::operation_id(&finished)
     );
@@ -159,12 +157,12 @@ pub(crate) async fn run(global: &GlobalArgs) -> Result<u8, CliError> {
     }
 
     emulator.shutdown().await?;
-    println!();
+    say!();
     if checks.failures.is_empty() {
-        println!("All steps behaved as expected.");
+        say!("All steps behaved as expected.");
         Ok(exit::SUCCESS)
     } else {
-        println!(
+        say!(
             "{} step(s) did not behave as expected: {}",
             checks.failures.len(),
             checks.failures.join("; ")
@@ -209,16 +207,16 @@ async fn wait_with_progress(
         );
         if line != last {
             if terminal {
-                print!("\r\x1b[2K{line}");
+                let _ = write!(std::io::stdout().lock(), "\r\x1b[2K{line}");
                 commands::flush();
             } else {
-                println!("{line}");
+                say!("{line}");
             }
             last = line;
         }
         if operation.done || Instant::now() >= deadline {
             if terminal {
-                println!();
+                say!();
             }
             return Ok(operation);
         }

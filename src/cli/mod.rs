@@ -8,6 +8,19 @@ use clap::Parser;
 use eeops::emulator::{Emulator, RunningEmulator};
 use eeops::{Client, Detail, TransportKind};
 
+/// `println!` that ignores a closed stdout (`eeops list | head`) instead
+/// of panicking.
+macro_rules! say {
+    () => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock());
+    }};
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 mod args;
 mod commands;
 mod demo;
@@ -247,12 +260,12 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<u8, CliError> {
         builder = builder.with_seed(&project, args.seed);
     }
     let emulator: RunningEmulator = builder.start(&args.listen).await?;
-    println!(
+    say!(
         "eeops emulator listening on {} (gRPC with reflection)",
         emulator.endpoint()
     );
     if args.seed > 0 {
-        println!("seeded {} operations in projects/{project}", args.seed);
+        say!("seeded {} operations in projects/{project}", args.seed);
     }
     commands::flush();
     emulator.run_until(shutdown_signal()).await?;

@@ -126,7 +126,11 @@ fn deadline_exceeded() -> Error {
 pub(crate) fn error_from_status(status: &tonic::Status, endpoint: &str) -> Error {
     let code = Code::try_from(i32::from(status.code())).unwrap_or(Code::Unknown);
     let chain = source_chain(status);
-    if chain.iter().any(|cause| is_timeout(*cause)) {
+    // tonic reports its own enforcement of `grpc-timeout` (ours, or a tonic
+    // server's) as CANCELLED "Timeout expired".
+    let tonic_timeout =
+        code == Code::Cancelled && status.message() == tonic::TimeoutExpired(()).to_string();
+    if tonic_timeout || chain.iter().any(|cause| is_timeout(*cause)) {
         return Error::new(Code::DeadlineExceeded, "the call's deadline passed");
     }
     if let Some(io) = chain
@@ -175,6 +179,7 @@ fn source_chain(status: &tonic::Status) -> Vec<&(dyn StdError + 'static)> {
 
 fn is_timeout(cause: &(dyn StdError + 'static)) -> bool {
     cause.is::<tokio::time::error::Elapsed>()
+        || cause.is::<tonic::TimeoutExpired>()
         || cause
             .downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)

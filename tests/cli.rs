@@ -1,0 +1,284 @@
+//! The built `eeops` tool, run as a user would: exit codes, JSON output, the
+//! demo, and `serve` in a child process.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+
+const EEOPS: &str = env!("CARGO_BIN_EXE_eeops");
+
+fn eeops(args: &[&str]) -> Output {
+    Command::new(EEOPS)
+        .args(args)
+        .env_remove("EEOPS_PROJECT")
+        .env_remove("EEOPS_ENDPOINT")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .expect("the eeops binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn exit_code(output: &Output) -> i32 {
+    output.status.code().expect("exited normally")
+}
+
+/// `eeops serve` on a free port, killed when dropped.
+struct Server {
+    child: Child,
+    endpoint: String,
+}
+
+impl Server {
+    fn start(args: &[&str]) -> Self {
+        let mut child = Command::new(EEOPS)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("serve starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut first = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut first)
+            .expect("serve prints its endpoint");
+        let endpoint = first
+            .split_whitespace()
+            .find(|word| word.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no endpoint in {first:?}"))
+            .to_owned();
+        Self { child, endpoint }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn demo_runs_the_main_job_and_exits_zero() {
+    let output = eeops(&["demo"]);
+    let stdout = text(&output.stdout);
+    assert_eq!(exit_code(&output), 0, "{stdout}\n{}", text(&output.stderr));
+    for expected in [
+        "✓ 13 tasks listed",
+        "ended SUCCEEDED",
+        "ended CANCELLED with error code 1",
+        "NOT_FOUND",
+        "All steps behaved as expected.",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "missing {expected:?} in\n{stdout}"
+        );
+    }
+}
+
+#[test]
+fn emulator_list_prints_proto3_json_that_parses() {
+    let output = eeops(&["--emulator", "list", "--format", "json"]);
+    assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
+    let operations: serde_json::Value = serde_json::from_slice(&output.stdout).expect("valid JSON");
+    let operations = operations.as_array().expect("a JSON array");
+    assert_eq!(operations.len(), 24);
+    for op in operations {
+        let name = op["name"].as_str().expect("name");
+        assert!(name.starts_with("projects/demo/operations/"), "{name}");
+        assert_eq!(
+            op["metadata"]["@type"],
+            "type.googleapis.com/google.earthengine.v1.OperationMetadata"
+        );
+        assert!(op["metadata"]["state"].is_string());
+    }
+    let limited = eeops(&["--emulator", "list", "--limit", "5", "--format", "json"]);
+    let limited: serde_json::Value = serde_json::from_slice(&limited.stdout).expect("valid JSON");
+    assert_eq!(limited.as_array().map(Vec::len), Some(5));
+}
+
+#[test]
+fn table_output_fits_80_columns() {
+    let output = Command::new(EEOPS)
+        .args(["--emulator", "list", "--format", "table"])
+        .env("COLUMNS", "80")
+        .output()
+        .expect("runs");
+    assert_eq!(exit_code(&output), 0);
+    let stdout = text(&output.stdout);
+    assert!(stdout.starts_with("ID"), "{stdout}");
+    for line in stdout.lines() {
+        assert!(line.chars().count() <= 80, "{line:?}");
+    }
+    for state in ["PENDING", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"] {
+        assert!(stdout.contains(state), "no {state} in\n{stdout}");
+    }
+}
+
+#[test]
+fn exit_codes_tell_usage_not_found_and_errors_apart() {
+    let missing = eeops(&["--emulator", "get", "NOSUCHTASK"]);
+    assert_eq!(exit_code(&missing), 6);
+    assert!(
+        text(&missing.stderr).contains("NOT_FOUND"),
+        "{}",
+        text(&missing.stderr)
+    );
+
+    let no_project = eeops(&["--endpoint", "http://127.0.0.1:9", "get", "ABC"]);
+    assert_eq!(exit_code(&no_project), 2);
+    assert!(text(&no_project.stderr).contains("--project"));
+
+    let bad_duration = eeops(&["--emulator", "wait", "X", "--timeout", "soon"]);
+    assert_eq!(exit_code(&bad_duration), 2);
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
+    drop(listener);
+    let down = eeops(&[
+        "--endpoint",
+        &endpoint,
+        "--rpc-timeout",
+        "2s",
+        "get",
+        "projects/p/operations/x",
+    ]);
+    assert_eq!(exit_code(&down), 1);
+    let stderr = text(&down.stderr);
+    assert!(
+        stderr.contains("UNAVAILABLE") && stderr.contains(&endpoint),
+        "{stderr}"
+    );
+
+    let bad_filter = eeops(&["--emulator", "list", "--filter", "colour=red"]);
+    assert_eq!(exit_code(&bad_filter), 1);
+    assert!(
+        text(&bad_filter.stderr).contains("field filter: invalid filter"),
+        "{}",
+        text(&bad_filter.stderr)
+    );
+}
+
+#[test]
+fn serve_then_get_cancel_wait_and_delete_from_another_process() {
+    let server = Server::start(&["--project", "cli", "--seed", "6", "--run-time", "1s"]);
+    let base = [
+        "--endpoint",
+        server.endpoint.as_str(),
+        "--project",
+        "cli",
+        "--format",
+        "json",
+    ];
+    let run = |args: &[&str]| eeops(&[&base[..], args].concat());
+
+    let listed = run(&["list"]);
+    assert_eq!(exit_code(&listed), 0, "{}", text(&listed.stderr));
+    let operations: serde_json::Value = serde_json::from_slice(&listed.stdout).expect("JSON");
+    let operations = operations.as_array().expect("array").clone();
+    assert_eq!(operations.len(), 6);
+    let by_state = |state: &str| {
+        operations
+            .iter()
+            .find(|op| {
+                op["metadata"]["state"] == state
+                    && op["metadata"]["progress"].as_f64().unwrap_or(0.0) < 0.5
+            })
+            .and_then(|op| op["name"].as_str())
+            .map(|name| name.rsplit('/').next().unwrap_or(name).to_owned())
+            .unwrap_or_else(|| panic!("no {state} operation in {operations:?}"))
+    };
+    let pending = by_state("PENDING");
+
+    // A bare id with --project, and the full name, both work.
+    let got = run(&["get", &pending]);
+    assert_eq!(exit_code(&got), 0);
+    let got: serde_json::Value = serde_json::from_slice(&got.stdout).expect("JSON");
+    assert_eq!(got["name"], format!("projects/cli/operations/{pending}"));
+
+    // Waiting on a queued task past a short timeout: exit 5.
+    let timed_out = run(&["wait", &pending, "--timeout", "300ms"]);
+    assert_eq!(exit_code(&timed_out), 5, "{}", text(&timed_out.stderr));
+
+    // Cancel it, then wait: CANCELLED, exit 4.
+    let cancelled = run(&["cancel", &pending]);
+    assert_eq!(exit_code(&cancelled), 0, "{}", text(&cancelled.stderr));
+    let waited = run(&["wait", &pending, "--timeout", "30s"]);
+    assert_eq!(exit_code(&waited), 4, "{}", text(&waited.stderr));
+    let waited: serde_json::Value = serde_json::from_slice(&waited.stdout).expect("JSON");
+    assert_eq!(waited[0]["error"]["code"], 1);
+    assert_eq!(waited[0]["metadata"]["state"], "CANCELLED");
+
+    // A task that finishes within seconds: exit 0 once it succeeds.
+    let soon = operations
+        .iter()
+        .find(|op| op["metadata"]["state"] == "RUNNING" && op["metadata"]["type"].is_string())
+        .and_then(|op| op["name"].as_str())
+        .expect("a running task");
+    let succeeded = run(&["wait", soon, "--timeout", "60s"]);
+    let code = exit_code(&succeeded);
+    // The seeded mix has one task that runs until cancelled; either way the code is meaningful.
+    assert!(
+        code == 0 || code == 5,
+        "{code}: {}",
+        text(&succeeded.stderr)
+    );
+
+    // Delete, then get: NOT_FOUND, exit 6.
+    let deleted = run(&["delete", &pending]);
+    assert_eq!(exit_code(&deleted), 0);
+    assert_eq!(exit_code(&run(&["get", &pending])), 6);
+}
+
+#[test]
+fn wait_exit_codes_for_failed_and_succeeded() {
+    let server = Server::start(&["--project", "w", "--seed", "6", "--run-time", "300ms"]);
+    let base = ["--endpoint", server.endpoint.as_str(), "--format", "json"];
+    let listed = eeops(
+        &[
+            &base[..],
+            &[
+                "--project",
+                "w",
+                "list",
+                "--filter",
+                "metadata.state=FAILED",
+            ],
+        ]
+        .concat(),
+    );
+    let failed: serde_json::Value = serde_json::from_slice(&listed.stdout).expect("JSON");
+    let failed_name = failed[0]["name"]
+        .as_str()
+        .expect("a failed task")
+        .to_owned();
+    let waited = eeops(&[&base[..], &["wait", &failed_name]].concat());
+    assert_eq!(exit_code(&waited), 3, "{}", text(&waited.stderr));
+
+    let listed = eeops(
+        &[
+            &base[..],
+            &[
+                "--project",
+                "w",
+                "list",
+                "--filter",
+                "metadata.state=SUCCEEDED",
+            ],
+        ]
+        .concat(),
+    );
+    let succeeded: serde_json::Value = serde_json::from_slice(&listed.stdout).expect("JSON");
+    let succeeded_name = succeeded[0]["name"]
+        .as_str()
+        .expect("a succeeded task")
+        .to_owned();
+    let waited = eeops(&[&base[..], &["wait", &succeeded_name, &failed_name]].concat());
+    assert_eq!(exit_code(&waited), 3, "one failed among several: 3");
+    let waited = eeops(&[&base[..], &["wait", &succeeded_name]].concat());
+    assert_eq!(exit_code(&waited), 0);
+}
