@@ -46,8 +46,14 @@ fn build_pool() -> DescriptorPool {
         })
         .collect();
     set.file.extend(aliases);
+    // Start from the well-known types (Struct, wrappers, FieldMask, ...), which
+    // other services put in metadata and responses; files of ours that are
+    // already there are skipped.
+    let mut pool = DescriptorPool::global();
     #[allow(clippy::expect_used)]
-    DescriptorPool::from_file_descriptor_set(set).expect("descriptor set from build.rs is valid")
+    pool.add_file_descriptor_set(set)
+        .expect("descriptor set from build.rs is valid");
+    pool
 }
 
 /// The same file under `google.earthengine.{version}`.
@@ -246,6 +252,35 @@ mod tests {
         assert_eq!(
             any_to_json(&unknown),
             json!({"@type": unknown.type_url, "value": "AQID"})
+        );
+    }
+
+    #[test]
+    fn struct_metadata_of_another_service_prints_as_json() {
+        use prost_types::{Struct, Value, value::Kind};
+        let metadata = Struct {
+            fields: [(
+                "phase".to_owned(),
+                Value {
+                    kind: Some(Kind::StringValue("copying".into())),
+                },
+            )]
+            .into(),
+        };
+        let op = Operation {
+            name: "operations/batch/2024/item-7".into(),
+            metadata: Some(prost_types::Any {
+                type_url: "type.googleapis.com/google.protobuf.Struct".into(),
+                value: metadata.encode_to_vec(),
+            }),
+            ..Default::default()
+        };
+        assert_eq!(
+            operation_to_json(&op),
+            json!({
+                "name": "operations/batch/2024/item-7",
+                "metadata": {"@type": "type.googleapis.com/google.protobuf.Struct", "value": {"phase": "copying"}}
+            })
         );
     }
 

@@ -444,3 +444,43 @@ async fn server_reflection_lists_the_operations_service() -> TestResult {
     emulator.shutdown().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_wait_stays_inside_the_call_deadline() -> TestResult {
+    let (emulator, client) = start().await?;
+    let live = emulator.create(OperationSpec::new("p").running_until_cancelled())?;
+    // No wait timeout: the server-side wait is fitted inside the 400 ms call.
+    let op = client
+        .wait(&live)
+        .with_timeout(Duration::from_millis(400))
+        .await?;
+    assert!(!op.done);
+
+    // A plain gRPC client asking the server to wait 60 s with a 300 ms
+    // deadline gets the latest state back, not an expired call.
+    let channel = tonic::transport::Endpoint::from_shared(emulator.endpoint())?
+        .connect()
+        .await?;
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await?;
+    let mut request = tonic::Request::new(eeops::longrunning::WaitOperationRequest {
+        name: live.clone(),
+        timeout: Some(prost_types::Duration {
+            seconds: 60,
+            nanos: 0,
+        }),
+    });
+    request.set_timeout(Duration::from_millis(300));
+    let path = tonic::codegen::http::uri::PathAndQuery::from_static(
+        "/google.longrunning.Operations/WaitOperation",
+    );
+    let codec = tonic_prost::ProstCodec::<
+        eeops::longrunning::WaitOperationRequest,
+        eeops::longrunning::Operation,
+    >::default();
+    let reply = grpc.unary(request, path, codec).await?.into_inner();
+    assert_eq!(reply.name, live);
+    assert!(!reply.done);
+    emulator.shutdown().await?;
+    Ok(())
+}

@@ -4,11 +4,13 @@
 use eeops::earthengine::{OperationMetadata, State};
 use eeops::longrunning::Operation;
 
-/// The width tables fit in: `$COLUMNS` when set, else 80.
+/// The width tables fit in: `$COLUMNS` when set, else the terminal's width,
+/// else 80 (output to a file or pipe).
 pub(crate) fn terminal_width() -> usize {
     std::env::var("COLUMNS")
         .ok()
         .and_then(|columns| columns.trim().parse().ok())
+        .or_else(|| terminal_size::terminal_size().map(|(width, _)| usize::from(width.0)))
         .filter(|&columns: &usize| columns >= 40)
         .unwrap_or(80)
 }
@@ -224,6 +226,27 @@ mod tests {
         assert_eq!(fit("abcdef", 4), "abc…");
         assert_eq!(fit("ab", 4), "ab");
         assert_eq!(fit("a\nb", 4), "a b");
+    }
+
+    #[test]
+    fn operations_of_other_services_render() {
+        let op = Operation {
+            name: "operations/batch/2024/item-7".into(),
+            metadata: Some(prost_types::Any {
+                type_url: "type.googleapis.com/google.protobuf.Struct".into(),
+                value: vec![],
+            }),
+            done: false,
+            result: None,
+        };
+        let rendered = table(std::slice::from_ref(&op), 80);
+        assert!(rendered.contains("batch/2024/item-7"), "{rendered}");
+        assert!(rendered.contains("RUNNING"), "{rendered}");
+        let details = detail(&op);
+        assert!(
+            details.contains("metadata: type.googleapis.com/google.protobuf.Struct"),
+            "{details}"
+        );
     }
 
     #[test]

@@ -154,7 +154,7 @@ impl EmulatorBuilder {
             .add_service(grpc::service(store))
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
-            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
+            .serve_with_incoming_shutdown(incoming(listener), async {
                 let _ = stopped.await;
             });
         let task = tokio::spawn(server);
@@ -166,6 +166,21 @@ impl EmulatorBuilder {
             task: Some(task),
         })
     }
+}
+
+/// Accepted connections with Nagle's algorithm off: small replies (a
+/// trailer after a header) must not wait for the peer's delayed ACK.
+fn incoming(
+    listener: TcpListener,
+) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    use tokio_stream::StreamExt as _;
+    TcpListenerStream::new(listener).map(|accepted| {
+        accepted.inspect(|stream| {
+            if let Err(error) = stream.set_nodelay(true) {
+                tracing::debug!(%error, "cannot disable Nagle's algorithm");
+            }
+        })
+    })
 }
 
 /// A started emulator. Dropping it stops the server; [`shutdown`] also

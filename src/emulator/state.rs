@@ -171,7 +171,11 @@ impl Store {
         let started = Instant::now();
         let mut limit = started + timeout.unwrap_or(DEFAULT_WAIT);
         if let Some(deadline) = deadline {
-            limit = limit.min(deadline);
+            // Answer a little before the caller's deadline, so that the reply
+            // arrives in time rather than the deadline cutting the call off.
+            let remaining = deadline.saturating_duration_since(started);
+            let margin = (remaining / 10).min(Duration::from_millis(50));
+            limit = limit.min(deadline - margin);
         }
         let mut changes = self.changes.subscribe();
         loop {
