@@ -42,7 +42,8 @@ pub enum TransportKind {
 /// directly or configured first.
 ///
 /// ```
-/// # async fn demo() -> eeops::Result<()> {
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> eeops::Result<()> {
 /// # let emulator = eeops::emulator::Emulator::builder().with_seed("my-project", 5).start("127.0.0.1:0").await?;
 /// # let endpoint = emulator.endpoint();
 /// let client = eeops::Client::builder().with_endpoint(&endpoint).build()?;
@@ -52,7 +53,6 @@ pub enum TransportKind {
 /// assert_eq!(fresh.name, first.name);
 /// # emulator.shutdown().await?;
 /// # Ok(()) }
-/// # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
 /// ```
 #[derive(Clone, Debug)]
 pub struct Client {

@@ -14,7 +14,8 @@
 //! use eeops::emulator::{Emulator, OperationSpec};
 //! use std::time::Duration;
 //!
-//! # async fn quick_start() -> eeops::Result<()> {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> eeops::Result<()> {
 //! let emulator = Emulator::builder().start("127.0.0.1:0").await?;
 //! let name = emulator.create(
 //!     OperationSpec::new("my-project")
@@ -27,7 +28,8 @@
 //! // Every operation of the project, page after page.
 //! let mut all = client.list("projects/my-project").operations();
 //! while let Some(operation) = all.next().await {
-//!     println!("{} {:?}", operation?.id(), State::Running);
+//!     let operation = operation?;
+//!     println!("{} {}", operation.id(), operation.state().as_str_name());
 //! }
 //!
 //! // Block on the server until the task is done.
@@ -37,7 +39,6 @@
 //!
 //! emulator.shutdown().await?;
 //! # Ok(()) }
-//! # tokio::runtime::Runtime::new().unwrap().block_on(quick_start()).unwrap();
 //! ```
 //!
 //! Errors are one type, [`Error`], with the canonical gRPC [`rpc::Code`], the
@@ -92,3 +93,8 @@ pub mod earthengine {
         OperationMetadata, OperationNotification, OperationStage,
     };
 }
+
+/// The README's examples are compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;

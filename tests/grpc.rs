@@ -484,3 +484,24 @@ async fn a_wait_stays_inside_the_call_deadline() -> TestResult {
     emulator.shutdown().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn https_endpoints_speak_tls() -> TestResult {
+    // The emulator speaks plaintext HTTP/2: a TLS handshake with it fails,
+    // which shows that https:// goes through TLS rather than falling back.
+    let (emulator, _client) = start().await?;
+    let tls_endpoint = emulator.endpoint().replace("http://", "https://");
+    let client = Client::builder()
+        .with_endpoint(&tls_endpoint)
+        .with_retry_policy(RetryPolicy::never())
+        .build()?;
+    let error = client
+        .get("projects/p/operations/x")
+        .with_timeout(Duration::from_secs(10))
+        .await
+        .expect_err("no TLS there");
+    assert_eq!(error.code(), Code::Unavailable, "{error:?}");
+    assert!(error.to_string().contains(&tls_endpoint), "{error}");
+    emulator.shutdown().await?;
+    Ok(())
+}

@@ -12,14 +12,14 @@
 //! ```
 //! use eeops::emulator::{Emulator, OperationSpec};
 //!
-//! # async fn run() -> eeops::Result<()> {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> eeops::Result<()> {
 //! let emulator = Emulator::builder().with_seed("demo", 12).start("127.0.0.1:0").await?;
 //! let client = eeops::Client::builder().with_endpoint(emulator.endpoint()).build()?;
 //! let all = client.list("projects/demo").operations().try_collect().await?;
 //! assert_eq!(all.len(), 12);
 //! emulator.shutdown().await?;
 //! # Ok(()) }
-//! # tokio::runtime::Runtime::new().unwrap().block_on(run()).unwrap();
 //! ```
 
 use std::net::SocketAddr;
