@@ -68,19 +68,20 @@ pub(crate) async fn cancel(ctx: &Context, ids_or_names: &[String]) -> Result<u8,
     let mut after = Vec::new();
     for id_or_name in ids_or_names {
         let name = ctx.resolve(id_or_name)?;
+        // Looking first tells "already finished" apart from a cancel that
+        // a server carried out at once.
         let result = async {
+            let before = ctx.client.get(&name).await?;
+            if before.done {
+                return Ok((before, "already finished"));
+            }
             ctx.client.cancel(&name).await?;
-            ctx.client.get(&name).await
+            Ok((ctx.client.get(&name).await?, "cancel requested"))
         }
         .await;
         match result {
-            Ok(operation) => {
+            Ok((operation, verb)) => {
                 if ctx.format == Format::Table {
-                    let verb = if operation.done {
-                        "already finished"
-                    } else {
-                        "cancel requested"
-                    };
                     ctx.print(&format!(
                         "{}: {verb}, now {}",
                         operation.name,
