@@ -54,6 +54,8 @@ mod pager;
 mod proto;
 mod requests;
 mod retry;
+#[allow(dead_code)]
+mod routes;
 mod transport;
 
 #[cfg(feature = "emulator")]

@@ -1,0 +1,1 @@
+//! google.api.http path templates: parse, expand (client), match (server).
