@@ -46,7 +46,10 @@
 //! client was doing.
 
 mod client;
+pub mod conformance;
 mod error;
+#[allow(dead_code)]
+mod http_error;
 pub mod json;
 mod operation;
 mod options;

@@ -1,20 +1,31 @@
-//! proto3 JSON for operations, through the descriptor set `build.rs` keeps.
+//! The proto3 JSON mapping, driven by the descriptor set `build.rs` keeps.
 //!
-//! `Any` values are printed with `@type` and their fields inline when their
-//! type is known (Earth Engine metadata under v1, v1beta and v1alpha, the
-//! `google.rpc` details, every well-known type). An `Any` of a type that is
-//! not known is printed as `{"@type": URL, "value": "<base64 bytes>"}`
-//! rather than failing the whole operation.
+//! Message and `Any` fields are walked here; scalar fields are left to
+//! prost-reflect. Walking `Any` ourselves is what lets one value of an unknown
+//! type be kept instead of failing the whole response: over REST such an
+//! `Any` keeps its type URL and its JSON text as `value`, and prints back as
+//! it came. Known types (Earth Engine metadata under v1, v1beta and v1alpha,
+//! the `google.rpc` details, every well-known type) are printed with `@type`
+//! and their fields inline, or under `"value"` for types with a special JSON
+//! form. An unknown `Any` that came over gRPC prints as
+//! `{"@type": URL, "value": "<base64 of its bytes>"}`.
 
 use std::sync::LazyLock;
 
-use base64::Engine;
 use prost::Message;
-use prost_reflect::{DescriptorPool, DynamicMessage, ReflectMessage, SerializeOptions};
+use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor};
 use prost_types::{DescriptorProto, FileDescriptorProto, FileDescriptorSet};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::longrunning::{Operation, operation};
+mod parse;
+mod print;
+
+pub use parse::{JsonError, ParseMode};
+pub(crate) use parse::{parse_any, parse_text};
+pub use print::any_to_json;
+pub(crate) use print::message_to_json;
+
+use crate::longrunning::Operation;
 use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::rpc::Status;
 
@@ -87,7 +98,7 @@ fn rename_types(message: &mut DescriptorProto, from: &str, to: &str) {
 
 /// Full names of the well-known types whose JSON form is not an object, so
 /// that inside an `Any` they go under `"value"`.
-fn has_special_json(full_name: &str) -> bool {
+pub(crate) fn has_special_json(full_name: &str) -> bool {
     matches!(
         full_name,
         "google.protobuf.Duration"
@@ -109,75 +120,45 @@ fn has_special_json(full_name: &str) -> bool {
     )
 }
 
-/// An `Any` in proto3 JSON; unknown or undecodable contents are kept raw.
-pub fn any_to_json(any: &prost_types::Any) -> Value {
-    let type_name = any.type_url.rsplit_once('/').map_or("", |(_, name)| name);
-    let decoded = pool()
-        .get_message_by_name(type_name)
-        .and_then(|descriptor| DynamicMessage::decode(descriptor, any.value.as_slice()).ok())
-        .and_then(|message| {
-            let value = message
-                .serialize_with_options(serde_json::value::Serializer, &SerializeOptions::new())
-                .ok()?;
-            Some((message.descriptor().full_name().to_owned(), value))
-        });
-    let mut object = Map::new();
-    object.insert("@type".into(), Value::String(any.type_url.clone()));
-    match decoded {
-        Some((full_name, value)) if has_special_json(&full_name) => {
-            object.insert("value".into(), value);
-        }
-        Some((_, Value::Object(fields))) => object.extend(fields),
-        Some((_, other)) => {
-            object.insert("value".into(), other);
-        }
-        None => {
-            let raw = base64::engine::general_purpose::STANDARD.encode(&any.value);
-            object.insert("value".into(), Value::String(raw));
-        }
-    }
-    Value::Object(object)
-}
-
 /// A `google.rpc.Status` in proto3 JSON.
 pub fn status_to_json(status: &Status) -> Value {
-    let mut object = Map::new();
-    if status.code != 0 {
-        object.insert("code".into(), status.code.into());
-    }
-    if !status.message.is_empty() {
-        object.insert("message".into(), status.message.clone().into());
-    }
-    if !status.details.is_empty() {
-        let details = status.details.iter().map(any_to_json).collect();
-        object.insert("details".into(), Value::Array(details));
-    }
-    Value::Object(object)
+    to_dynamic(status, "google.rpc.Status").map_or(Value::Null, |m| message_to_json(&m))
 }
 
 /// An operation in proto3 JSON (default values omitted, as the mapping
 /// prints them).
 pub fn operation_to_json(op: &Operation) -> Value {
-    let mut object = Map::new();
-    if !op.name.is_empty() {
-        object.insert("name".into(), op.name.clone().into());
-    }
-    if let Some(metadata) = &op.metadata {
-        object.insert("metadata".into(), any_to_json(metadata));
-    }
-    if op.done {
-        object.insert("done".into(), true.into());
-    }
-    match &op.result {
-        Some(operation::Result::Error(status)) => {
-            object.insert("error".into(), status_to_json(status));
-        }
-        Some(operation::Result::Response(response)) => {
-            object.insert("response".into(), any_to_json(response));
-        }
-        None => {}
-    }
-    Value::Object(object)
+    to_dynamic(op, "google.longrunning.Operation").map_or(Value::Null, |m| message_to_json(&m))
+}
+
+/// Parses an operation from proto3 JSON, ignoring unknown fields.
+pub fn parse_operation(text: &str) -> Result<Operation, JsonError> {
+    parse_typed(text, "google.longrunning.Operation", ParseMode::Lenient)
+}
+
+/// Parses a message of one of this crate's types (by full proto name) from
+/// proto3 JSON text.
+pub(crate) fn parse_typed<M: Message + Default>(
+    text: &str,
+    full_name: &str,
+    mode: ParseMode,
+) -> Result<M, JsonError> {
+    let descriptor = descriptor(full_name)?;
+    let message = parse::parse_text(&descriptor, text, mode)?;
+    M::decode(message.encode_to_vec().as_slice()).map_err(|e| JsonError::at_root(e.to_string()))
+}
+
+pub(crate) fn descriptor(full_name: &str) -> Result<MessageDescriptor, JsonError> {
+    pool()
+        .get_message_by_name(full_name)
+        .ok_or_else(|| JsonError::at_root(format!("unknown message type {full_name}")))
+}
+
+/// A generated message as a dynamic one, through its wire form (`None` only
+/// for a type name this crate does not have).
+pub(crate) fn to_dynamic(message: &impl Message, full_name: &str) -> Option<DynamicMessage> {
+    let descriptor = pool().get_message_by_name(full_name)?;
+    DynamicMessage::decode(descriptor, message.encode_to_vec().as_slice()).ok()
 }
 
 #[cfg(test)]
@@ -186,6 +167,8 @@ mod tests {
 
     use super::*;
     use crate::earthengine::{OperationMetadata, OperationStage, State};
+    use crate::longrunning::operation;
+    use crate::rpc::Status;
 
     #[test]
     fn earth_engine_metadata_prints_under_every_version() {

@@ -1,0 +1,244 @@
+//! Parsing proto3 JSON into messages.
+//!
+//! Message-typed fields and `Any` are walked here, so that the same field
+//! given under both of its names, two members of one oneof, or an `Any` of
+//! an unknown type are handled per the mapping; scalar fields (numbers in any
+//! accepted notation, enums, bytes, maps of scalars) are parsed by
+//! prost-reflect.
+
+use prost::Message;
+use prost_reflect::{DeserializeOptions, DynamicMessage, Kind, MessageDescriptor, Value as Field};
+use serde_json::{Map, Value};
+
+use super::{has_special_json, pool};
+
+const ANY: &str = "google.protobuf.Any";
+
+/// How unknown fields are treated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParseMode {
+    /// Unknown fields and enum names are ignored, as a client must do with
+    /// responses from newer servers.
+    Lenient,
+    /// Unknown fields are an error.
+    Strict,
+}
+
+/// Why a JSON document is not the message it should be; names where.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JsonError {
+    path: String,
+    message: String,
+}
+
+impl JsonError {
+    fn at(path: &str, message: impl Into<String>) -> Self {
+        Self {
+            path: path.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn at_root(message: impl Into<String>) -> Self {
+        Self::at("", message)
+    }
+}
+
+impl std::fmt::Display for JsonError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "at {}: {}", self.path, self.message)
+        }
+    }
+}
+
+impl std::error::Error for JsonError {}
+
+fn child(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+/// Parses JSON text (one value, nothing after it) into a message.
+pub(crate) fn parse_text(
+    descriptor: &MessageDescriptor,
+    text: &str,
+    mode: ParseMode,
+) -> Result<DynamicMessage, JsonError> {
+    let json: Value = serde_json::from_str(text)
+        .map_err(|e| JsonError::at("", format!("not valid JSON: {e}")))?;
+    parse_message(descriptor, &json, mode, "")
+}
+
+/// Parses a JSON value into a message of type `descriptor`.
+pub(crate) fn parse_message(
+    descriptor: &MessageDescriptor,
+    json: &Value,
+    mode: ParseMode,
+    path: &str,
+) -> Result<DynamicMessage, JsonError> {
+    if has_special_json(descriptor.full_name()) {
+        return deserialize(descriptor, json, mode, path);
+    }
+    let Value::Object(object) = json else {
+        return Err(JsonError::at(
+            path,
+            format!("expected a JSON object for {}", descriptor.full_name()),
+        ));
+    };
+    for field in descriptor.fields() {
+        if field.name() != field.json_name()
+            && object.contains_key(field.name())
+            && object.contains_key(field.json_name())
+        {
+            return Err(JsonError::at(
+                path,
+                format!(
+                    "field {} is given twice, as {:?} and {:?}",
+                    field.name(),
+                    field.name(),
+                    field.json_name()
+                ),
+            ));
+        }
+    }
+    let mut residual = Map::new();
+    let mut walked = Vec::new();
+    for (key, value) in object {
+        let field = descriptor
+            .get_field_by_json_name(key)
+            .or_else(|| descriptor.get_field_by_name(key));
+        match field {
+            Some(field) if !field.is_map() && matches!(field.kind(), Kind::Message(_)) => {
+                walked.push((field, key, value))
+            }
+            _ => {
+                residual.insert(key.clone(), value.clone());
+            }
+        }
+    }
+    let mut message = deserialize(descriptor, &Value::Object(residual), mode, path)?;
+    for (field, key, value) in walked {
+        if value.is_null() {
+            continue;
+        }
+        let Kind::Message(type_of) = field.kind() else {
+            continue;
+        };
+        let field_path = child(path, key);
+        let rival = field.containing_oneof().and_then(|oneof| {
+            let other = oneof
+                .fields()
+                .find(|other| other.number() != field.number() && message.has_field(other))?;
+            Some((oneof, other))
+        });
+        if let Some((oneof, other)) = rival {
+            return Err(JsonError::at(
+                path,
+                format!(
+                    "{} and {} are members of one oneof ({}); only one may be set",
+                    other.json_name(),
+                    field.json_name(),
+                    oneof.name()
+                ),
+            ));
+        }
+        let parsed = if field.is_list() {
+            let Value::Array(items) = value else {
+                return Err(JsonError::at(&field_path, "expected a JSON array"));
+            };
+            let items = items
+                .iter()
+                .enumerate()
+                .map(|(index, item)| {
+                    singular(&type_of, item, mode, &format!("{field_path}[{index}]"))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Field::List(items)
+        } else {
+            singular(&type_of, value, mode, &field_path)?
+        };
+        message.set_field(&field, parsed);
+    }
+    Ok(message)
+}
+
+fn singular(
+    descriptor: &MessageDescriptor,
+    json: &Value,
+    mode: ParseMode,
+    path: &str,
+) -> Result<Field, JsonError> {
+    if json.is_null() && descriptor.full_name() != "google.protobuf.Value" {
+        return Err(JsonError::at(path, "null is not allowed here"));
+    }
+    if descriptor.full_name() == ANY {
+        let any = parse_any(json, mode, path)?;
+        let message = DynamicMessage::decode(descriptor.clone(), any.encode_to_vec().as_slice())
+            .map_err(|e| JsonError::at(path, e.to_string()))?;
+        return Ok(Field::Message(message));
+    }
+    parse_message(descriptor, json, mode, path).map(Field::Message)
+}
+
+/// Parses an `Any`. One whose type is not known is kept with its JSON text
+/// (everything but `@type`) as its value.
+pub(crate) fn parse_any(
+    json: &Value,
+    mode: ParseMode,
+    path: &str,
+) -> Result<prost_types::Any, JsonError> {
+    let Value::Object(object) = json else {
+        return Err(JsonError::at(
+            path,
+            "expected a JSON object for google.protobuf.Any",
+        ));
+    };
+    let Some(Value::String(type_url)) = object.get("@type") else {
+        return Err(JsonError::at(path, "an Any needs its \"@type\""));
+    };
+    let Some((_, type_name)) = type_url.rsplit_once('/') else {
+        return Err(JsonError::at(
+            path,
+            format!("type URL {type_url:?} has no '/'"),
+        ));
+    };
+    let mut rest = object.clone();
+    rest.remove("@type");
+    let value = match pool().get_message_by_name(type_name) {
+        Some(descriptor) if has_special_json(type_name) => {
+            let Some(inner) = rest.get("value") else {
+                return Err(JsonError::at(
+                    path,
+                    format!("an Any of {type_name} needs \"value\""),
+                ));
+            };
+            deserialize(&descriptor, inner, mode, &child(path, "value"))?.encode_to_vec()
+        }
+        Some(descriptor) => {
+            parse_message(&descriptor, &Value::Object(rest), mode, path)?.encode_to_vec()
+        }
+        None => serde_json::to_vec(&rest).map_err(|e| JsonError::at(path, e.to_string()))?,
+    };
+    Ok(prost_types::Any {
+        type_url: type_url.clone(),
+        value,
+    })
+}
+
+/// prost-reflect's parser, for scalars and well-known types.
+fn deserialize(
+    descriptor: &MessageDescriptor,
+    json: &Value,
+    mode: ParseMode,
+    path: &str,
+) -> Result<DynamicMessage, JsonError> {
+    let options = DeserializeOptions::new().deny_unknown_fields(mode == ParseMode::Strict);
+    DynamicMessage::deserialize_with_options(descriptor.clone(), json, &options)
+        .map_err(|e| JsonError::at(path, e.to_string()))
+}

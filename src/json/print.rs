@@ -1,0 +1,129 @@
+//! Printing messages as canonical proto3 JSON: default values omitted,
+//! lowerCamel names, int64 as strings, enums by name, `Any` with `@type`.
+
+use base64::Engine;
+use prost_reflect::{
+    DynamicMessage, Kind, MapKey, ReflectMessage, SerializeOptions, Value as Field,
+};
+use serde_json::{Map, Number, Value};
+
+use super::{has_special_json, pool};
+
+const ANY: &str = "google.protobuf.Any";
+
+/// A message in proto3 JSON.
+pub(crate) fn message_to_json(message: &DynamicMessage) -> Value {
+    let descriptor = message.descriptor();
+    if has_special_json(descriptor.full_name()) {
+        // Well-known types with their own JSON form (Timestamp, Struct, ...).
+        return message
+            .serialize_with_options(serde_json::value::Serializer, &SerializeOptions::new())
+            .unwrap_or(Value::Null);
+    }
+    let mut object = Map::new();
+    for (field, value) in message.fields() {
+        object.insert(
+            field.json_name().to_owned(),
+            field_to_json(&field.kind(), value),
+        );
+    }
+    Value::Object(object)
+}
+
+fn field_to_json(kind: &Kind, value: &Field) -> Value {
+    match value {
+        Field::List(items) => {
+            Value::Array(items.iter().map(|item| field_to_json(kind, item)).collect())
+        }
+        Field::Map(entries) => {
+            let value_kind = match kind {
+                Kind::Message(entry) => entry.map_entry_value_field().kind(),
+                other => other.clone(),
+            };
+            let object = entries
+                .iter()
+                .map(|(key, value)| (map_key(key), field_to_json(&value_kind, value)))
+                .collect();
+            Value::Object(object)
+        }
+        Field::Message(message) if message.descriptor().full_name() == ANY => {
+            match message.transcode_to::<prost_types::Any>() {
+                Ok(any) => any_to_json(&any),
+                Err(_) => Value::Null,
+            }
+        }
+        Field::Message(message) => message_to_json(message),
+        Field::Bool(b) => Value::Bool(*b),
+        Field::I32(n) => Value::from(*n),
+        Field::U32(n) => Value::from(*n),
+        Field::I64(n) => Value::String(n.to_string()),
+        Field::U64(n) => Value::String(n.to_string()),
+        Field::F32(x) => float(f64::from(*x)),
+        Field::F64(x) => float(*x),
+        Field::String(text) => Value::String(text.clone()),
+        Field::Bytes(bytes) => {
+            Value::String(base64::engine::general_purpose::STANDARD.encode(bytes))
+        }
+        Field::EnumNumber(number) => match kind {
+            Kind::Enum(descriptor) => descriptor.get_value(*number).map_or_else(
+                || Value::from(*number),
+                |value| Value::String(value.name().to_owned()),
+            ),
+            _ => Value::from(*number),
+        },
+    }
+}
+
+fn map_key(key: &MapKey) -> String {
+    match key {
+        MapKey::Bool(b) => b.to_string(),
+        MapKey::I32(n) => n.to_string(),
+        MapKey::I64(n) => n.to_string(),
+        MapKey::U32(n) => n.to_string(),
+        MapKey::U64(n) => n.to_string(),
+        MapKey::String(text) => text.clone(),
+    }
+}
+
+/// Finite numbers as JSON numbers (integral ones without a fraction, as
+/// other proto3 printers write them); the rest as the mapping's strings.
+pub(crate) fn float(x: f64) -> Value {
+    if x.is_nan() {
+        Value::String("NaN".into())
+    } else if x.is_infinite() {
+        Value::String(if x > 0.0 { "Infinity" } else { "-Infinity" }.into())
+    } else if x.fract() == 0.0 && x.abs() < 9_007_199_254_740_992.0 {
+        Value::from(x as i64)
+    } else {
+        Number::from_f64(x).map_or(Value::Null, Value::Number)
+    }
+}
+
+/// An `Any` in proto3 JSON; contents of an unknown type are kept as they came.
+pub fn any_to_json(any: &prost_types::Any) -> Value {
+    let type_name = any.type_url.rsplit_once('/').map_or("", |(_, name)| name);
+    let mut object = Map::new();
+    object.insert("@type".into(), Value::String(any.type_url.clone()));
+    let decoded = pool()
+        .get_message_by_name(type_name)
+        .and_then(|descriptor| DynamicMessage::decode(descriptor, any.value.as_slice()).ok());
+    match decoded {
+        Some(message) if has_special_json(type_name) => {
+            object.insert("value".into(), message_to_json(&message));
+        }
+        Some(message) => {
+            if let Value::Object(fields) = message_to_json(&message) {
+                object.extend(fields);
+            }
+        }
+        None => match serde_json::from_slice::<Map<String, Value>>(&any.value) {
+            // Kept from a REST response: the JSON it arrived with.
+            Ok(fields) => object.extend(fields),
+            Err(_) => {
+                let raw = base64::engine::general_purpose::STANDARD.encode(&any.value);
+                object.insert("value".into(), Value::String(raw));
+            }
+        },
+    }
+    Value::Object(object)
+}
