@@ -71,6 +71,7 @@ pub use options::CallOptions;
 pub use pager::{OperationStream, PageStream};
 pub use requests::{CancelOperation, DeleteOperation, GetOperation, ListOperations, WaitOperation};
 pub use retry::RetryPolicy;
+pub use routes::{ApiVersion, Routes, Rpc};
 
 /// `google.longrunning` messages.
 pub mod longrunning {
