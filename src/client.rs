@@ -11,9 +11,12 @@ use crate::requests::{
     CancelOperation, DeleteOperation, GetOperation, ListOperations, WaitOperation,
 };
 use crate::retry::{self, RetryPolicy};
+use crate::routes::{ApiVersion, Routes, Rpc};
 use crate::rpc::Code;
-use crate::transport::Transport;
+use crate::transport::auto::AutoTransport;
 use crate::transport::grpc::GrpcTransport;
+use crate::transport::rest::{self as rest_transport, HttpPreview, RestTransport};
+use crate::transport::{BoxFuture, Transport};
 
 /// Earth Engine's public endpoint, the default.
 pub const EARTH_ENGINE_ENDPOINT: &str = "https://earthengine.googleapis.com";
@@ -30,7 +33,10 @@ pub enum TransportKind {
     Grpc,
     /// HTTP/JSON following the google.api.http transcoding rules.
     Rest,
-    /// Let the client choose (currently gRPC).
+    /// gRPC first; REST when the endpoint does not speak gRPC (no gRPC
+    /// status in its reply, an HTTP/2 failure, or an unreachable gRPC side
+    /// while REST answers). The first clear answer decides for the client's
+    /// lifetime.
     Auto,
 }
 
@@ -63,6 +69,7 @@ pub struct Client {
 struct Inner {
     transport: Box<dyn Transport>,
     endpoint: String,
+    routes: Routes,
     defaults: CallOptions,
     retry: RetryPolicy,
 }
@@ -73,6 +80,8 @@ struct Inner {
 pub struct ClientBuilder {
     endpoint: String,
     transport: TransportKind,
+    api_version: ApiVersion,
+    routes: Option<Routes>,
     defaults: CallOptions,
     retry: RetryPolicy,
 }
@@ -82,6 +91,8 @@ impl Default for ClientBuilder {
         Self {
             endpoint: EARTH_ENGINE_ENDPOINT.to_owned(),
             transport: TransportKind::default(),
+            api_version: ApiVersion::default(),
+            routes: None,
             defaults: CallOptions::new().with_timeout(DEFAULT_TIMEOUT),
             retry: RetryPolicy::default(),
         }
@@ -99,6 +110,21 @@ impl ClientBuilder {
     /// The wire protocol.
     pub fn with_transport(mut self, transport: TransportKind) -> Self {
         self.transport = transport;
+        self
+    }
+
+    /// The Earth Engine API version whose REST routes are used (v1 unless
+    /// set); ignored when [`ClientBuilder::with_routes`] gives other routes.
+    pub fn with_api_version(mut self, version: ApiVersion) -> Self {
+        self.api_version = version;
+        self
+    }
+
+    /// The REST routes, such as [`Routes::generic`] for services that use
+    /// the bindings of `google/longrunning/operations.proto`, or bindings of
+    /// your own.
+    pub fn with_routes(mut self, routes: Routes) -> Self {
+        self.routes = Some(routes);
         self
     }
 
@@ -124,21 +150,22 @@ impl ClientBuilder {
     /// this must run inside a Tokio runtime.
     pub fn build(self) -> Result<Client> {
         self.defaults.check()?;
+        let routes = self
+            .routes
+            .unwrap_or_else(|| Routes::earth_engine(self.api_version));
         let transport: Box<dyn Transport> = match self.transport {
-            TransportKind::Grpc | TransportKind::Auto => {
-                Box::new(GrpcTransport::new(&self.endpoint)?)
-            }
-            TransportKind::Rest => {
-                return Err(Error::new(
-                    Code::Unimplemented,
-                    "the HTTP/JSON transport is not available in this version; use gRPC",
-                ));
-            }
+            TransportKind::Grpc => Box::new(GrpcTransport::new(&self.endpoint)?),
+            TransportKind::Rest => Box::new(RestTransport::new(&self.endpoint, routes.clone())?),
+            TransportKind::Auto => Box::new(AutoTransport::new(
+                GrpcTransport::new(&self.endpoint)?,
+                RestTransport::new(&self.endpoint, routes.clone())?,
+            )),
         };
         Ok(Client {
             inner: Arc::new(Inner {
                 transport,
                 endpoint: self.endpoint,
+                routes,
                 defaults: self.defaults,
                 retry: self.retry,
             }),
@@ -200,7 +227,7 @@ impl Client {
         mut attempt: F,
     ) -> Result<T>
     where
-        F: FnMut(CallContext) -> crate::transport::BoxFuture<Result<T>>,
+        F: FnMut(CallContext) -> BoxFuture<Result<T>>,
     {
         let options = options.over(&self.inner.defaults);
         let result = async {
@@ -216,6 +243,31 @@ impl Client {
         }
         .await;
         result.map_err(|error| error.with_action(action()))
+    }
+
+    /// What a call would send over HTTP/JSON with this client's routes and
+    /// options, whatever its transport; nothing is sent.
+    pub(crate) fn preview(
+        &self,
+        rpc: Rpc,
+        request: &impl prost::Message,
+        type_name: &str,
+        options: &CallOptions,
+    ) -> Result<HttpPreview> {
+        let options = options.over(&self.inner.defaults);
+        options.check()?;
+        let context = CallContext {
+            deadline: options.timeout.map(|timeout| Instant::now() + timeout),
+            headers: options.headers.clone().into(),
+        };
+        rest_transport::preview(
+            &self.inner.endpoint,
+            &self.inner.routes,
+            rpc,
+            request,
+            type_name,
+            &context,
+        )
     }
 
     /// The deadline-aware timeout to ask the server to wait for.

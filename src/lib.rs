@@ -72,6 +72,7 @@ pub use pager::{OperationStream, PageStream};
 pub use requests::{CancelOperation, DeleteOperation, GetOperation, ListOperations, WaitOperation};
 pub use retry::RetryPolicy;
 pub use routes::{ApiVersion, Routes, Rpc};
+pub use transport::rest::HttpPreview;
 
 /// `google.longrunning` messages.
 pub mod longrunning {

@@ -22,10 +22,35 @@ pub struct CallOptions {
 }
 
 /// One validated request header (gRPC metadata or HTTP header).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub(crate) struct Header {
     pub(crate) name: String,
     pub(crate) value: String,
+}
+
+/// Headers whose values are credentials: never shown.
+const CREDENTIAL_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "x-goog-api-key",
+    "cookie",
+];
+
+impl Header {
+    /// The value as it may be shown: credentials are redacted.
+    pub(crate) fn shown_value(&self) -> &str {
+        if CREDENTIAL_HEADERS.contains(&self.name.as_str()) {
+            "<redacted>"
+        } else {
+            &self.value
+        }
+    }
+}
+
+impl std::fmt::Debug for Header {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.name, self.shown_value())
+    }
 }
 
 /// Headers the transports set themselves; a user may not override them.
@@ -161,6 +186,18 @@ mod tests {
         let fine = CallOptions::new().with_header("X-Trace", "abc def");
         assert!(fine.check().is_ok());
         assert_eq!(fine.headers[0].name, "x-trace");
+    }
+
+    #[test]
+    fn credentials_never_show_in_debug_output() {
+        let options = CallOptions::new()
+            .with_header("Authorization", "Bearer s3cret")
+            .with_header("x-trace", "t1");
+        let shown = format!("{options:?}");
+        assert!(
+            !shown.contains("s3cret") && shown.contains("<redacted>") && shown.contains("t1"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -15,6 +15,8 @@ use crate::operation::proto_duration;
 use crate::options::CallOptions;
 use crate::pager::{OperationStream, PageStream};
 use crate::retry::RetryPolicy;
+use crate::routes::Rpc;
+use crate::transport::rest::HttpPreview;
 
 /// The per-call option setters every request builder has.
 macro_rules! call_option_setters {
@@ -75,6 +77,17 @@ impl GetOperation {
             request: GetOperationRequest { name },
             options: CallOptions::new(),
         }
+    }
+
+    /// The HTTP/JSON request this call stands for; nothing is sent.
+    pub fn http_preview(&self) -> Result<HttpPreview> {
+        require_name(&self.request.name, "operation")?;
+        self.client.preview(
+            Rpc::GetOperation,
+            &self.request,
+            "google.longrunning.GetOperationRequest",
+            &self.options,
+        )
     }
 
     call_option_setters!();
@@ -140,6 +153,17 @@ impl ListOperations {
         self
     }
 
+    /// The HTTP/JSON request for this page; nothing is sent.
+    pub fn http_preview(&self) -> Result<HttpPreview> {
+        require_name(&self.request.name, "parent")?;
+        self.client.preview(
+            Rpc::ListOperations,
+            &self.request,
+            "google.longrunning.ListOperationsRequest",
+            &self.options,
+        )
+    }
+
     call_option_setters!();
 
     /// Fetches one page from the current page token.
@@ -195,6 +219,17 @@ impl CancelOperation {
         }
     }
 
+    /// The HTTP/JSON request this call stands for; nothing is sent.
+    pub fn http_preview(&self) -> Result<HttpPreview> {
+        require_name(&self.request.name, "operation")?;
+        self.client.preview(
+            Rpc::CancelOperation,
+            &self.request,
+            "google.longrunning.CancelOperationRequest",
+            &self.options,
+        )
+    }
+
     call_option_setters!();
 
     /// Sends the request. Cancelling twice is harmless, so it is retried.
@@ -234,6 +269,17 @@ impl DeleteOperation {
             request: DeleteOperationRequest { name },
             options: CallOptions::new(),
         }
+    }
+
+    /// The HTTP/JSON request this call stands for; nothing is sent.
+    pub fn http_preview(&self) -> Result<HttpPreview> {
+        require_name(&self.request.name, "operation")?;
+        self.client.preview(
+            Rpc::DeleteOperation,
+            &self.request,
+            "google.longrunning.DeleteOperationRequest",
+            &self.options,
+        )
     }
 
     call_option_setters!();
@@ -297,6 +343,22 @@ impl WaitOperation {
     pub fn set_timeout(mut self, timeout: Duration) -> Self {
         self.wait_timeout = Some(timeout);
         self
+    }
+
+    /// The HTTP/JSON request this call stands for (with the wait timeout
+    /// as set, before fitting it to the deadline); nothing is sent.
+    pub fn http_preview(&self) -> Result<HttpPreview> {
+        require_name(&self.name, "operation")?;
+        let request = WaitOperationRequest {
+            name: self.name.clone(),
+            timeout: self.wait_timeout.map(proto_duration),
+        };
+        self.client.preview(
+            Rpc::WaitOperation,
+            &request,
+            "google.longrunning.WaitOperationRequest",
+            &self.options,
+        )
     }
 
     call_option_setters!();

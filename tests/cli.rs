@@ -282,3 +282,80 @@ fn wait_exit_codes_for_failed_and_succeeded() {
     let waited = eeops(&[&base[..], &["wait", &succeeded_name]].concat());
     assert_eq!(exit_code(&waited), 0);
 }
+
+#[test]
+fn dry_run_prints_the_http_request_and_sends_nothing() {
+    // Nothing listens on this endpoint: a request would fail.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
+    drop(listener);
+    let output = eeops(&[
+        "--endpoint",
+        &endpoint,
+        "--transport",
+        "rest",
+        "--dry-run",
+        "--project",
+        "my-project",
+        "--api-version",
+        "v1beta",
+        "list",
+        "--filter",
+        "a+b #c",
+        "--page-size",
+        "7",
+    ]);
+    assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.starts_with(&format!(
+            "GET {endpoint}/v1beta/projects/my-project/operations?filter=a%2Bb%20%23c&pageSize=7\n"
+        )),
+        "{stdout}"
+    );
+    let cancel = eeops(&[
+        "--endpoint",
+        &endpoint,
+        "--dry-run",
+        "--project",
+        "p",
+        "--header",
+        "authorization: Bearer s3cret",
+        "--header",
+        "x-request-reason: audit",
+        "cancel",
+        "TASK 1",
+    ]);
+    let stdout = text(&cancel.stdout);
+    assert!(
+        stdout.starts_with(&format!(
+            "POST {endpoint}/v1/projects/p/operations/TASK%201:cancel\n"
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("content-type: application/json"),
+        "{stdout}"
+    );
+    assert!(stdout.trim_end().ends_with("{}"), "{stdout}");
+    assert!(
+        stdout.contains("authorization: <redacted>") && !stdout.contains("s3cret"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("x-request-reason: audit"), "{stdout}");
+
+    let refused = eeops(&[
+        "--endpoint",
+        &endpoint,
+        "--dry-run",
+        "get",
+        "projects/p/operations/../secret",
+    ]);
+    assert_eq!(exit_code(&refused), 1);
+    let stderr = text(&refused.stderr);
+    assert!(
+        stderr.contains("INVALID_ARGUMENT")
+            && stderr.contains("/v1/{name=projects/*/operations/**}"),
+        "{stderr}"
+    );
+}

@@ -38,7 +38,7 @@ pub(crate) struct GlobalArgs {
     #[arg(long, global = true, value_enum, default_value_t = TransportArg::Auto)]
     pub(crate) transport: TransportArg,
 
-    /// Earth Engine API version (for the HTTP/JSON routes).
+    /// Earth Engine API version of the HTTP/JSON routes.
     #[arg(long, global = true, value_enum, default_value_t = ApiVersion::V1)]
     pub(crate) api_version: ApiVersion,
 
@@ -54,6 +54,15 @@ pub(crate) struct GlobalArgs {
     #[arg(long, global = true, value_parser = parse_duration, value_name = "DUR")]
     pub(crate) rpc_timeout: Option<Duration>,
 
+    /// An extra request header, NAME:VALUE (repeatable).
+    #[arg(long = "header", global = true, value_name = "NAME:VALUE", value_parser = parse_header)]
+    pub(crate) headers: Vec<(String, String)>,
+
+    /// Print the HTTP request(s) the command would send over REST (method,
+    /// URL, headers with credentials redacted, body) and send nothing.
+    #[arg(long, global = true)]
+    pub(crate) dry_run: bool,
+
     /// Run the command against an in-process emulator seeded with demo data
     /// (project "demo" unless --project is given).
     #[arg(long, global = true)]
@@ -66,6 +75,13 @@ pub(crate) struct GlobalArgs {
     /// Only errors on stderr.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub(crate) quiet: bool,
+}
+
+fn parse_header(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once(':')
+        .ok_or_else(|| format!("{text:?} is not NAME:VALUE"))?;
+    Ok((name.trim().to_owned(), value.trim().to_owned()))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -111,7 +127,7 @@ pub(crate) enum Command {
     },
     /// Wait until operations are done, showing progress.
     Wait(WaitArgs),
-    /// Serve the emulator (gRPC, with reflection) until interrupted.
+    /// Serve the emulator (gRPC with reflection, and HTTP/JSON, on one port) until interrupted.
     Serve(ServeArgs),
     /// Run the main job end to end on an in-process emulator, narrated.
     Demo,

@@ -10,7 +10,7 @@ use eeops::{Client, Outcome};
 use futures_util::future::join_all;
 use tokio::time::Instant;
 
-use super::args::{Format, ListArgs, WaitArgs};
+use super::args::{Command, Format, ListArgs, WaitArgs};
 use super::exit;
 use super::output;
 use super::{CliError, Context};
@@ -20,13 +20,14 @@ const WAIT_STEP: Duration = Duration::from_secs(5);
 /// Polling interval when the server cannot wait (WaitOperation UNIMPLEMENTED).
 const POLL_INTERVAL: Duration = Duration::from_secs(2);
 
-pub(crate) async fn list(ctx: &Context, args: ListArgs) -> Result<u8, CliError> {
-    let parent = match args.parent {
-        Some(parent) => parent,
+/// The first page's request of a `list`.
+fn list_request(ctx: &Context, args: &ListArgs) -> Result<eeops::ListOperations, CliError> {
+    let parent = match &args.parent {
+        Some(parent) => parent.clone(),
         None => format!("projects/{}", ctx.project()?),
     };
     let mut request = ctx.client.list(parent);
-    if let Some(filter) = args.filter {
+    if let Some(filter) = &args.filter {
         request = request.set_filter(filter);
     }
     let page_size = args.page_size.or_else(|| {
@@ -36,8 +37,12 @@ pub(crate) async fn list(ctx: &Context, args: ListArgs) -> Result<u8, CliError> 
     if let Some(page_size) = page_size {
         request = request.set_page_size(page_size);
     }
+    Ok(request)
+}
+
+pub(crate) async fn list(ctx: &Context, args: ListArgs) -> Result<u8, CliError> {
     let limit = args.limit.unwrap_or(u64::MAX);
-    let mut stream = request.operations();
+    let mut stream = list_request(ctx, &args)?.operations();
     let mut operations = Vec::new();
     while (operations.len() as u64) < limit {
         match stream.next().await {
@@ -213,6 +218,41 @@ pub(crate) async fn wait_one(
             tokio::time::sleep_until(deadline.map_or(until, |d| d.min(until))).await;
         }
     }
+}
+
+/// Prints the HTTP/JSON requests a command would send, and sends nothing.
+pub(crate) fn dry_run(ctx: &Context, command: Command) -> Result<u8, CliError> {
+    let resolve_all = |ids: &[String]| {
+        ids.iter()
+            .map(|id| ctx.resolve(id))
+            .collect::<Result<Vec<_>, _>>()
+    };
+    let previews = match command {
+        Command::List(args) => vec![list_request(ctx, &args)?.http_preview()?],
+        Command::Get { id_or_name } => {
+            vec![ctx.client.get(ctx.resolve(&id_or_name)?).http_preview()?]
+        }
+        Command::Cancel { ids_or_names } => resolve_all(&ids_or_names)?
+            .into_iter()
+            .map(|name| ctx.client.cancel(name).http_preview())
+            .collect::<Result<Vec<_>, _>>()?,
+        Command::Delete { ids_or_names } => resolve_all(&ids_or_names)?
+            .into_iter()
+            .map(|name| ctx.client.delete(name).http_preview())
+            .collect::<Result<Vec<_>, _>>()?,
+        Command::Wait(args) => resolve_all(&args.ids_or_names)?
+            .into_iter()
+            .map(|name| ctx.client.wait(name).set_timeout(WAIT_STEP).http_preview())
+            .collect::<Result<Vec<_>, _>>()?,
+        Command::Serve(_) | Command::Demo => {
+            return Err(CliError::Usage(
+                "--dry-run applies to list, get, cancel, delete and wait".into(),
+            ));
+        }
+    };
+    let text: Vec<String> = previews.iter().map(ToString::to_string).collect();
+    ctx.print(text.join("\n").trim_end());
+    Ok(exit::SUCCESS)
 }
 
 /// `ID STATE 42% Computing`, for progress lines.

@@ -28,7 +28,7 @@ mod duration;
 mod exit;
 mod output;
 
-use args::{Cli, Command, Format, GlobalArgs, ServeArgs, TransportArg};
+use args::{ApiVersion, Cli, Command, Format, GlobalArgs, ServeArgs, TransportArg};
 
 /// The project `--emulator` and `serve --seed` use when none is given.
 const DEMO_PROJECT: &str = "demo";
@@ -210,6 +210,13 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
         format: output_format(&global),
         quiet: global.quiet,
     };
+    if global.dry_run {
+        let result = commands::dry_run(&ctx, command);
+        if let Some(emulator) = emulator {
+            emulator.shutdown().await?;
+        }
+        return result;
+    }
     let result = match command {
         Command::List(args) => commands::list(&ctx, args).await,
         Command::Get { id_or_name } => commands::get(&ctx, &id_or_name).await,
@@ -238,11 +245,21 @@ pub(crate) fn build_client(global: &GlobalArgs, endpoint: &str) -> Result<Client
         TransportArg::Rest => TransportKind::Rest,
         TransportArg::Auto => TransportKind::Auto,
     };
+    let api_version = match global.api_version {
+        ApiVersion::V1 => eeops::ApiVersion::V1,
+        ApiVersion::V1beta => eeops::ApiVersion::V1beta,
+        ApiVersion::V1alpha => eeops::ApiVersion::V1alpha,
+    };
+    tracing::info!(?transport, ?api_version, endpoint, "client");
     let mut builder = Client::builder()
         .with_endpoint(endpoint)
-        .with_transport(transport);
+        .with_transport(transport)
+        .with_api_version(api_version);
     if let Some(timeout) = global.rpc_timeout {
         builder = builder.with_timeout(timeout);
+    }
+    for (name, value) in &global.headers {
+        builder = builder.with_header(name, value);
     }
     Ok(builder.build()?)
 }
@@ -261,7 +278,7 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<u8, CliError> {
     }
     let emulator: RunningEmulator = builder.start(&args.listen).await?;
     say!(
-        "eeops emulator listening on {} (gRPC with reflection)",
+        "eeops emulator listening on {} (gRPC with reflection, and HTTP/JSON)",
         emulator.endpoint()
     );
     if args.seed > 0 {

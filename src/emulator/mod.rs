@@ -1,7 +1,9 @@
 //! An in-process emulator of Earth Engine's `projects.operations`.
 //!
 //! It serves the `google.longrunning.Operations` gRPC service (with server
-//! reflection) on one port, with Earth Engine's semantics: names
+//! reflection) and the same API over HTTP/JSON (Earth Engine's REST
+//! bindings under `v1`, `v1beta` and `v1alpha`, over HTTP/1.1 or HTTP/2) on
+//! one port, from one state, with Earth Engine's semantics: names
 //! `projects/{project}/operations/{id}` for any project; a lifecycle
 //! PENDING → RUNNING → SUCCEEDED or FAILED over configurable durations;
 //! cancel through CANCELLING to CANCELLED (`error.code = 1`); delete that
@@ -39,6 +41,7 @@ use crate::rpc::Code;
 mod filter;
 mod grpc;
 mod lifecycle;
+mod rest;
 mod seed;
 mod spec;
 mod state;
@@ -117,8 +120,9 @@ impl EmulatorBuilder {
         self
     }
 
-    /// Binds `addr` (such as `127.0.0.1:0`) and starts serving in the
-    /// background; the address is bound before this returns.
+    /// Binds `addr` (such as `127.0.0.1:0`) and starts serving gRPC and
+    /// HTTP/JSON on it in the background; the address is bound before this
+    /// returns.
     pub async fn start(self, addr: &str) -> Result<RunningEmulator> {
         let listener = TcpListener::bind(addr).await.map_err(|e| {
             Error::new(Code::Unavailable, format!("cannot listen on {addr}: {e}")).with_source(e)
@@ -149,11 +153,18 @@ impl EmulatorBuilder {
             .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
             .build_v1alpha()
             .map_err(reflection_error)?;
+        let mut grpc_routes = tonic::service::Routes::builder();
+        grpc_routes
+            .add_service(grpc::service(store.clone()))
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha);
+        // gRPC requests go to their service by path; everything else falls
+        // through to the REST front end, over HTTP/1.1 or HTTP/2.
+        let router = rest::with_rest_fallback(grpc_routes.routes().into_axum_router(), store);
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tonic::transport::Server::builder()
-            .add_service(grpc::service(store))
-            .add_service(reflection_v1)
-            .add_service(reflection_v1alpha)
+            .accept_http1(true)
+            .add_routes(router.into())
             .serve_with_incoming_shutdown(incoming(listener), async {
                 let _ = stopped.await;
             });

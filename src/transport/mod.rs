@@ -14,7 +14,9 @@ use crate::longrunning::{
 };
 use crate::options::CallContext;
 
+pub(crate) mod auto;
 pub(crate) mod grpc;
+pub(crate) mod rest;
 
 /// A boxed future that owns everything it needs.
 pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;

@@ -1,0 +1,603 @@
+//! The emulator's REST front end: Google's HTTP/JSON dialect of the
+//! Operations API over the same store as the gRPC side.
+//!
+//! Requests are matched against the shared route table (Earth Engine's
+//! bindings under v1, v1beta and v1alpha, then the generic ones of
+//! `google/longrunning/operations.proto`), List before Get. Replies are
+//! proto3 JSON; errors are Google's `{"error": {code, message, status,
+//! details}}` with the HTTP status of their code.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, HeaderValue};
+use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt as _, LengthLimitError, Limited};
+use prost::Message;
+use serde_json::{Map, Value, json};
+use tokio::time::Instant;
+
+use super::state::Store;
+use crate::error::{Detail, Error};
+use crate::http_error::http_status_for_code;
+use crate::json::{ParseMode, any_to_json, operation_to_json, parse_typed};
+use crate::longrunning::{CancelOperationRequest, ListOperationsResponse, WaitOperationRequest};
+use crate::routes::{ApiVersion, HttpRule, Routes, Rpc};
+use crate::rpc::bad_request::FieldViolation;
+use crate::rpc::{BadRequest, Code};
+
+/// The largest request body read; larger ones are refused with 413.
+pub(crate) const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// The most of a request path quoted in a message or a log line.
+const QUOTED_PATH_CHARS: usize = 256;
+
+/// The content type of every reply.
+const JSON_UTF8: &str = "application/json; charset=UTF-8";
+
+/// Header in which REST callers send their deadline, in seconds.
+const SERVER_TIMEOUT_HEADER: &str = "x-server-timeout";
+
+/// System parameters Google's front ends accept on every method and that
+/// change nothing here (`alt` is checked separately).
+const IGNORED_SYSTEM_PARAMETERS: [&str; 9] = [
+    "prettyPrint",
+    "key",
+    "fields",
+    "quotaUser",
+    "$.xgafv",
+    "access_token",
+    "oauth_token",
+    "upload_protocol",
+    "uploadType",
+];
+
+/// Adds the REST front end to `router` as its fallback: every request no
+/// other route (that is, no gRPC service) takes is served as REST.
+pub(crate) fn with_rest_fallback(router: axum::Router, store: Arc<Store>) -> axum::Router {
+    let rest = Arc::new(RestService::new(store));
+    router.fallback(move |request: Request<Body>| {
+        let rest = Arc::clone(&rest);
+        async move { rest.handle(request).await }
+    })
+}
+
+/// Serves the HTTP/JSON bindings of the Operations RPCs from the store.
+pub(crate) struct RestService {
+    store: Arc<Store>,
+    routes: Routes,
+}
+
+/// A request that cannot be answered with a result: the HTTP status and the
+/// error that goes in the body.
+struct Failure {
+    status: StatusCode,
+    error: Error,
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        let status = StatusCode::from_u16(http_status_for_code(error.code()))
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        Self { status, error }
+    }
+}
+
+/// The binding a request matched.
+struct Matched<'a> {
+    rpc: Rpc,
+    rule: &'a HttpRule,
+    /// The captured resource name (the parent, for ListOperations).
+    name: String,
+}
+
+/// The fields of ListOperationsRequest that come in the query string.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct ListQuery {
+    filter: String,
+    page_size: i32,
+    page_token: String,
+}
+
+impl RestService {
+    /// A front end over `store` with every Earth Engine version's bindings
+    /// and the generic ones.
+    pub(crate) fn new(store: Arc<Store>) -> Self {
+        let routes = Routes::earth_engine(ApiVersion::V1)
+            .and(&Routes::earth_engine(ApiVersion::V1beta))
+            .and(&Routes::earth_engine(ApiVersion::V1alpha))
+            .and(&Routes::generic());
+        debug_assert_eq!(routes.problem(), None, "the built-in routes are valid");
+        Self { store, routes }
+    }
+
+    /// Answers one request; never fails (errors become JSON error replies).
+    pub(crate) async fn handle(&self, request: Request<Body>) -> Response<Body> {
+        let method = request.method().clone();
+        let path = quoted_path(request.uri().path());
+        let version = request.version();
+        let started = Instant::now();
+        let response = if is_grpc(request.headers()) {
+            // A gRPC call to a service this server does not have: answer in
+            // gRPC's terms, as the gRPC server would have.
+            tonic::Status::unimplemented(format!("unknown gRPC service or method {path}"))
+                .into_http()
+        } else {
+            match self.dispatch(request).await {
+                Ok(value) => json_response(StatusCode::OK, &value),
+                Err(failure) => error_response(&failure),
+            }
+        };
+        tracing::debug!(
+            %method,
+            path,
+            ?version,
+            status = response.status().as_u16(),
+            elapsed = ?started.elapsed(),
+            "REST request"
+        );
+        response
+    }
+
+    /// Routes the request and runs its RPC.
+    async fn dispatch(&self, request: Request<Body>) -> Result<Value, Failure> {
+        let (parts, body) = request.into_parts();
+        let path = parts.uri.path();
+        let Matched { rpc, rule, name } = self.route(&parts.method, path)?;
+        let query = parse_query(parts.uri.query().unwrap_or_default(), rpc)?;
+        let body = match rule.body {
+            Some(_) => read_body(body).await?,
+            // A body on a binding without one (such as `{}` on a GET) is
+            // ignored, as Google's front ends do.
+            None => Bytes::new(),
+        };
+        match rpc {
+            Rpc::ListOperations => {
+                let page =
+                    self.store
+                        .list(&name, &query.filter, query.page_size, &query.page_token)?;
+                Ok(list_to_json(&page))
+            }
+            Rpc::GetOperation => Ok(operation_to_json(&self.store.get(&name)?)),
+            Rpc::DeleteOperation => {
+                self.store.delete(&name)?;
+                Ok(json!({}))
+            }
+            Rpc::CancelOperation => {
+                // Only the form is checked: the path names the operation.
+                parse_body::<CancelOperationRequest>(&body, rpc)?;
+                self.store.cancel(&name)?;
+                Ok(json!({}))
+            }
+            Rpc::WaitOperation => {
+                let request = parse_body::<WaitOperationRequest>(&body, rpc)?;
+                let timeout = match request.and_then(|r| r.timeout).map(Duration::try_from) {
+                    None => None,
+                    Some(Ok(timeout)) => Some(timeout),
+                    Some(Err(_)) => {
+                        return Err(invalid(
+                            "timeout",
+                            "timeout must be a non-negative duration".to_owned(),
+                        )
+                        .into());
+                    }
+                };
+                let deadline = deadline(&parts.headers);
+                let operation = self.store.wait(&name, timeout, deadline).await?;
+                Ok(operation_to_json(&operation))
+            }
+        }
+    }
+
+    /// The first binding, in server order, whose method and template match
+    /// and that captures the resource name.
+    fn route(&self, method: &Method, path: &str) -> Result<Matched<'_>, Error> {
+        let mut other_methods: Vec<&str> = Vec::new();
+        for (rpc, rule) in self.routes.server_order() {
+            let Some(captures) = rule.template.matches(path) else {
+                continue;
+            };
+            let Some(name) = captures
+                .into_iter()
+                .find_map(|(field, value)| (field == "name").then_some(value))
+            else {
+                continue;
+            };
+            if rule.method == method.as_str() {
+                return Ok(Matched { rpc, rule, name });
+            }
+            if !other_methods.contains(&rule.method.as_str()) {
+                other_methods.push(&rule.method);
+            }
+        }
+        Err(no_route(method, path, &other_methods))
+    }
+}
+
+/// Whether the request is a gRPC call (`application/grpc`, with or without
+/// a `+format` suffix).
+fn is_grpc(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| {
+            let value = value.trim_start();
+            value
+                .get(..16)
+                .is_some_and(|prefix| prefix.eq_ignore_ascii_case("application/grpc"))
+                && matches!(value.as_bytes().get(16), None | Some(b'+' | b';'))
+        })
+}
+
+/// NOT_FOUND for a request no binding takes.
+fn no_route(method: &Method, path: &str, other_methods: &[&str]) -> Error {
+    let path = quoted_path(path);
+    let mut message = format!(
+        "No Operations method is bound to {method} {path}: expected a path such as \
+         /v1/projects/{{project}}/operations[/{{id}}[:cancel|:wait]]"
+    );
+    if !other_methods.is_empty() {
+        message.push_str(&format!(
+            " (this path is bound for {})",
+            other_methods.join(", ")
+        ));
+    }
+    Error::new(Code::NotFound, message)
+}
+
+/// The path for messages and logs: at most [`QUOTED_PATH_CHARS`] characters.
+fn quoted_path(path: &str) -> String {
+    match path.char_indices().nth(QUOTED_PATH_CHARS) {
+        Some((cut, _)) => format!("{}…", &path[..cut]),
+        None => path.to_owned(),
+    }
+}
+
+/// INVALID_ARGUMENT with a BadRequest detail naming the field.
+fn invalid(field: &str, message: String) -> Error {
+    Error::new(Code::InvalidArgument, message.clone()).with_detail(Detail::BadRequest(BadRequest {
+        field_violations: vec![FieldViolation {
+            field: field.to_owned(),
+            description: message,
+            reason: String::new(),
+            localized_message: None,
+        }],
+    }))
+}
+
+/// Parses the query string: system parameters for every RPC, and the
+/// request's own fields for ListOperations (the only RPC with fields outside
+/// its path and body).
+fn parse_query(query: &str, rpc: Rpc) -> Result<ListQuery, Error> {
+    let mut list = ListQuery::default();
+    let mut seen: HashSet<&'static str> = HashSet::new();
+    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+        let (raw_key, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
+        let key = decode_query_component(raw_key).ok_or_else(|| {
+            invalid(
+                raw_key,
+                format!(
+                    "query parameter name {:?} is not valid percent-encoded UTF-8",
+                    quoted_path(raw_key)
+                ),
+            )
+        })?;
+        let value = decode_query_component(raw_value).ok_or_else(|| {
+            invalid(
+                &key,
+                format!("the value of query parameter {key:?} is not valid percent-encoded UTF-8"),
+            )
+        })?;
+        if key == "alt" {
+            if value != "json" {
+                return Err(invalid(
+                    "alt",
+                    format!("unsupported alt={value:?}: this server only answers alt=json"),
+                ));
+            }
+            continue;
+        }
+        if IGNORED_SYSTEM_PARAMETERS.contains(&key.as_str()) {
+            continue;
+        }
+        let field = match (rpc, key.as_str()) {
+            (Rpc::ListOperations, "filter") => "filter",
+            (Rpc::ListOperations, "pageSize" | "page_size") => "page_size",
+            (Rpc::ListOperations, "pageToken" | "page_token") => "page_token",
+            (Rpc::ListOperations, "returnPartialSuccess" | "return_partial_success") => {
+                "return_partial_success"
+            }
+            _ => {
+                return Err(invalid(
+                    &key,
+                    format!(
+                        "unknown query parameter {:?}: {} has no such field outside its path and body",
+                        quoted_path(&key),
+                        rpc.name()
+                    ),
+                ));
+            }
+        };
+        if !seen.insert(field) {
+            return Err(invalid(
+                field,
+                format!("query parameter {key:?} is given more than once (as field {field})"),
+            ));
+        }
+        match field {
+            "filter" => list.filter = value,
+            "page_size" => {
+                list.page_size = value.parse().map_err(|_| {
+                    invalid(
+                        "page_size",
+                        format!("query parameter {key:?} must be a 32-bit integer, not {value:?}"),
+                    )
+                })?;
+            }
+            "page_token" => list.page_token = value,
+            // Every operation is reachable, so partial success changes
+            // nothing; the value must still be a boolean.
+            _ => {
+                if value != "true" && value != "false" {
+                    return Err(invalid(
+                        field,
+                        format!("query parameter {key:?} must be true or false, not {value:?}"),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(list)
+}
+
+/// Decodes one form-encoded query component: `+` is a space and `%XX` a
+/// byte; None on a bad escape or invalid UTF-8.
+fn decode_query_component(raw: &str) -> Option<String> {
+    let mut bytes = raw.bytes();
+    let mut out = Vec::with_capacity(raw.len());
+    while let Some(byte) = bytes.next() {
+        match byte {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let high = hex_digit(bytes.next()?)?;
+                let low = hex_digit(bytes.next()?)?;
+                out.push((high << 4) | low);
+            }
+            other => out.push(other),
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The value of one hexadecimal digit.
+fn hex_digit(byte: u8) -> Option<u8> {
+    match byte {
+        b'0'..=b'9' => Some(byte - b'0'),
+        b'a'..=b'f' => Some(byte - b'a' + 10),
+        b'A'..=b'F' => Some(byte - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Reads the whole body, refusing more than [`MAX_BODY_BYTES`].
+async fn read_body(body: Body) -> Result<Bytes, Failure> {
+    match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => Err(Failure {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            error: Error::new(
+                Code::InvalidArgument,
+                format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
+            ),
+        }),
+        Err(error) => Err(Error::new(
+            Code::InvalidArgument,
+            format!("cannot read the request body: {error}"),
+        )
+        .into()),
+    }
+}
+
+/// Parses a `*` body: nothing (or only white space) is no body, otherwise it
+/// must be the request message as a JSON object. Unknown fields are ignored,
+/// as the path carries the one field (`name`) that matters.
+fn parse_body<M: Message + Default>(body: &[u8], rpc: Rpc) -> Result<Option<M>, Error> {
+    let text = std::str::from_utf8(body).map_err(|_| {
+        invalid(
+            "body",
+            format!("the {} request body is not UTF-8 text", rpc.name()),
+        )
+    })?;
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    let full_name = format!("google.longrunning.{}Request", rpc.name());
+    parse_typed::<M>(text, &full_name, ParseMode::Lenient)
+        .map(Some)
+        .map_err(|problem| {
+            invalid(
+                "body",
+                format!("invalid {} request body: {problem}", rpc.name()),
+            )
+        })
+}
+
+/// The caller's deadline from `X-Server-Timeout` (seconds, possibly
+/// fractional), if it sent one that parses.
+fn deadline(headers: &HeaderMap) -> Option<Instant> {
+    let raw = headers.get(SERVER_TIMEOUT_HEADER)?.to_str().ok()?;
+    let seconds: f64 = raw.trim().parse().ok()?;
+    let timeout = Duration::try_from_secs_f64(seconds).ok()?;
+    Instant::now().checked_add(timeout)
+}
+
+/// ListOperationsResponse in proto3 JSON: empty fields are left out.
+fn list_to_json(page: &ListOperationsResponse) -> Value {
+    let mut object = Map::new();
+    if !page.operations.is_empty() {
+        object.insert(
+            "operations".to_owned(),
+            page.operations.iter().map(operation_to_json).collect(),
+        );
+    }
+    if !page.next_page_token.is_empty() {
+        object.insert(
+            "nextPageToken".to_owned(),
+            Value::String(page.next_page_token.clone()),
+        );
+    }
+    if !page.unreachable.is_empty() {
+        object.insert("unreachable".to_owned(), json!(page.unreachable));
+    }
+    Value::Object(object)
+}
+
+/// Google's error body: `code` is the HTTP status, `status` the code's name.
+fn error_to_json(status: StatusCode, error: &Error) -> Value {
+    let mut inner = Map::new();
+    inner.insert("code".to_owned(), json!(status.as_u16()));
+    inner.insert("message".to_owned(), json!(error.message()));
+    inner.insert("status".to_owned(), json!(error.code().as_str_name()));
+    if !error.details().is_empty() {
+        inner.insert(
+            "details".to_owned(),
+            error
+                .details()
+                .iter()
+                .map(|detail| any_to_json(&detail.to_any()))
+                .collect(),
+        );
+    }
+    json!({ "error": inner })
+}
+
+fn error_response(failure: &Failure) -> Response<Body> {
+    json_response(
+        failure.status,
+        &error_to_json(failure.status, &failure.error),
+    )
+}
+
+fn json_response(status: StatusCode, value: &Value) -> Response<Body> {
+    let mut response = Response::new(Body::from(value.to_string()));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(JSON_UTF8));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(query: &str) -> Result<ListQuery, Error> {
+        parse_query(query, Rpc::ListOperations)
+    }
+
+    #[test]
+    fn list_parameters_are_decoded_under_both_names() {
+        let parsed = list("filter=metadata.type+%3D+%22A%22&page_size=7&pageToken=abc")
+            .expect("a valid query");
+        assert_eq!(
+            parsed,
+            ListQuery {
+                filter: "metadata.type = \"A\"".into(),
+                page_size: 7,
+                page_token: "abc".into(),
+            }
+        );
+        assert_eq!(list("").expect("empty query"), ListQuery::default());
+        assert_eq!(
+            list("&&filter=&").expect("empty pieces"),
+            ListQuery::default()
+        );
+        assert!(list("alt=json&prettyPrint=false&%24.xgafv=2&returnPartialSuccess=true").is_ok());
+    }
+
+    #[test]
+    fn bad_parameters_are_named() {
+        for (query, named) in [
+            ("pageSize=ten", "pageSize"),
+            ("pageSize=", "pageSize"),
+            ("pageSize=99999999999", "pageSize"),
+            ("alt=proto", "alt"),
+            ("colour=red", "colour"),
+            ("pageSize=1&page_size=2", "page_size"),
+            ("filter=%ZZ", "filter"),
+            ("filter=%C3%28", "filter"),
+            ("returnPartialSuccess=maybe", "returnPartialSuccess"),
+        ] {
+            let error = list(query).expect_err(query);
+            assert_eq!(error.code(), Code::InvalidArgument, "{query}");
+            assert!(
+                error.message().contains(named),
+                "{query}: {}",
+                error.message()
+            );
+        }
+        let get = parse_query("filter=x", Rpc::GetOperation).expect_err("Get has no filter");
+        assert!(get.message().contains("GetOperation"));
+    }
+
+    #[test]
+    fn bodies_must_be_empty_or_an_object() {
+        let none = parse_body::<CancelOperationRequest>(b" \n", Rpc::CancelOperation);
+        assert_eq!(none.expect("blank body"), None);
+        assert!(parse_body::<CancelOperationRequest>(b"{}", Rpc::CancelOperation).is_ok());
+        for bad in [&b"[]"[..], b"{", b"null", b"\xff", b"{} {}"] {
+            let error = parse_body::<CancelOperationRequest>(bad, Rpc::CancelOperation)
+                .expect_err("a bad body");
+            assert_eq!(error.code(), Code::InvalidArgument);
+        }
+        let wait = parse_body::<WaitOperationRequest>(br#"{"timeout":"3.5s"}"#, Rpc::WaitOperation)
+            .expect("a valid wait body")
+            .and_then(|r| r.timeout);
+        assert_eq!(
+            wait,
+            Some(prost_types::Duration {
+                seconds: 3,
+                nanos: 500_000_000
+            })
+        );
+    }
+
+    #[test]
+    fn grpc_calls_are_told_apart_by_content_type() {
+        let with = |value: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static(value));
+            is_grpc(&headers)
+        };
+        assert!(with("application/grpc"));
+        assert!(with("application/grpc+proto"));
+        assert!(with("Application/GRPC; charset=x"));
+        assert!(!with("application/grpc-web"));
+        assert!(!with("application/json"));
+        assert!(!is_grpc(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn long_paths_are_cut_on_a_character_boundary() {
+        let path = "é".repeat(QUOTED_PATH_CHARS + 10);
+        let quoted = quoted_path(&path);
+        assert_eq!(quoted.chars().count(), QUOTED_PATH_CHARS + 1);
+    }
+
+    #[test]
+    fn server_timeout_header_is_read_in_seconds() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(deadline(&headers), None);
+        headers.insert(SERVER_TIMEOUT_HEADER, HeaderValue::from_static("2.5"));
+        let before = Instant::now();
+        let at = deadline(&headers).expect("a deadline");
+        assert!(at >= before + Duration::from_millis(2500));
+        for bad in ["-1", "NaN", "inf", "soon"] {
+            headers.insert(SERVER_TIMEOUT_HEADER, HeaderValue::from_static(bad));
+            assert_eq!(deadline(&headers), None, "{bad}");
+        }
+    }
+}

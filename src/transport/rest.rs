@@ -1,0 +1,412 @@
+//! The HTTP/JSON transport: each call transcoded onto the route table, sent
+//! with hyper (HTTP/1.1 or HTTP/2, rustls, pooled connections), and its JSON
+//! reply or REST error body mapped back.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use prost::Message;
+use serde_json::Value;
+
+use super::{BoxFuture, Transport};
+use crate::error::{Error, Result};
+use crate::http_error::error_from_response;
+use crate::json::{self, ParseMode};
+use crate::longrunning::{
+    CancelOperationRequest, DeleteOperationRequest, GetOperationRequest, ListOperationsRequest,
+    ListOperationsResponse, Operation, WaitOperationRequest,
+};
+use crate::options::CallContext;
+use crate::routes::transcode::{HttpRequestParts, transcode};
+use crate::routes::{Routes, Rpc};
+use crate::rpc::Code;
+
+/// The largest response body read before the call fails.
+pub(crate) const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+
+type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+
+/// Talks to an Operations service over HTTP/JSON.
+#[derive(Clone)]
+pub(crate) struct RestTransport {
+    client: HyperClient<Connector, Full<Bytes>>,
+    base: Arc<str>,
+    routes: Arc<Routes>,
+    max_response_bytes: usize,
+}
+
+impl std::fmt::Debug for RestTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RestTransport")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One request as it would go on the wire.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HttpPreview {
+    /// `GET`, `POST`, `DELETE`...
+    pub method: String,
+    /// The full URL, path percent-encoded, query included.
+    pub url: String,
+    /// Request headers, with credentials redacted.
+    pub headers: Vec<(String, String)>,
+    /// The JSON body, if any.
+    pub body: Option<String>,
+}
+
+impl std::fmt::Display for HttpPreview {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "{} {}", self.method, self.url)?;
+        for (name, value) in &self.headers {
+            writeln!(f, "{name}: {value}")?;
+        }
+        if let Some(body) = &self.body {
+            writeln!(f)?;
+            writeln!(f, "{body}")?;
+        }
+        Ok(())
+    }
+}
+
+impl RestTransport {
+    /// Prepares a pooled HTTP client for `url` (`http://` or `https://`).
+    pub(crate) fn new(url: &str, routes: Routes) -> Result<Self> {
+        if let Some(problem) = routes.problem() {
+            return Err(Error::new(
+                Code::InvalidArgument,
+                format!("invalid routes: {problem}"),
+            ));
+        }
+        let uri: http::Uri = url.parse().map_err(|e| {
+            Error::new(
+                Code::InvalidArgument,
+                format!("invalid endpoint URL {url:?}: {e}"),
+            )
+        })?;
+        if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.authority().is_none() {
+            return Err(Error::new(
+                Code::InvalidArgument,
+                format!("endpoint {url:?} must be http://host[:port] or https://host[:port]"),
+            ));
+        }
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(Error::new(
+                Code::FailedPrecondition,
+                "a client must be built inside a Tokio runtime",
+            ));
+        }
+        let builder = hyper_rustls::HttpsConnectorBuilder::new();
+        // Without system roots, https calls fail with a TLS error that says
+        // so; plaintext emulators still work.
+        let builder = builder.with_native_roots().unwrap_or_else(|error| {
+            tracing::warn!(%error, "no system root certificates; https endpoints will fail");
+            hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(empty_roots_config())
+        });
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(Duration::from_secs(20)));
+        let connector = builder
+            .https_or_http()
+            .enable_all_versions()
+            .wrap_connector(http);
+        let client = HyperClient::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .build(connector);
+        Ok(Self {
+            client,
+            base: url.trim_end_matches('/').into(),
+            routes: Arc::new(routes),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+        })
+    }
+
+    fn parts(&self, rpc: Rpc, request: &impl Message, type_name: &str) -> Result<HttpRequestParts> {
+        request_parts(&self.routes, rpc, request, type_name)
+    }
+
+    /// Sends one call and parses a successful reply as `M`.
+    fn call<M: Message + Default + 'static>(
+        &self,
+        rpc: Rpc,
+        request: &impl Message,
+        type_name: &str,
+        reply_type: &'static str,
+        call: CallContext,
+    ) -> BoxFuture<Result<M>> {
+        let parts = self.parts(rpc, request, type_name);
+        let this = self.clone();
+        Box::pin(async move {
+            let parts = parts?;
+            let exchange = this.exchange(&parts, &call);
+            let (status, body) = match call.remaining() {
+                Some(remaining) if remaining.is_zero() => return Err(deadline_exceeded()),
+                Some(remaining) => tokio::time::timeout(remaining, exchange)
+                    .await
+                    .map_err(|_| deadline_exceeded())??,
+                None => exchange.await?,
+            };
+            if !(200..300).contains(&status) {
+                return Err(error_from_response(status, &body));
+            }
+            parse_reply::<M>(&body, reply_type, &this.base)
+        })
+    }
+
+    /// Sends the request and reads the whole (bounded) response.
+    async fn exchange(&self, parts: &HttpRequestParts, call: &CallContext) -> Result<(u16, Bytes)> {
+        let url = format!("{}{}", self.base, parts.path_and_query());
+        let mut builder = http::Request::builder()
+            .method(parts.method.as_str())
+            .uri(&url);
+        for (name, value) in base_headers(parts, call) {
+            builder = builder.header(name, value);
+        }
+        for header in call.headers.iter() {
+            builder = builder.header(header.name.as_str(), header.value.as_str());
+        }
+        let body = parts
+            .body
+            .as_ref()
+            .map(|json| Bytes::from(json.to_string()))
+            .unwrap_or_default();
+        let request = builder.body(Full::new(body)).map_err(|e| {
+            Error::new(
+                Code::InvalidArgument,
+                format!("cannot build the request for {url}: {e}"),
+            )
+        })?;
+        let response = self
+            .client
+            .request(request)
+            .await
+            .map_err(|e| self.send_error(e))?;
+        let status = response.status().as_u16();
+        let body = Limited::new(response.into_body(), self.max_response_bytes)
+            .collect()
+            .await
+            .map_err(|e| self.body_error(e))?
+            .to_bytes();
+        Ok((status, body))
+    }
+
+    fn send_error(&self, error: hyper_util::client::legacy::Error) -> Error {
+        let detail = source_text(&error);
+        Error::new(
+            Code::Unavailable,
+            format!("cannot reach {}: {detail}", self.base),
+        )
+        .with_source(error)
+    }
+
+    fn body_error(&self, error: Box<dyn std::error::Error + Send + Sync>) -> Error {
+        if error.is::<http_body_util::LengthLimitError>() {
+            return Error::new(
+                Code::ResourceExhausted,
+                format!(
+                    "the response from {} is larger than {} bytes",
+                    self.base, self.max_response_bytes
+                ),
+            );
+        }
+        Error::new(
+            Code::Unavailable,
+            format!("the response from {} broke off: {error}", self.base),
+        )
+    }
+}
+
+/// A request message transcoded onto `routes`.
+fn request_parts(
+    routes: &Routes,
+    rpc: Rpc,
+    request: &impl Message,
+    type_name: &str,
+) -> Result<HttpRequestParts> {
+    let rules = routes.rules(rpc);
+    if rules.is_empty() {
+        return Err(Error::new(
+            Code::Unimplemented,
+            format!("the routes have no HTTP binding for {}", rpc.name()),
+        ));
+    }
+    let message = json::to_dynamic(request, type_name).ok_or_else(|| {
+        Error::new(
+            Code::Internal,
+            format!("{type_name} is not a known message type"),
+        )
+    })?;
+    transcode(rules, &message).map_err(|e| Error::new(Code::InvalidArgument, e.to_string()))
+}
+
+/// What a call would send over REST to `base`, without sending it.
+pub(crate) fn preview(
+    base: &str,
+    routes: &Routes,
+    rpc: Rpc,
+    request: &impl Message,
+    type_name: &str,
+    call: &CallContext,
+) -> Result<HttpPreview> {
+    if let Some(problem) = routes.problem() {
+        return Err(Error::new(
+            Code::InvalidArgument,
+            format!("invalid routes: {problem}"),
+        ));
+    }
+    let parts = request_parts(routes, rpc, request, type_name)?;
+    let mut headers = base_headers(&parts, call);
+    headers.extend(
+        call.headers
+            .iter()
+            .map(|h| (h.name.clone(), h.shown_value().to_owned())),
+    );
+    Ok(HttpPreview {
+        method: parts.method.clone(),
+        url: format!("{}{}", base.trim_end_matches('/'), parts.path_and_query()),
+        headers,
+        body: parts.body.as_ref().map(Value::to_string),
+    })
+}
+
+/// The headers every request carries.
+fn base_headers(parts: &HttpRequestParts, call: &CallContext) -> Vec<(String, String)> {
+    let mut headers = vec![("accept".to_owned(), "application/json".to_owned())];
+    if parts.body.is_some() {
+        headers.push(("content-type".to_owned(), "application/json".to_owned()));
+    }
+    if let Some(remaining) = call.remaining() {
+        // Google front ends read the caller's deadline from this header.
+        headers.push((
+            "x-server-timeout".to_owned(),
+            format!("{:.3}", remaining.as_secs_f64()),
+        ));
+    }
+    headers
+}
+
+fn empty_roots_config() -> rustls::ClientConfig {
+    rustls::ClientConfig::builder()
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth()
+}
+
+fn deadline_exceeded() -> Error {
+    Error::new(Code::DeadlineExceeded, "the call's deadline passed")
+}
+
+/// The innermost cause's text: hyper's own message is generic.
+fn source_text(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut next = error.source();
+    while let Some(cause) = next {
+        text = cause.to_string();
+        next = cause.source();
+    }
+    text
+}
+
+/// A successful reply as `M`; an empty body is an empty message.
+fn parse_reply<M: Message + Default>(body: &[u8], type_name: &str, base: &str) -> Result<M> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(M::default());
+    }
+    let text = std::str::from_utf8(body).map_err(|_| {
+        Error::new(
+            Code::Internal,
+            format!("the response from {base} is not UTF-8 text"),
+        )
+    })?;
+    json::parse_typed::<M>(text, type_name, ParseMode::Lenient).map_err(|e| {
+        let snippet: String = text
+            .chars()
+            .take(120)
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        Error::new(
+            Code::Internal,
+            format!("invalid {type_name} from {base}: {e} (body starts {snippet:?})"),
+        )
+    })
+}
+
+const OPERATION: &str = "google.longrunning.Operation";
+
+impl Transport for RestTransport {
+    fn get_operation(
+        &self,
+        request: GetOperationRequest,
+        call: CallContext,
+    ) -> BoxFuture<Result<Operation>> {
+        self.call(
+            Rpc::GetOperation,
+            &request,
+            "google.longrunning.GetOperationRequest",
+            OPERATION,
+            call,
+        )
+    }
+
+    fn list_operations(
+        &self,
+        request: ListOperationsRequest,
+        call: CallContext,
+    ) -> BoxFuture<Result<ListOperationsResponse>> {
+        self.call(
+            Rpc::ListOperations,
+            &request,
+            "google.longrunning.ListOperationsRequest",
+            "google.longrunning.ListOperationsResponse",
+            call,
+        )
+    }
+
+    fn cancel_operation(
+        &self,
+        request: CancelOperationRequest,
+        call: CallContext,
+    ) -> BoxFuture<Result<()>> {
+        self.call::<()>(
+            Rpc::CancelOperation,
+            &request,
+            "google.longrunning.CancelOperationRequest",
+            "google.protobuf.Empty",
+            call,
+        )
+    }
+
+    fn delete_operation(
+        &self,
+        request: DeleteOperationRequest,
+        call: CallContext,
+    ) -> BoxFuture<Result<()>> {
+        self.call::<()>(
+            Rpc::DeleteOperation,
+            &request,
+            "google.longrunning.DeleteOperationRequest",
+            "google.protobuf.Empty",
+            call,
+        )
+    }
+
+    fn wait_operation(
+        &self,
+        request: WaitOperationRequest,
+        call: CallContext,
+    ) -> BoxFuture<Result<Operation>> {
+        self.call(
+            Rpc::WaitOperation,
+            &request,
+            "google.longrunning.WaitOperationRequest",
+            OPERATION,
+            call,
+        )
+    }
+}
