@@ -608,3 +608,39 @@ async fn grpc_and_rest_share_one_port_and_one_state() -> TestResult {
     emulator.shutdown().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn discovery_documents_describe_the_served_routes() -> TestResult {
+    let emulator = start().await?;
+    for protocol in PROTOCOLS {
+        let rest = Rest::new(&emulator, protocol);
+        for version in ["v1", "v1beta", "v1alpha"] {
+            let reply = rest
+                .get(&format!(
+                    "/$discovery/rest?version={version}&prettyPrint=false"
+                ))
+                .await?;
+            assert_eq!(reply.status, 200, "{:#}", reply.json);
+            let doc = &reply.json;
+            assert_eq!(doc["rootUrl"], format!("{}/", emulator.endpoint()));
+            let methods = &doc["resources"]["projects"]["resources"]["operations"]["methods"];
+            assert_eq!(methods["get"]["path"], format!("{version}/{{+name}}"));
+            assert_eq!(
+                methods["list"]["path"],
+                format!("{version}/{{+name}}/operations")
+            );
+            assert_eq!(methods["cancel"]["httpMethod"], "POST");
+            // The document's paths are the ones served: list through it.
+            let listed = rest
+                .get(&format!("/{version}/projects/p/operations"))
+                .await?;
+            assert_eq!(listed.status, 200, "{:#}", listed.json);
+        }
+        let unknown = rest.get("/$discovery/rest?version=v9").await?;
+        assert_eq!(unknown.status, 404);
+        let algorithms = rest.get("/v1/projects/p/algorithms").await?;
+        assert_eq!(algorithms.json, json!({"algorithms": []}));
+    }
+    emulator.shutdown().await?;
+    Ok(())
+}

@@ -24,10 +24,19 @@ pub(crate) struct Clock {
 }
 
 impl Clock {
+    /// A clock whose wall time is whole milliseconds, so that timestamps
+    /// print with three fractional digits as Earth Engine's do (some
+    /// clients, the Earth Engine Python client among them, cannot parse
+    /// nine).
     pub(crate) fn start() -> Self {
+        let since_epoch = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default();
+        let whole_millis =
+            Duration::from_millis(u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX));
         Self {
             epoch: Instant::now(),
-            wall: SystemTime::now(),
+            wall: SystemTime::UNIX_EPOCH + whole_millis,
         }
     }
 
@@ -307,6 +316,22 @@ mod tests {
         assert_eq!(metadata(&done).state(), State::Succeeded);
         assert!(matches!(done.result, Some(operation::Result::Response(_))));
         assert!(metadata(&done).end_time.is_some());
+    }
+
+    #[test]
+    fn timestamps_are_whole_milliseconds() {
+        let clock = Clock::start();
+        let op = script(0, Some(1_000), Ending::Succeed).snapshot(1_500, &clock);
+        let metadata = metadata(&op);
+        for time in [
+            metadata.create_time,
+            metadata.start_time,
+            metadata.end_time,
+            metadata.update_time,
+        ] {
+            let time = time.expect("set");
+            assert_eq!(time.nanos % 1_000_000, 0, "{time}");
+        }
     }
 
     #[test]

@@ -38,6 +38,7 @@ use crate::error::{Error, Result};
 use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::rpc::Code;
 
+mod discovery;
 mod filter;
 mod grpc;
 mod lifecycle;

@@ -20,6 +20,7 @@ use prost::Message;
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 
+use super::discovery;
 use super::state::Store;
 use crate::error::{Detail, Error};
 use crate::http_error::http_status_for_code;
@@ -120,7 +121,15 @@ impl RestService {
         let path = quoted_path(request.uri().path());
         let version = request.version();
         let started = Instant::now();
-        let response = if is_grpc(request.headers()) {
+        let response = if request.method() == Method::GET
+            && request.uri().path() == discovery::DISCOVERY_PATH
+        {
+            discovery_response(&request)
+        } else if request.method() == Method::GET
+            && discovery::is_algorithms_list(request.uri().path())
+        {
+            json_response(StatusCode::OK, &json!({"algorithms": []}))
+        } else if is_grpc(request.headers()) {
             // A gRPC call to a service this server does not have: answer in
             // gRPC's terms, as the gRPC server would have.
             tonic::Status::unimplemented(format!("unknown gRPC service or method {path}"))
@@ -215,6 +224,30 @@ impl RestService {
         }
         Err(no_route(method, path, &other_methods))
     }
+}
+
+/// The discovery document for the version asked for, rooted at the host the
+/// client used.
+fn discovery_response(request: &Request<Body>) -> Response<Body> {
+    let query = request.uri().query().unwrap_or_default();
+    let Some(version) = discovery::requested_version(query) else {
+        let error = Error::new(
+            Code::NotFound,
+            format!("no discovery document for {query:?}; versions are v1, v1beta, v1alpha"),
+        );
+        return error_response(&error.into());
+    };
+    let host = request
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| request.uri().authority().map(ToString::to_string))
+        .unwrap_or_else(|| "localhost".to_owned());
+    json_response(
+        StatusCode::OK,
+        &discovery::document(version, &format!("http://{host}/")),
+    )
 }
 
 /// Whether the request is a gRPC call (`application/grpc`, with or without
