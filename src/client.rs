@@ -16,6 +16,9 @@ use crate::rpc::Code;
 use crate::transport::auto::AutoTransport;
 use crate::transport::grpc::GrpcTransport;
 use crate::transport::rest::{self as rest_transport, HttpPreview, RestTransport};
+
+/// The largest response a client accepts unless told otherwise.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 use crate::transport::{BoxFuture, Transport};
 
 /// Earth Engine's public endpoint, the default.
@@ -82,6 +85,7 @@ pub struct ClientBuilder {
     transport: TransportKind,
     api_version: ApiVersion,
     routes: Option<Routes>,
+    max_response_bytes: usize,
     defaults: CallOptions,
     retry: RetryPolicy,
 }
@@ -93,6 +97,7 @@ impl Default for ClientBuilder {
             transport: TransportKind::default(),
             api_version: ApiVersion::default(),
             routes: None,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             defaults: CallOptions::new().with_timeout(DEFAULT_TIMEOUT),
             retry: RetryPolicy::default(),
         }
@@ -128,6 +133,13 @@ impl ClientBuilder {
         self
     }
 
+    /// The largest response accepted (64 MiB unless set); a larger one fails
+    /// the call with RESOURCE_EXHAUSTED instead of filling memory.
+    pub fn with_max_response_bytes(mut self, limit: usize) -> Self {
+        self.max_response_bytes = limit;
+        self
+    }
+
     /// The default per-call timeout (retries included); 60 s unless set.
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.defaults = self.defaults.with_timeout(timeout);
@@ -154,11 +166,17 @@ impl ClientBuilder {
             .routes
             .unwrap_or_else(|| Routes::earth_engine(self.api_version));
         let transport: Box<dyn Transport> = match self.transport {
-            TransportKind::Grpc => Box::new(GrpcTransport::new(&self.endpoint)?),
-            TransportKind::Rest => Box::new(RestTransport::new(&self.endpoint, routes.clone())?),
+            TransportKind::Grpc => {
+                Box::new(GrpcTransport::new(&self.endpoint, self.max_response_bytes)?)
+            }
+            TransportKind::Rest => Box::new(RestTransport::new(
+                &self.endpoint,
+                routes.clone(),
+                self.max_response_bytes,
+            )?),
             TransportKind::Auto => Box::new(AutoTransport::new(
-                GrpcTransport::new(&self.endpoint)?,
-                RestTransport::new(&self.endpoint, routes.clone())?,
+                GrpcTransport::new(&self.endpoint, self.max_response_bytes)?,
+                RestTransport::new(&self.endpoint, routes.clone(), self.max_response_bytes)?,
             )),
         };
         Ok(Client {

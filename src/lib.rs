@@ -64,7 +64,10 @@ mod transport;
 #[cfg(feature = "emulator")]
 pub mod emulator;
 
-pub use client::{Client, ClientBuilder, DEFAULT_TIMEOUT, EARTH_ENGINE_ENDPOINT, TransportKind};
+pub use client::{
+    Client, ClientBuilder, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, EARTH_ENGINE_ENDPOINT,
+    TransportKind,
+};
 pub use error::{Detail, Error, Result};
 pub use operation::{EARTH_ENGINE_METADATA_TYPE_URLS, Metadata, Outcome, operation_id};
 pub use options::CallOptions;

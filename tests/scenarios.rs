@@ -52,6 +52,7 @@ macro_rules! on_every_transport {
 }
 
 on_every_transport!(
+    oversized_responses_fail_with_resource_exhausted,
     paging_2500_with_churn_delivers_each_operation_exactly_once,
     operation_stream_and_page_tokens_agree,
     cancel_ends_cancelled_with_code_1_and_repeated_cancel_changes_nothing,
@@ -489,6 +490,30 @@ async fn https_endpoints_speak_tls(kind: TransportKind) -> TestResult {
         .expect_err("no TLS there");
     assert_eq!(error.code(), Code::Unavailable, "{error:?}");
     assert!(error.to_string().contains(&tls_endpoint), "{error}");
+    emulator.shutdown().await?;
+    Ok(())
+}
+
+async fn oversized_responses_fail_with_resource_exhausted(kind: TransportKind) -> TestResult {
+    let emulator = Emulator::builder()
+        .with_seed("big", 60)
+        .start("127.0.0.1:0")
+        .await?;
+    let small = Client::builder()
+        .with_transport(kind)
+        .with_endpoint(emulator.endpoint())
+        .with_max_response_bytes(4096)
+        .build()?;
+    let error = small
+        .list("projects/big")
+        .set_page_size(60)
+        .send()
+        .await
+        .expect_err("over the limit");
+    assert_eq!(error.code(), Code::ResourceExhausted, "{error:?}");
+    // A page under the limit still comes through the same client.
+    let page = small.list("projects/big").set_page_size(1).send().await?;
+    assert_eq!(page.operations.len(), 1);
     emulator.shutdown().await?;
     Ok(())
 }

@@ -27,7 +27,7 @@ pub(crate) struct GrpcTransport {
 impl GrpcTransport {
     /// Prepares a lazily connected channel to `url` (`http://` plaintext
     /// HTTP/2, `https://` TLS with the system's root certificates).
-    pub(crate) fn new(url: &str) -> Result<Self> {
+    pub(crate) fn new(url: &str, max_response_bytes: usize) -> Result<Self> {
         let invalid = |why: String| Error::new(Code::InvalidArgument, why);
         let mut endpoint = Endpoint::from_shared(url.to_owned())
             .map_err(|e| invalid(format!("invalid endpoint URL {url:?}")).with_source(e))?
@@ -52,7 +52,7 @@ impl GrpcTransport {
         }
         let channel = endpoint.connect_lazy();
         Ok(Self {
-            client: OperationsClient::new(channel).max_decoding_message_size(64 * 1024 * 1024),
+            client: OperationsClient::new(channel).max_decoding_message_size(max_response_bytes),
             endpoint: url.into(),
         })
     }
@@ -139,6 +139,20 @@ pub(crate) fn error_from_status(status: &tonic::Status, endpoint: &str) -> Error
     {
         return Error::new(Code::Unavailable, format!("cannot reach {endpoint}: {io}"))
             .with_source(std::io::Error::new(io.kind(), io.to_string()));
+    }
+    if code == Code::OutOfRange
+        && status
+            .message()
+            .contains("decoded message length too large")
+    {
+        // gRPC's code for a message over the receive limit, as REST reports it.
+        return Error::new(
+            Code::ResourceExhausted,
+            format!(
+                "the response from {endpoint} is too large: {}",
+                status.message()
+            ),
+        );
     }
     if code == Code::Unavailable && !chain.is_empty() {
         let cause = chain.last().map(ToString::to_string).unwrap_or_default();

@@ -26,9 +26,6 @@ use crate::routes::transcode::{HttpRequestParts, transcode};
 use crate::routes::{Routes, Rpc};
 use crate::rpc::Code;
 
-/// The largest response body read before the call fails.
-pub(crate) const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
-
 type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
 
 /// Talks to an Operations service over HTTP/JSON.
@@ -77,7 +74,7 @@ impl std::fmt::Display for HttpPreview {
 
 impl RestTransport {
     /// Prepares a pooled HTTP client for `url` (`http://` or `https://`).
-    pub(crate) fn new(url: &str, routes: Routes) -> Result<Self> {
+    pub(crate) fn new(url: &str, routes: Routes, max_response_bytes: usize) -> Result<Self> {
         if let Some(problem) = routes.problem() {
             return Err(Error::new(
                 Code::InvalidArgument,
@@ -124,7 +121,7 @@ impl RestTransport {
             client,
             base: url.trim_end_matches('/').into(),
             routes: Arc::new(routes),
-            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_response_bytes,
         })
     }
 
