@@ -18,6 +18,7 @@ const PROTOS: &[&str] = &[
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=proto");
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
+    println!("cargo:rustc-env=EEOPS_RUSTC_VERSION={}", rustc_version());
 
     let descriptors = protox::compile(PROTOS, ["proto"])?;
     std::fs::write(
@@ -31,4 +32,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .emit_rerun_if_changed(false)
         .compile_fds(descriptors)?;
     Ok(())
+}
+
+/// The compiler's version (`1.95.0`), for the `x-goog-api-client` header.
+fn rustc_version() -> String {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned());
+    std::process::Command::new(rustc)
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|output| String::from_utf8(output.stdout).ok())
+        .and_then(|text| text.split_whitespace().nth(1).map(str::to_owned))
+        .unwrap_or_else(|| "unknown".to_owned())
 }

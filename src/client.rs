@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::auth::{CredentialSearch, Credentials, SecretToken};
 use crate::error::{Error, Result};
-use crate::options::{CallContext, CallOptions};
+use crate::http::is_remote_plaintext;
+use crate::options::{CallContext, CallOptions, Header};
 use crate::requests::{
     CancelOperation, DeleteOperation, GetOperation, ListOperations, WaitOperation,
 };
@@ -73,6 +75,10 @@ struct Inner {
     transport: Box<dyn Transport>,
     endpoint: String,
     routes: Routes,
+    /// Given, or found on first use.
+    credentials: tokio::sync::OnceCell<Credentials>,
+    search: CredentialSearch,
+    quota_project: Option<String>,
     defaults: CallOptions,
     retry: RetryPolicy,
 }
@@ -86,6 +92,10 @@ pub struct ClientBuilder {
     api_version: ApiVersion,
     routes: Option<Routes>,
     max_response_bytes: usize,
+    credentials: Option<Credentials>,
+    search: CredentialSearch,
+    quota_project: Option<String>,
+    insecure_plaintext: bool,
     defaults: CallOptions,
     retry: RetryPolicy,
 }
@@ -98,6 +108,10 @@ impl Default for ClientBuilder {
             api_version: ApiVersion::default(),
             routes: None,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            credentials: None,
+            search: CredentialSearch::from_env(),
+            quota_project: None,
+            insecure_plaintext: false,
             defaults: CallOptions::new().with_timeout(DEFAULT_TIMEOUT),
             retry: RetryPolicy::default(),
         }
@@ -133,6 +147,37 @@ impl ClientBuilder {
         self
     }
 
+    /// The credentials to call with. Without this, they are found on first
+    /// use by [`CredentialSearch::from_env`] (explicit sources only, else
+    /// anonymous, for endpoints on this machine).
+    pub fn with_credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// How credentials are found when none are given (see
+    /// [`CredentialSearch`]).
+    pub fn with_credential_search(mut self, search: CredentialSearch) -> Self {
+        self.search = search;
+        self
+    }
+
+    /// The project charged for quota (`x-goog-user-project`). Precedence:
+    /// this, then `GOOGLE_CLOUD_QUOTA_PROJECT`, then the credentials' own
+    /// quota project. Sent only with credentials.
+    pub fn with_quota_project(mut self, project: impl Into<String>) -> Self {
+        self.quota_project = Some(project.into()).filter(|p: &String| !p.is_empty());
+        self
+    }
+
+    /// Allows sending credentials over plaintext `http://` to hosts other
+    /// than this machine. Only for trusted networks: by default building
+    /// such a client fails.
+    pub fn with_insecure_plaintext_credentials(mut self, allow: bool) -> Self {
+        self.insecure_plaintext = allow;
+        self
+    }
+
     /// The largest response accepted (64 MiB unless set); a larger one fails
     /// the call with RESOURCE_EXHAUSTED instead of filling memory.
     pub fn with_max_response_bytes(mut self, limit: usize) -> Self {
@@ -162,6 +207,25 @@ impl ClientBuilder {
     /// this must run inside a Tokio runtime.
     pub fn build(self) -> Result<Client> {
         self.defaults.check()?;
+        let sends_credentials = self.credentials.as_ref().is_none_or(|c| !c.is_anonymous());
+        if sends_credentials && !self.insecure_plaintext && is_remote_plaintext(&self.endpoint) {
+            return Err(Error::new(
+                Code::FailedPrecondition,
+                format!(
+                    "refusing to send credentials in plaintext to {}: use https://, anonymous credentials (--no-auth), \
+                     or allow it explicitly on a trusted network (--allow-insecure-plaintext)",
+                    self.endpoint
+                ),
+            ));
+        }
+        let on_this_machine = !is_remote(&self.endpoint);
+        let search = self.search.explicit_only(on_this_machine);
+        let credentials = tokio::sync::OnceCell::new_with(self.credentials);
+        let quota_project = self.quota_project.or_else(|| {
+            std::env::var("GOOGLE_CLOUD_QUOTA_PROJECT")
+                .ok()
+                .filter(|p| !p.trim().is_empty())
+        });
         let routes = self
             .routes
             .unwrap_or_else(|| Routes::earth_engine(self.api_version));
@@ -184,6 +248,9 @@ impl ClientBuilder {
                 transport,
                 endpoint: self.endpoint,
                 routes,
+                credentials,
+                search,
+                quota_project,
                 defaults: self.defaults,
                 retry: self.retry,
             }),
@@ -239,28 +306,110 @@ impl Client {
     pub(crate) async fn execute<T, F>(
         &self,
         action: impl FnOnce() -> String,
+        resource: &str,
         options: &CallOptions,
         repeatable: bool,
         precondition: Result<()>,
-        mut attempt: F,
+        attempt: F,
     ) -> Result<T>
     where
-        F: FnMut(CallContext) -> BoxFuture<Result<T>>,
+        F: Fn(CallContext) -> BoxFuture<Result<T>>,
     {
         let options = options.over(&self.inner.defaults);
         let result = async {
             precondition?;
             options.check()?;
             let deadline = options.timeout.map(|timeout| Instant::now() + timeout);
-            let context = CallContext {
-                deadline,
-                headers: options.headers.clone().into(),
-            };
             let policy = options.retry.as_ref().unwrap_or(&self.inner.retry);
-            retry::run(policy, repeatable, deadline, |_| attempt(context.clone())).await
+            let credentials = self.credentials().await?;
+            let headers = self.request_headers(&credentials, resource, &options);
+            let (attempt, headers, credentials) = (&attempt, &headers, &credentials);
+            // A token the server refuses is replaced once; the same refusal
+            // again ends the call.
+            let mut refused: Option<SecretToken> = None;
+            loop {
+                let last_token = std::sync::Mutex::new(None);
+                let outcome = retry::run(policy, repeatable, deadline, |_| {
+                    let (refused, last_token) = (refused.clone(), &last_token);
+                    async move {
+                        let token = credentials.token(refused.as_ref()).await?;
+                        let mut all = headers.clone();
+                        if let Some(token) = &token {
+                            all.push(Header::authorization(token));
+                        }
+                        *last_token
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner) = token;
+                        attempt(CallContext {
+                            deadline,
+                            headers: all.into(),
+                        })
+                        .await
+                    }
+                })
+                .await;
+                let used = last_token
+                    .into_inner()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                match outcome {
+                    Err(error)
+                        if error.code() == Code::Unauthenticated
+                            && refused.is_none()
+                            && used.is_some()
+                            && credentials.can_refresh() =>
+                    {
+                        tracing::debug!(%error, "token refused; refreshing it once");
+                        refused = used;
+                    }
+                    other => return other,
+                }
+            }
         }
         .await;
         result.map_err(|error| error.with_action(action()))
+    }
+
+    /// The credentials calls are made with: those given to the builder, or
+    /// the ones the credential search finds (once, on first use).
+    pub async fn credentials(&self) -> Result<Credentials> {
+        self.inner
+            .credentials
+            .get_or_try_init(|| async {
+                let found = self.inner.search.find().await?;
+                tracing::info!(credentials = %found, "credentials");
+                Ok::<_, Error>(found)
+            })
+            .await
+            .cloned()
+    }
+
+    /// The headers of a call besides the bearer token: the caller's, the
+    /// quota project, routing and client identification.
+    fn request_headers(
+        &self,
+        credentials: &Credentials,
+        resource: &str,
+        options: &CallOptions,
+    ) -> Vec<Header> {
+        let mut headers = options.headers.clone();
+        if !credentials.is_anonymous() {
+            let quota_project = self
+                .inner
+                .quota_project
+                .as_deref()
+                .or(credentials.quota_project());
+            if let Some(project) = quota_project {
+                headers.push(Header::internal("x-goog-user-project", project));
+            }
+        }
+        if !resource.is_empty() {
+            headers.push(Header::internal(
+                "x-goog-request-params",
+                &request_params(resource),
+            ));
+        }
+        headers.push(Header::internal("x-goog-api-client", API_CLIENT));
+        headers
     }
 
     /// What a call would send over HTTP/JSON with this client's routes and
@@ -270,13 +419,26 @@ impl Client {
         rpc: Rpc,
         request: &impl prost::Message,
         type_name: &str,
+        resource: &str,
         options: &CallOptions,
     ) -> Result<HttpPreview> {
         let options = options.over(&self.inner.defaults);
         options.check()?;
+        // Known credentials show as a redacted bearer token; ones still to be
+        // found show as what they will be once found.
+        let headers = match self.inner.credentials.get() {
+            Some(credentials) => {
+                let mut headers = self.request_headers(credentials, resource, &options);
+                if !credentials.is_anonymous() {
+                    headers.push(Header::authorization(&SecretToken::new("<redacted>")));
+                }
+                headers
+            }
+            None => self.request_headers(&Credentials::anonymous(), resource, &options),
+        };
         let context = CallContext {
             deadline: options.timeout.map(|timeout| Instant::now() + timeout),
-            headers: options.headers.clone().into(),
+            headers: headers.into(),
         };
         rest_transport::preview(
             &self.inner.endpoint,
@@ -292,6 +454,30 @@ impl Client {
     pub(crate) fn call_timeout(&self, options: &CallOptions) -> Option<Duration> {
         options.timeout.or(self.inner.defaults.timeout)
     }
+}
+
+/// `x-goog-api-client`: who is calling, as Google's client libraries say it.
+pub(crate) const API_CLIENT: &str = concat!(
+    "gl-rust/",
+    env!("EEOPS_RUSTC_VERSION"),
+    " eeops/",
+    env!("CARGO_PKG_VERSION")
+);
+
+/// `name=<resource>` for `x-goog-request-params`: percent-encoded except
+/// for `/`, which Google's clients leave as it is.
+fn request_params(resource: &str) -> String {
+    let encoded = crate::routes::template::encode_component(resource).replace("%2F", "/");
+    format!("name={encoded}")
+}
+
+/// Whether the endpoint is a host other than this machine.
+fn is_remote(endpoint: &str) -> bool {
+    endpoint
+        .parse::<http::Uri>()
+        .ok()
+        .and_then(|uri| uri.host().map(|host| !crate::http::is_loopback_host(host)))
+        .unwrap_or(true)
 }
 
 /// Refuses an empty resource name before anything is sent.

@@ -45,9 +45,11 @@
 //! server's message, the decoded `google.rpc.Status` details and what the
 //! client was doing.
 
+mod auth;
 mod client;
 pub mod conformance;
 mod error;
+mod http;
 #[allow(dead_code)]
 mod http_error;
 pub mod json;
@@ -64,6 +66,7 @@ mod transport;
 #[cfg(feature = "emulator")]
 pub mod emulator;
 
+pub use auth::{CredentialSearch, Credentials, GOOGLE_TOKEN_URI, SCOPES};
 pub use client::{
     Client, ClientBuilder, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, EARTH_ENGINE_ENDPOINT,
     TransportKind,

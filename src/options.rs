@@ -37,6 +37,22 @@ const CREDENTIAL_HEADERS: &[&str] = &[
 ];
 
 impl Header {
+    /// A header the client sets itself (already known to be valid).
+    pub(crate) fn internal(name: &str, value: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            value: value.to_owned(),
+        }
+    }
+
+    /// `authorization: Bearer <token>`.
+    pub(crate) fn authorization(token: &crate::auth::SecretToken) -> Self {
+        Self {
+            name: "authorization".to_owned(),
+            value: format!("Bearer {}", token.expose()),
+        }
+    }
+
     /// The value as it may be shown: credentials are redacted.
     pub(crate) fn shown_value(&self) -> &str {
         if CREDENTIAL_HEADERS.contains(&self.name.as_str()) {

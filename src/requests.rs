@@ -86,6 +86,7 @@ impl GetOperation {
             Rpc::GetOperation,
             &self.request,
             "google.longrunning.GetOperationRequest",
+            &self.request.name,
             &self.options,
         )
     }
@@ -103,6 +104,7 @@ impl GetOperation {
         client
             .execute(
                 || format!("getting operation {name}"),
+                &name,
                 &options,
                 true,
                 require_name(&request.name, "operation"),
@@ -160,6 +162,7 @@ impl ListOperations {
             Rpc::ListOperations,
             &self.request,
             "google.longrunning.ListOperationsRequest",
+            &self.request.name,
             &self.options,
         )
     }
@@ -177,6 +180,7 @@ impl ListOperations {
         client
             .execute(
                 || format!("listing operations of {parent}"),
+                &parent,
                 &options,
                 true,
                 require_name(&request.name, "parent"),
@@ -226,6 +230,7 @@ impl CancelOperation {
             Rpc::CancelOperation,
             &self.request,
             "google.longrunning.CancelOperationRequest",
+            &self.request.name,
             &self.options,
         )
     }
@@ -243,6 +248,7 @@ impl CancelOperation {
         client
             .execute(
                 || format!("cancelling operation {name}"),
+                &name,
                 &options,
                 true,
                 require_name(&request.name, "operation"),
@@ -278,6 +284,7 @@ impl DeleteOperation {
             Rpc::DeleteOperation,
             &self.request,
             "google.longrunning.DeleteOperationRequest",
+            &self.request.name,
             &self.options,
         )
     }
@@ -296,6 +303,7 @@ impl DeleteOperation {
         client
             .execute(
                 || format!("deleting operation {name}"),
+                &name,
                 &options,
                 false,
                 require_name(&request.name, "operation"),
@@ -357,6 +365,7 @@ impl WaitOperation {
             Rpc::WaitOperation,
             &request,
             "google.longrunning.WaitOperationRequest",
+            &self.name,
             &self.options,
         )
     }
@@ -379,6 +388,7 @@ impl WaitOperation {
         client
             .execute(
                 || format!("waiting for operation {action_name}"),
+                &action_name,
                 &options,
                 true,
                 require_name(&name, "operation"),

@@ -54,6 +54,25 @@ pub(crate) struct GlobalArgs {
     #[arg(long, global = true, value_parser = parse_duration, value_name = "DUR")]
     pub(crate) rpc_timeout: Option<Duration>,
 
+    /// An OAuth access token to call with (first in the credential order).
+    #[arg(
+        long,
+        global = true,
+        env = "EEOPS_ACCESS_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub(crate) access_token: Option<String>,
+
+    /// Call without credentials.
+    #[arg(long, global = true, conflicts_with = "access_token")]
+    pub(crate) no_auth: bool,
+
+    /// Allow credentials over plaintext http:// to hosts other than this
+    /// machine (trusted networks only).
+    #[arg(long, global = true)]
+    pub(crate) allow_insecure_plaintext: bool,
+
     /// An extra request header, NAME:VALUE (repeatable).
     #[arg(long = "header", global = true, value_name = "NAME:VALUE", value_parser = parse_header)]
     pub(crate) headers: Vec<(String, String)>,
@@ -180,6 +199,16 @@ pub(crate) struct ServeArgs {
     /// How long operations run by default.
     #[arg(long, value_parser = parse_duration, default_value = "5s", value_name = "DUR")]
     pub(crate) run_time: Duration,
+
+    /// Refuse calls without `authorization: Bearer TOKEN` (UNAUTHENTICATED
+    /// over gRPC, 401 over REST).
+    #[arg(long, value_name = "TOKEN")]
+    pub(crate) require_token: Option<String>,
+
+    /// Append one JSON line per request received (transport, method, path,
+    /// headers with credentials replaced by a fingerprint) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) record: Option<std::path::PathBuf>,
 
     /// Time from a cancel request to CANCELLED.
     #[arg(long, value_parser = parse_duration, default_value = "500ms", value_name = "DUR")]

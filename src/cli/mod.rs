@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use eeops::emulator::{Emulator, RunningEmulator};
-use eeops::{Client, Detail, TransportKind};
+use eeops::{Client, CredentialSearch, Credentials, Detail, TransportKind};
 
 /// `println!` that ignores a closed stdout (`eeops list | head`) instead
 /// of panicking.
@@ -205,8 +205,16 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
     } else {
         None
     };
+    let client = build_client(&global, &endpoint)?;
+    // Found now so that --dry-run shows them and the Earth Engine credentials
+    // file's project can be the default one; a failed search is reported by
+    // the first call instead.
+    let found = client.credentials().await.ok();
+    if project.is_none() {
+        project = found.and_then(|credentials| credentials.quota_project().map(str::to_owned));
+    }
     let ctx = Context {
-        client: build_client(&global, &endpoint)?,
+        client,
         project,
         format: output_format(&global),
         quiet: global.quiet,
@@ -262,7 +270,19 @@ pub(crate) fn build_client(global: &GlobalArgs, endpoint: &str) -> Result<Client
     for (name, value) in &global.headers {
         builder = builder.with_header(name, value);
     }
-    Ok(builder.build()?)
+    if global.no_auth {
+        builder = builder.with_credentials(Credentials::anonymous());
+    } else {
+        builder = builder.with_credential_search(
+            CredentialSearch::from_env().with_access_token(global.access_token.clone()),
+        );
+    }
+    if let Some(project) = &global.project {
+        builder = builder.with_quota_project(project);
+    }
+    Ok(builder
+        .with_insecure_plaintext_credentials(global.allow_insecure_plaintext)
+        .build()?)
 }
 
 async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<u8, CliError> {
@@ -276,6 +296,12 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<u8, CliError> {
         .unwrap_or_else(|| DEMO_PROJECT.to_owned());
     if args.seed > 0 {
         builder = builder.with_seed(&project, args.seed);
+    }
+    if let Some(token) = args.require_token {
+        builder = builder.with_required_token(token);
+    }
+    if let Some(path) = args.record {
+        builder = builder.with_record_file(path);
     }
     let emulator: RunningEmulator = builder.start(&args.listen).await?;
     say!(

@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use prost::Message;
 use tokio::time::Instant;
+use tonic::service::interceptor::InterceptedService;
 use tonic::{Request, Response};
 
+use super::auth::{self, RequiredToken};
 use super::state::Store;
 use crate::error::Error;
 use crate::longrunning::{
@@ -21,8 +23,32 @@ pub(crate) struct OperationsService {
     store: Arc<Store>,
 }
 
-pub(crate) fn service(store: Arc<Store>) -> OperationsServer<OperationsService> {
-    OperationsServer::new(OperationsService { store })
+/// Refuses calls without the required token, if there is one, before they
+/// reach the service.
+#[derive(Clone)]
+pub(crate) struct TokenCheck {
+    required: Option<RequiredToken>,
+}
+
+impl tonic::service::Interceptor for TokenCheck {
+    fn call(&mut self, request: Request<()>) -> Result<Request<()>, tonic::Status> {
+        let authorization = request.metadata().get_all("authorization");
+        auth::check(
+            self.required.as_ref(),
+            authorization.iter().map(|value| value.as_bytes()),
+        )
+        .map_err(|error| to_status(&error))?;
+        Ok(request)
+    }
+}
+
+/// The Operations service over `store`, requiring `required` if there is
+/// one.
+pub(crate) fn service(
+    store: Arc<Store>,
+    required: Option<RequiredToken>,
+) -> InterceptedService<OperationsServer<OperationsService>, TokenCheck> {
+    OperationsServer::with_interceptor(OperationsService { store }, TokenCheck { required })
 }
 
 /// The error as a gRPC status with its details in `grpc-status-details-bin`.

@@ -11,6 +11,11 @@
 //! filters. Tests bind it to `127.0.0.1:0` and script operations with
 //! [`OperationSpec`].
 //!
+//! Optionally it requires a Bearer token on every Operations call
+//! ([`EmulatorBuilder::with_required_token`]) and records every request it
+//! receives, credentials replaced by fingerprints, as JSON lines
+//! ([`EmulatorBuilder::with_record_file`]).
+//!
 //! ```
 //! use eeops::emulator::{Emulator, OperationSpec};
 //!
@@ -25,6 +30,7 @@
 //! ```
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -38,16 +44,20 @@ use crate::error::{Error, Result};
 use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::rpc::Code;
 
+mod auth;
 mod discovery;
 mod filter;
 mod grpc;
 mod lifecycle;
+mod record;
 mod rest;
 mod seed;
 mod spec;
 mod state;
 
+use auth::RequiredToken;
 use lifecycle::{Ending, Script, millis};
+use record::Recorder;
 pub use spec::OperationSpec;
 use spec::RunTime;
 pub use state::{DEFAULT_PAGE_SIZE, DEFAULT_WAIT, MAX_PAGE_SIZE};
@@ -71,6 +81,8 @@ pub struct EmulatorBuilder {
     timings: Timings,
     seeds: Vec<(String, usize)>,
     seed_value: u64,
+    required_token: Option<RequiredToken>,
+    record_file: Option<PathBuf>,
 }
 
 impl Default for EmulatorBuilder {
@@ -83,6 +95,8 @@ impl Default for EmulatorBuilder {
             },
             seeds: Vec::new(),
             seed_value: 2026,
+            required_token: None,
+            record_file: None,
         }
     }
 }
@@ -121,10 +135,67 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Requires `authorization: Bearer {token}` (the scheme in any case,
+    /// one space) on every Operations call, over gRPC and HTTP/JSON alike;
+    /// gRPC reflection, the discovery document and the algorithms list stay
+    /// open. A call without it fails with UNAUTHENTICATED (HTTP 401 with
+    /// `WWW-Authenticate: Bearer realm="eeops emulator"`) and an
+    /// `ErrorInfo` whose reason is `CREDENTIALS_MISSING`,
+    /// `CREDENTIALS_MALFORMED` or `ACCESS_TOKEN_INVALID`. The token must be
+    /// visible ASCII without spaces, or [`start`](Self::start) fails.
+    pub fn with_required_token(mut self, token: impl Into<String>) -> Self {
+        self.required_token = Some(RequiredToken::new(token.into()));
+        self
+    }
+
+    /// Appends one JSON line per request received, on either transport and
+    /// whether or not it is served, to the file at `path` (created if
+    /// needed), flushed before the request is handled:
+    ///
+    /// ```json
+    /// {"time": "2026-01-02T03:04:05.678Z", "transport": "grpc",
+    ///  "method": "/google.longrunning.Operations/GetOperation",
+    ///  "path": "/google.longrunning.Operations/GetOperation",
+    ///  "http_version": "HTTP/2",
+    ///  "headers": {"authorization": "Bearer sha256:0123456789abcdef"}}
+    /// ```
+    ///
+    /// `method` is the gRPC method for gRPC and the HTTP method for REST;
+    /// `path` includes the query. Header names are lower case; a repeated
+    /// header is an array. Credentials are never written: an
+    /// `authorization` (or `proxy-authorization`) value becomes
+    /// `Bearer sha256:{first 16 hex digits of the token's SHA-256}`, or
+    /// `<unparsable, sha256:…>` of the whole value when it is not Bearer;
+    /// `x-goog-api-key`, `cookie` and `x-goog-iam-authorization-token`
+    /// become `sha256:…`, as do the values of the `access_token`,
+    /// `oauth_token` and `key` query parameters. Binary (`-bin`) gRPC
+    /// metadata is written as `<binary, N bytes>`. A path that cannot be
+    /// opened for appending makes [`start`](Self::start) fail; a later
+    /// write error is logged and the request still served. The latest
+    /// records are also kept in memory: [`RunningEmulator::records`].
+    pub fn with_record_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.record_file = Some(path.into());
+        self
+    }
+
     /// Binds `addr` (such as `127.0.0.1:0`) and starts serving gRPC and
     /// HTTP/JSON on it in the background; the address is bound before this
     /// returns.
     pub async fn start(self, addr: &str) -> Result<RunningEmulator> {
+        if let Some(problem) = self
+            .required_token
+            .as_ref()
+            .and_then(RequiredToken::problem)
+        {
+            return Err(Error::new(
+                Code::InvalidArgument,
+                format!("cannot require this token: {problem}"),
+            ));
+        }
+        let recorder = self
+            .record_file
+            .map(|path| Recorder::open(path).map(Arc::new))
+            .transpose()?;
         let listener = TcpListener::bind(addr).await.map_err(|e| {
             Error::new(Code::Unavailable, format!("cannot listen on {addr}: {e}")).with_source(e)
         })?;
@@ -156,12 +227,27 @@ impl EmulatorBuilder {
             .map_err(reflection_error)?;
         let mut grpc_routes = tonic::service::Routes::builder();
         grpc_routes
-            .add_service(grpc::service(store.clone()))
+            .add_service(grpc::service(store.clone(), self.required_token.clone()))
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha);
         // gRPC requests go to their service by path; everything else falls
         // through to the REST front end, over HTTP/1.1 or HTTP/2.
-        let router = rest::with_rest_fallback(grpc_routes.routes().into_axum_router(), store);
+        let mut router = rest::with_rest_fallback(
+            grpc_routes.routes().into_axum_router(),
+            store,
+            self.required_token,
+        );
+        if let Some(recorder) = &recorder {
+            // Outermost, so that every request is recorded before anything
+            // (the token check included) answers it.
+            let recorder = Arc::clone(recorder);
+            router = router.layer(axum::middleware::map_request(
+                move |request: axum::extract::Request| {
+                    recorder.record(&request);
+                    std::future::ready(request)
+                },
+            ));
+        }
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tonic::transport::Server::builder()
             .accept_http1(true)
@@ -170,10 +256,15 @@ impl EmulatorBuilder {
                 let _ = stopped.await;
             });
         let task = tokio::spawn(server);
-        tracing::info!(%local_addr, "emulator listening");
+        tracing::info!(
+            %local_addr,
+            record_file = recorder.as_ref().map(|r| tracing::field::display(r.path().display())),
+            "emulator listening"
+        );
         Ok(RunningEmulator {
             local_addr,
             handle,
+            recorder,
             stop: Mutex::new(Some(stop)),
             task: Some(task),
         })
@@ -203,6 +294,7 @@ fn incoming(
 pub struct RunningEmulator {
     local_addr: SocketAddr,
     handle: Handle,
+    recorder: Option<Arc<Recorder>>,
     stop: Mutex<Option<oneshot::Sender<()>>>,
     task: Option<JoinHandle<std::result::Result<(), tonic::transport::Error>>>,
 }
@@ -305,6 +397,22 @@ impl RunningEmulator {
     /// Adds an operation and returns its full name.
     pub fn create(&self, spec: OperationSpec) -> Result<String> {
         self.handle.create(spec)
+    }
+
+    /// The file requests are recorded to, if
+    /// [`EmulatorBuilder::with_record_file`] set one.
+    pub fn record_file(&self) -> Option<&Path> {
+        self.recorder.as_deref().map(Recorder::path)
+    }
+
+    /// The records written to the record file, oldest first, as JSON
+    /// values: the latest 10 000 at most, and none without a record file.
+    /// A request's record is there before any reply to it is sent.
+    pub fn records(&self) -> Vec<serde_json::Value> {
+        self.recorder
+            .as_deref()
+            .map(Recorder::records)
+            .unwrap_or_default()
     }
 
     fn signal_stop(&self) {

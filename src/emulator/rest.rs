@@ -13,13 +13,14 @@ use std::time::Duration;
 
 use axum::body::Body;
 use bytes::Bytes;
-use http::header::{CONTENT_TYPE, HeaderValue};
+use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 use prost::Message;
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 
+use super::auth::{self, RequiredToken};
 use super::discovery;
 use super::state::Store;
 use crate::error::{Detail, Error};
@@ -39,6 +40,9 @@ const QUOTED_PATH_CHARS: usize = 256;
 /// The content type of every reply.
 const JSON_UTF8: &str = "application/json; charset=UTF-8";
 
+/// The challenge sent with a 401 when the emulator requires a token.
+const BEARER_CHALLENGE: &str = "Bearer realm=\"eeops emulator\"";
+
 /// Header in which REST callers send their deadline, in seconds.
 const SERVER_TIMEOUT_HEADER: &str = "x-server-timeout";
 
@@ -57,9 +61,14 @@ const IGNORED_SYSTEM_PARAMETERS: [&str; 9] = [
 ];
 
 /// Adds the REST front end to `router` as its fallback: every request no
-/// other route (that is, no gRPC service) takes is served as REST.
-pub(crate) fn with_rest_fallback(router: axum::Router, store: Arc<Store>) -> axum::Router {
-    let rest = Arc::new(RestService::new(store));
+/// other route (that is, no gRPC service) takes is served as REST. With a
+/// required token, every Operations call must carry it.
+pub(crate) fn with_rest_fallback(
+    router: axum::Router,
+    store: Arc<Store>,
+    required_token: Option<RequiredToken>,
+) -> axum::Router {
+    let rest = Arc::new(RestService::new(store, required_token));
     router.fallback(move |request: Request<Body>| {
         let rest = Arc::clone(&rest);
         async move { rest.handle(request).await }
@@ -70,6 +79,7 @@ pub(crate) fn with_rest_fallback(router: axum::Router, store: Arc<Store>) -> axu
 pub(crate) struct RestService {
     store: Arc<Store>,
     routes: Routes,
+    required_token: Option<RequiredToken>,
 }
 
 /// A request that cannot be answered with a result: the HTTP status and the
@@ -105,14 +115,18 @@ struct ListQuery {
 
 impl RestService {
     /// A front end over `store` with every Earth Engine version's bindings
-    /// and the generic ones.
-    pub(crate) fn new(store: Arc<Store>) -> Self {
+    /// and the generic ones, requiring `required_token` if there is one.
+    pub(crate) fn new(store: Arc<Store>, required_token: Option<RequiredToken>) -> Self {
         let routes = Routes::earth_engine(ApiVersion::V1)
             .and(&Routes::earth_engine(ApiVersion::V1beta))
             .and(&Routes::earth_engine(ApiVersion::V1alpha))
             .and(&Routes::generic());
         debug_assert_eq!(routes.problem(), None, "the built-in routes are valid");
-        Self { store, routes }
+        Self {
+            store,
+            routes,
+            required_token,
+        }
     }
 
     /// Answers one request; never fails (errors become JSON error replies).
@@ -134,6 +148,15 @@ impl RestService {
             // gRPC's terms, as the gRPC server would have.
             tonic::Status::unimplemented(format!("unknown gRPC service or method {path}"))
                 .into_http()
+        } else if let Err(error) = auth::check(
+            self.required_token.as_ref(),
+            request
+                .headers()
+                .get_all(AUTHORIZATION)
+                .iter()
+                .map(HeaderValue::as_bytes),
+        ) {
+            unauthenticated_response(error)
         } else {
             match self.dispatch(request).await {
                 Ok(value) => json_response(StatusCode::OK, &value),
@@ -252,7 +275,7 @@ fn discovery_response(request: &Request<Body>) -> Response<Body> {
 
 /// Whether the request is a gRPC call (`application/grpc`, with or without
 /// a `+format` suffix).
-fn is_grpc(headers: &HeaderMap) -> bool {
+pub(crate) fn is_grpc(headers: &HeaderMap) -> bool {
     headers
         .get(CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
@@ -388,7 +411,7 @@ fn parse_query(query: &str, rpc: Rpc) -> Result<ListQuery, Error> {
 
 /// Decodes one form-encoded query component: `+` is a space and `%XX` a
 /// byte; None on a bad escape or invalid UTF-8.
-fn decode_query_component(raw: &str) -> Option<String> {
+pub(crate) fn decode_query_component(raw: &str) -> Option<String> {
     let mut bytes = raw.bytes();
     let mut out = Vec::with_capacity(raw.len());
     while let Some(byte) = bytes.next() {
@@ -512,6 +535,18 @@ fn error_response(failure: &Failure) -> Response<Body> {
         failure.status,
         &error_to_json(failure.status, &failure.error),
     )
+}
+
+/// 401 with Google's error body and a Bearer challenge.
+fn unauthenticated_response(error: Error) -> Response<Body> {
+    let mut response = error_response(&Failure {
+        status: StatusCode::UNAUTHORIZED,
+        error,
+    });
+    response
+        .headers_mut()
+        .insert(WWW_AUTHENTICATE, HeaderValue::from_static(BEARER_CHALLENGE));
+    response
 }
 
 fn json_response(status: StatusCode, value: &Value) -> Response<Body> {

@@ -32,6 +32,8 @@ impl GrpcTransport {
         let mut endpoint = Endpoint::from_shared(url.to_owned())
             .map_err(|e| invalid(format!("invalid endpoint URL {url:?}")).with_source(e))?
             .connect_timeout(Duration::from_secs(20))
+            .user_agent(crate::auth::USER_AGENT)
+            .map_err(|e| invalid(format!("invalid user agent for {url}")).with_source(e))?
             .tcp_nodelay(true)
             .http2_keep_alive_interval(Duration::from_secs(30))
             .keep_alive_while_idle(false);
@@ -86,7 +88,9 @@ impl GrpcTransport {
                 let key = AsciiMetadataKey::from_bytes(header.name.as_bytes());
                 let value = AsciiMetadataValue::try_from(header.value.as_str());
                 match (key, value) {
-                    (Ok(key), Ok(value)) => {
+                    (Ok(key), Ok(mut value)) => {
+                        // Keeps the token out of tonic's and hyper's logs.
+                        value.set_sensitive(header.name == "authorization");
                         request.metadata_mut().append(key, value);
                     }
                     _ => {

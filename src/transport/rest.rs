@@ -3,13 +3,9 @@
 //! reply or REST error body mapped back.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper_util::client::legacy::Client as HyperClient;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use prost::Message;
 use serde_json::Value;
 
@@ -26,12 +22,10 @@ use crate::routes::transcode::{HttpRequestParts, transcode};
 use crate::routes::{Routes, Rpc};
 use crate::rpc::Code;
 
-type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
-
 /// Talks to an Operations service over HTTP/JSON.
 #[derive(Clone)]
 pub(crate) struct RestTransport {
-    client: HyperClient<Connector, Full<Bytes>>,
+    client: crate::http::HttpClient,
     base: Arc<str>,
     routes: Arc<Routes>,
     max_response_bytes: usize,
@@ -99,24 +93,7 @@ impl RestTransport {
                 "a client must be built inside a Tokio runtime",
             ));
         }
-        let builder = hyper_rustls::HttpsConnectorBuilder::new();
-        // Without system roots, https calls fail with a TLS error that says
-        // so; plaintext emulators still work.
-        let builder = builder.with_native_roots().unwrap_or_else(|error| {
-            tracing::warn!(%error, "no system root certificates; https endpoints will fail");
-            hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(empty_roots_config())
-        });
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_nodelay(true);
-        http.set_connect_timeout(Some(Duration::from_secs(20)));
-        let connector = builder
-            .https_or_http()
-            .enable_all_versions()
-            .wrap_connector(http);
-        let client = HyperClient::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .build(connector);
+        let client = crate::http::client();
         Ok(Self {
             client,
             base: url.trim_end_matches('/').into(),
@@ -167,7 +144,15 @@ impl RestTransport {
             builder = builder.header(name, value);
         }
         for header in call.headers.iter() {
-            builder = builder.header(header.name.as_str(), header.value.as_str());
+            let mut value = http::HeaderValue::from_str(&header.value).map_err(|_| {
+                Error::new(
+                    Code::InvalidArgument,
+                    format!("header {:?} has a value HTTP cannot carry", header.name),
+                )
+            })?;
+            // Keeps the token out of hyper's logs.
+            value.set_sensitive(header.name == "authorization");
+            builder = builder.header(header.name.as_str(), value);
         }
         let body = parts
             .body
@@ -275,7 +260,10 @@ pub(crate) fn preview(
 
 /// The headers every request carries.
 fn base_headers(parts: &HttpRequestParts, call: &CallContext) -> Vec<(String, String)> {
-    let mut headers = vec![("accept".to_owned(), "application/json".to_owned())];
+    let mut headers = vec![
+        ("accept".to_owned(), "application/json".to_owned()),
+        ("user-agent".to_owned(), crate::auth::USER_AGENT.to_owned()),
+    ];
     if parts.body.is_some() {
         headers.push(("content-type".to_owned(), "application/json".to_owned()));
     }
@@ -287,12 +275,6 @@ fn base_headers(parts: &HttpRequestParts, call: &CallContext) -> Vec<(String, St
         ));
     }
     headers
-}
-
-fn empty_roots_config() -> rustls::ClientConfig {
-    rustls::ClientConfig::builder()
-        .with_root_certificates(rustls::RootCertStore::empty())
-        .with_no_client_auth()
 }
 
 fn deadline_exceeded() -> Error {

@@ -1,0 +1,395 @@
+//! Credentials: where access tokens come from, and caching them.
+//!
+//! A [`Credentials`] value is one source of tokens — an explicit access
+//! token, a service-account key, Application Default Credentials, the Earth
+//! Engine credentials file, or none. [`CredentialSearch`] finds one in the
+//! documented order. Tokens are fetched asynchronously per call attempt, from
+//! a cache that refreshes them shortly before they expire and lets only one
+//! refresh run at a time. Tokens never appear in `Debug` or `Display` output.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::rpc::Code;
+
+mod cache;
+mod discover;
+mod oauth;
+
+use cache::{Fetched, TokenCache};
+pub use discover::CredentialSearch;
+pub use oauth::GOOGLE_TOKEN_URI;
+use oauth::RefreshTokenGrant;
+
+/// The OAuth scopes every token is requested with.
+pub const SCOPES: [&str; 2] = [
+    "https://www.googleapis.com/auth/earthengine",
+    "https://www.googleapis.com/auth/cloud-platform",
+];
+
+/// The user agent of every request.
+pub(crate) const USER_AGENT: &str = concat!("eeops/", env!("CARGO_PKG_VERSION"));
+
+/// The OAuth client of `earthengine authenticate`, used when the credentials
+/// file names none (public identifiers of an installed application).
+const EARTH_ENGINE_CLIENT_ID: &str =
+    "517222506229-vsmmajv00ul0bs7p89v5m89qs8eb9359.apps.googleusercontent.com";
+const EARTH_ENGINE_CLIENT_SECRET: &str = "RUP0RZ6e0pPhDzsqIJ7KlNd1";
+
+/// A secret (access token, refresh token, client secret): shown nowhere.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct SecretToken(Arc<str>);
+
+impl SecretToken {
+    pub(crate) fn new(secret: impl Into<Arc<str>>) -> Self {
+        Self(secret.into())
+    }
+
+    /// The secret itself, for the one place it is sent.
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// Where tokens come from; cheap to clone (clones share the token cache).
+#[derive(Clone)]
+pub struct Credentials {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    source: Source,
+    description: String,
+    quota_project: Option<String>,
+    cache: TokenCache,
+}
+
+enum Source {
+    Anonymous,
+    Static(SecretToken),
+    Provider(Arc<dyn gcp_auth::TokenProvider>),
+    /// A key file: gcp_auth caches its tokens with no way to drop one the
+    /// server refused, so a refusal reloads the key into a new provider.
+    ServiceAccount {
+        path: PathBuf,
+        provider: std::sync::Mutex<Arc<gcp_auth::CustomServiceAccount>>,
+    },
+    RefreshToken(Box<RefreshTokenGrant>),
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("source", &self.inner.description)
+            .field("quota_project", &self.inner.quota_project)
+            .finish()
+    }
+}
+
+impl std::fmt::Display for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.inner.description)
+    }
+}
+
+impl Credentials {
+    fn with_source(
+        source: Source,
+        description: impl Into<String>,
+        quota_project: Option<String>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                source,
+                description: description.into(),
+                quota_project: quota_project.filter(|p| !p.is_empty()),
+                cache: TokenCache::default(),
+            }),
+        }
+    }
+
+    /// No credentials: calls go out without an `authorization` header.
+    pub fn anonymous() -> Self {
+        Self::with_source(Source::Anonymous, "no credentials (anonymous)", None)
+    }
+
+    /// A ready access token, used as given (it is not refreshed).
+    pub fn from_access_token(token: impl AsRef<str>) -> Result<Self> {
+        let token = token.as_ref().trim();
+        if token.is_empty() || token.chars().any(|c| !(' '..='~').contains(&c) || c == ' ') {
+            return Err(Error::new(
+                Code::InvalidArgument,
+                "the access token is empty or has characters a header cannot carry",
+            ));
+        }
+        Ok(Self::with_source(
+            Source::Static(SecretToken::new(token)),
+            "an access token given explicitly",
+            None,
+        ))
+    }
+
+    /// A Google service-account key file (JSON); tokens come from the token
+    /// endpoint the key names (`token_uri`).
+    pub fn from_service_account_file(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let json = read_json(path, "service-account key")?;
+        let provider = load_service_account(path)?;
+        let email = json["client_email"].as_str().unwrap_or("unknown account");
+        Ok(Self::with_source(
+            Source::ServiceAccount {
+                path: path.to_owned(),
+                provider: std::sync::Mutex::new(Arc::new(provider)),
+            },
+            format!("service account {email} (key {})", path.display()),
+            json["quota_project_id"].as_str().map(str::to_owned),
+        ))
+    }
+
+    /// The file `earthengine authenticate` writes (usually
+    /// `~/.config/earthengine/credentials`): a refresh token, optionally the
+    /// OAuth client id and secret, and a project, which becomes the quota
+    /// project. Tokens come from Google's token endpoint unless
+    /// [`Credentials::with_token_uri`] names another.
+    pub fn from_earth_engine_file(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let json = read_json(path, "Earth Engine credentials")?;
+        let grant = refresh_grant(path, &json, GOOGLE_TOKEN_URI, "refresh_token")?;
+        Ok(Self::with_source(
+            Source::RefreshToken(Box::new(grant)),
+            format!("Earth Engine credentials {}", path.display()),
+            json["project"].as_str().map(str::to_owned),
+        ))
+    }
+
+    /// An `authorized_user` ADC file (what `gcloud auth application-default
+    /// login` writes).
+    pub(crate) fn from_authorized_user_file(path: &Path, json: &Value) -> Result<Self> {
+        let token_uri = json["token_uri"].as_str().unwrap_or(GOOGLE_TOKEN_URI);
+        let grant = refresh_grant(path, json, token_uri, "refresh_token")?;
+        Ok(Self::with_source(
+            Source::RefreshToken(Box::new(grant)),
+            format!("user credentials {}", path.display()),
+            json["quota_project_id"].as_str().map(str::to_owned),
+        ))
+    }
+
+    /// Application Default Credentials through gcp_auth: a key named by
+    /// `GOOGLE_APPLICATION_CREDENTIALS`, the gcloud ADC file, the metadata
+    /// server, the gcloud CLI.
+    pub async fn application_default() -> Result<Self> {
+        let provider = gcp_auth::provider().await.map_err(|e| {
+            Error::new(
+                Code::Unauthenticated,
+                format!("no Application Default Credentials: {e}"),
+            )
+        })?;
+        let quota_project = provider.project_id().await.ok().map(|p| p.to_string());
+        Ok(Self::with_source(
+            Source::Provider(provider),
+            "Application Default Credentials",
+            quota_project,
+        ))
+    }
+
+    /// Sends the refresh token to another token endpoint (https, or
+    /// http to loopback only); for credentials that use a refresh token.
+    pub fn with_token_uri(self, token_uri: impl AsRef<str>) -> Result<Self> {
+        let Source::RefreshToken(grant) = &self.inner.source else {
+            return Ok(self);
+        };
+        let grant = RefreshTokenGrant::new(
+            grant.origin.clone(),
+            grant.refresh_token.clone(),
+            grant.client_id.clone(),
+            grant.client_secret.clone(),
+            token_uri.as_ref().to_owned(),
+        )?;
+        Ok(Self::with_source(
+            Source::RefreshToken(Box::new(grant)),
+            self.inner.description.clone(),
+            self.inner.quota_project.clone(),
+        ))
+    }
+
+    /// What these credentials are, for messages (never the secret).
+    pub fn description(&self) -> &str {
+        &self.inner.description
+    }
+
+    /// The project the credentials bill to, if they name one.
+    pub fn quota_project(&self) -> Option<&str> {
+        self.inner.quota_project.as_deref()
+    }
+
+    /// True when no token is ever sent.
+    pub fn is_anonymous(&self) -> bool {
+        matches!(self.inner.source, Source::Anonymous)
+    }
+
+    /// Whether a refused token can be replaced by asking again.
+    pub(crate) fn can_refresh(&self) -> bool {
+        matches!(
+            self.inner.source,
+            Source::Provider(_) | Source::ServiceAccount { .. } | Source::RefreshToken(_)
+        )
+    }
+
+    /// The token for the next attempt (`None` when anonymous); `refused` is a
+    /// token the server just rejected.
+    pub(crate) async fn token(&self, refused: Option<&SecretToken>) -> Result<Option<SecretToken>> {
+        let fetch = || async {
+            match &self.inner.source {
+                Source::Anonymous => Err(Error::new(
+                    Code::Internal,
+                    "anonymous credentials have no token",
+                )),
+                Source::Static(token) => Ok(Fetched {
+                    token: token.clone(),
+                    lifetime: None,
+                }),
+                Source::RefreshToken(grant) => grant.fetch().await,
+                Source::Provider(provider) => self.token_from_provider(provider.as_ref()).await,
+                Source::ServiceAccount { path, provider } => {
+                    if refused.is_some() {
+                        let reloaded = Arc::new(load_service_account(path)?);
+                        *provider
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner) = reloaded;
+                    }
+                    let current = provider
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .clone();
+                    self.token_from_provider(current.as_ref()).await
+                }
+            }
+        };
+        match &self.inner.source {
+            Source::Anonymous => Ok(None),
+            Source::Static(token) => Ok(Some(token.clone())),
+            _ => self.inner.cache.get(refused, fetch).await.map(Some),
+        }
+    }
+}
+
+impl Credentials {
+    /// A token from a gcp_auth provider, with its remaining lifetime.
+    async fn token_from_provider(&self, provider: &dyn gcp_auth::TokenProvider) -> Result<Fetched> {
+        let token = provider.token(&SCOPES).await.map_err(|e| {
+            Error::new(
+                Code::Unauthenticated,
+                format!(
+                    "{}: cannot get an access token: {e}",
+                    self.inner.description
+                ),
+            )
+        })?;
+        let expires_at = SystemTime::UNIX_EPOCH
+            + Duration::from_secs(u64::try_from(token.expires_at().timestamp()).unwrap_or(0));
+        let lifetime = expires_at
+            .duration_since(SystemTime::now())
+            .unwrap_or_default();
+        Ok(Fetched {
+            token: SecretToken::new(token.as_str()),
+            lifetime: Some(lifetime),
+        })
+    }
+}
+
+fn load_service_account(path: &Path) -> Result<gcp_auth::CustomServiceAccount> {
+    gcp_auth::CustomServiceAccount::from_file(path).map_err(|e| {
+        Error::new(
+            Code::Unauthenticated,
+            format!("cannot use the service-account key {}: {e}", path.display()),
+        )
+    })
+}
+
+fn read_json(path: &Path, what: &str) -> Result<Value> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::new(
+            Code::Unauthenticated,
+            format!("cannot read the {what} file {}: {e}", path.display()),
+        )
+    })?;
+    serde_json::from_str(&text).map_err(|e| {
+        Error::new(
+            Code::Unauthenticated,
+            format!("the {what} file {} is not valid JSON: {e}", path.display()),
+        )
+    })
+}
+
+fn refresh_grant(
+    path: &Path,
+    json: &Value,
+    token_uri: &str,
+    field: &str,
+) -> Result<RefreshTokenGrant> {
+    let refresh_token = json[field]
+        .as_str()
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            Error::new(
+                Code::Unauthenticated,
+                format!("the credentials file {} has no {field}", path.display()),
+            )
+        })?;
+    RefreshTokenGrant::new(
+        PathBuf::from(path),
+        SecretToken::new(refresh_token),
+        json["client_id"]
+            .as_str()
+            .unwrap_or(EARTH_ENGINE_CLIENT_ID)
+            .to_owned(),
+        SecretToken::new(
+            json["client_secret"]
+                .as_str()
+                .unwrap_or(EARTH_ENGINE_CLIENT_SECRET),
+        ),
+        token_uri.to_owned(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_show() {
+        let credentials = Credentials::from_access_token("ya29.s3cret").expect("a token");
+        for shown in [
+            format!("{credentials:?}"),
+            credentials.to_string(),
+            format!("{:?}", SecretToken::new("s3cret")),
+        ] {
+            assert!(!shown.contains("s3cret"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn bad_access_tokens_are_refused() {
+        for bad in ["", "   ", "a\r\nb", "two words"] {
+            assert!(Credentials::from_access_token(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn missing_and_broken_files_name_the_file() {
+        let missing = Credentials::from_earth_engine_file("/nonexistent/eeops/credentials")
+            .expect_err("missing");
+        assert_eq!(missing.code(), Code::Unauthenticated);
+        assert!(missing.message().contains("/nonexistent/eeops/credentials"));
+    }
+}

@@ -1,0 +1,99 @@
+//! The one way this crate builds an HTTP client: hyper with rustls (system
+//! roots), HTTP/1.1 and HTTP/2, pooled connections. The REST transport and
+//! the OAuth token exchange both use it.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+/// A pooled client for `http://` and `https://` URLs.
+pub(crate) type HttpClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// Builds the client; must run inside a Tokio runtime.
+pub(crate) fn client() -> HttpClient {
+    // Without system roots, https calls fail with a TLS error that says so;
+    // plaintext endpoints (emulators, token servers on loopback) still work.
+    let builder = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_native_roots()
+        .unwrap_or_else(|error| {
+            tracing::warn!(%error, "no system root certificates; https endpoints will fail");
+            hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(empty_roots_config())
+        });
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    http.set_connect_timeout(Some(Duration::from_secs(20)));
+    let connector = builder
+        .https_or_http()
+        .enable_all_versions()
+        .wrap_connector(http);
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(90))
+        .build(connector)
+}
+
+fn empty_roots_config() -> rustls::ClientConfig {
+    rustls::ClientConfig::builder()
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth()
+}
+
+/// True when `host` (as in a URL authority, IPv6 possibly in brackets) is
+/// this machine: `localhost`, 127.0.0.0/8 or ::1.
+pub(crate) fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Whether a URL is plaintext (`http://`) to a host other than this machine.
+pub(crate) fn is_remote_plaintext(url: &str) -> bool {
+    match url.parse::<http::Uri>() {
+        Ok(uri) => uri.scheme_str() == Some("http") && !uri.host().is_some_and(is_loopback_host),
+        Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts() {
+        for host in [
+            "localhost",
+            "LOCALHOST",
+            "127.0.0.1",
+            "127.8.9.10",
+            "::1",
+            "[::1]",
+        ] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in [
+            "10.0.0.1",
+            "192.168.1.2",
+            "example.com",
+            "localhost.example.com",
+            "0.0.0.0",
+            "::",
+        ] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
+    }
+
+    #[test]
+    fn remote_plaintext_urls() {
+        assert!(is_remote_plaintext("http://10.1.2.3:8080"));
+        assert!(is_remote_plaintext("http://example.com"));
+        assert!(!is_remote_plaintext("http://127.0.0.1:8080"));
+        assert!(!is_remote_plaintext("http://[::1]:8080"));
+        assert!(!is_remote_plaintext("https://earthengine.googleapis.com"));
+    }
+}
