@@ -57,7 +57,11 @@ pub enum TransportKind {
 /// # async fn main() -> eeops::Result<()> {
 /// # let emulator = eeops::emulator::Emulator::builder().with_seed("my-project", 5).start("127.0.0.1:0").await?;
 /// # let endpoint = emulator.endpoint();
-/// let client = eeops::Client::builder().with_endpoint(&endpoint).build()?;
+/// // The emulator needs no credentials.
+/// let client = eeops::Client::builder()
+///     .with_endpoint(&endpoint)
+///     .with_credentials(eeops::Credentials::anonymous())
+///     .build()?;
 /// let page = client.list("projects/my-project").set_page_size(2).send().await?;
 /// let first = &page.operations[0];
 /// let fresh = client.get(&first.name).with_timeout(std::time::Duration::from_secs(5)).await?;

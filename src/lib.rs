@@ -23,7 +23,11 @@
 //!         .with_run_time(Duration::from_millis(200)),
 //! )?;
 //!
-//! let client = Client::builder().with_endpoint(emulator.endpoint()).build()?;
+//! // The emulator needs no credentials.
+//! let client = Client::builder()
+//!     .with_endpoint(emulator.endpoint())
+//!     .with_credentials(eeops::Credentials::anonymous())
+//!     .build()?;
 //!
 //! // Every operation of the project, page after page.
 //! let mut all = client.list("projects/my-project").operations();

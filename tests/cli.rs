@@ -7,14 +7,27 @@ use std::process::{Child, Command, Output, Stdio};
 const EEOPS: &str = env!("CARGO_BIN_EXE_eeops");
 
 fn eeops(args: &[&str]) -> Output {
-    Command::new(EEOPS)
-        .args(args)
-        .env_remove("EEOPS_PROJECT")
-        .env_remove("EEOPS_ENDPOINT")
-        .env_remove("RUST_LOG")
+    isolated(Command::new(EEOPS).args(args))
         .stdin(Stdio::null())
         .output()
         .expect("the eeops binary runs")
+}
+
+/// No ambient configuration or credentials: a HOME of its own (so no real
+/// Earth Engine credentials file is read), no credential variables.
+fn isolated(command: &mut Command) -> &mut Command {
+    for name in [
+        "EEOPS_PROJECT",
+        "EEOPS_ENDPOINT",
+        "EEOPS_ACCESS_TOKEN",
+        "EEOPS_TOKEN_URI",
+        "GOOGLE_APPLICATION_CREDENTIALS",
+        "GOOGLE_CLOUD_QUOTA_PROJECT",
+        "RUST_LOG",
+    ] {
+        command.env_remove(name);
+    }
+    command.env("HOME", std::env::temp_dir().join("eeops-cli-tests-home"))
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -33,7 +46,7 @@ struct Server {
 
 impl Server {
     fn start(args: &[&str]) -> Self {
-        let mut child = Command::new(EEOPS)
+        let mut child = isolated(&mut Command::new(EEOPS))
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(args)
             .stdout(Stdio::piped())
@@ -103,7 +116,7 @@ fn emulator_list_prints_proto3_json_that_parses() {
 
 #[test]
 fn table_output_fits_80_columns() {
-    let output = Command::new(EEOPS)
+    let output = isolated(&mut Command::new(EEOPS))
         .args(["--emulator", "list", "--format", "table"])
         .env("COLUMNS", "80")
         .output()

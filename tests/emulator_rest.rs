@@ -546,6 +546,7 @@ async fn bad_requests_get_google_style_errors() -> TestResult {
 async fn grpc_and_rest_share_one_port_and_one_state() -> TestResult {
     let emulator = start().await?;
     let client = Client::builder()
+        .with_credentials(eeops::Credentials::anonymous())
         .with_endpoint(emulator.endpoint())
         .with_transport(TransportKind::Grpc)
         .build()?;

@@ -75,6 +75,7 @@ async fn rest_only_server()
 async fn auto_falls_back_to_rest_once_and_keeps_it() -> TestResult {
     let (endpoint, counts, server) = rest_only_server().await?;
     let client = Client::builder()
+        .with_credentials(eeops::Credentials::anonymous())
         .with_transport(TransportKind::Auto)
         .with_endpoint(&endpoint)
         .build()?;
@@ -103,6 +104,7 @@ async fn auto_falls_back_to_rest_once_and_keeps_it() -> TestResult {
 async fn grpc_against_a_rest_only_server_fails_cleanly() -> TestResult {
     let (endpoint, counts, server) = rest_only_server().await?;
     let client = Client::builder()
+        .with_credentials(eeops::Credentials::anonymous())
         .with_transport(TransportKind::Grpc)
         .with_endpoint(&endpoint)
         .with_retry_policy(RetryPolicy::never())

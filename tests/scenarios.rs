@@ -21,6 +21,7 @@ async fn start(kind: TransportKind) -> Result<(RunningEmulator, Client), eeops::
         .start("127.0.0.1:0")
         .await?;
     let client = Client::builder()
+        .with_credentials(eeops::Credentials::anonymous())
         .with_transport(kind)
         .with_endpoint(emulator.endpoint())
         .build()?;
@@ -250,6 +251,7 @@ async fn wait_with_a_short_timeout_returns_a_live_operation_not_done(
 async fn lifecycle_sets_times_progress_and_failure(kind: TransportKind) -> TestResult {
     let emulator = Emulator::builder().start("127.0.0.1:0").await?;
     let client = Client::builder()
+        .with_credentials(eeops::Credentials::anonymous())
         .with_transport(kind)
         .with_endpoint(emulator.endpoint())
         .build()?;
@@ -383,6 +385,7 @@ async fn refused_connection_is_unavailable_and_names_the_endpoint(
     let endpoint = format!("http://{}", listener.local_addr()?);
     drop(listener);
     let client = Client::builder()
+        .with_credentials(eeops::Credentials::anonymous())
         .with_transport(kind)
         .with_endpoint(&endpoint)
         .with_retry_policy(RetryPolicy::never())
@@ -407,6 +410,7 @@ async fn a_silent_server_hits_the_deadline_as_deadline_exceeded(kind: TransportK
         }
     });
     let client = Client::builder()
+        .with_credentials(eeops::Credentials::anonymous())
         .with_transport(kind)
         .with_endpoint(&endpoint)
         .build()?;
@@ -435,6 +439,7 @@ async fn bad_headers_and_endpoints_are_refused_before_sending(kind: TransportKin
         .await;
     assert_eq!(fine.err().map(|e| e.code()), Some(Code::NotFound));
     let scheme = Client::builder()
+        .with_credentials(eeops::Credentials::anonymous())
         .with_transport(kind)
         .with_endpoint("ftp://example")
         .build()
@@ -450,6 +455,7 @@ async fn after_shutdown_calls_are_unavailable(kind: TransportKind) -> TestResult
     client.get(&name).await?;
     emulator.shutdown().await?;
     let client = Client::builder()
+        .with_credentials(eeops::Credentials::anonymous())
         .with_transport(kind)
         .with_endpoint(client.endpoint())
         .with_retry_policy(RetryPolicy::never())
@@ -479,6 +485,7 @@ async fn https_endpoints_speak_tls(kind: TransportKind) -> TestResult {
     let (emulator, _client) = start(kind).await?;
     let tls_endpoint = emulator.endpoint().replace("http://", "https://");
     let client = Client::builder()
+        .with_credentials(eeops::Credentials::anonymous())
         .with_transport(kind)
         .with_endpoint(&tls_endpoint)
         .with_retry_policy(RetryPolicy::never())
@@ -500,6 +507,7 @@ async fn oversized_responses_fail_with_resource_exhausted(kind: TransportKind) -
         .start("127.0.0.1:0")
         .await?;
     let small = Client::builder()
+        .with_credentials(eeops::Credentials::anonymous())
         .with_transport(kind)
         .with_endpoint(emulator.endpoint())
         .with_max_response_bytes(4096)

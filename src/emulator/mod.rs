@@ -22,7 +22,11 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> eeops::Result<()> {
 //! let emulator = Emulator::builder().with_seed("demo", 12).start("127.0.0.1:0").await?;
-//! let client = eeops::Client::builder().with_endpoint(emulator.endpoint()).build()?;
+//! // The emulator needs no credentials.
+//! let client = eeops::Client::builder()
+//!     .with_endpoint(emulator.endpoint())
+//!     .with_credentials(eeops::Credentials::anonymous())
+//!     .build()?;
 //! let all = client.list("projects/demo").operations().try_collect().await?;
 //! assert_eq!(all.len(), 12);
 //! emulator.shutdown().await?;
