@@ -263,6 +263,23 @@ impl ClientBuilder {
 }
 
 impl Client {
+    /// A client over a transport of the tests' own (no retries, anonymous).
+    #[cfg(test)]
+    pub(crate) fn over_transport(transport: Box<dyn Transport>) -> Client {
+        Client {
+            inner: Arc::new(Inner {
+                transport,
+                endpoint: "http://127.0.0.1:9".to_owned(),
+                routes: Routes::empty(),
+                credentials: tokio::sync::OnceCell::new_with(Some(Credentials::anonymous())),
+                search: CredentialSearch::new(),
+                quota_project: None,
+                defaults: CallOptions::new().with_timeout(DEFAULT_TIMEOUT),
+                retry: RetryPolicy::never(),
+            }),
+        }
+    }
+
     /// A builder with Earth Engine's endpoint, gRPC, a 60 s timeout and the
     /// default retry policy.
     pub fn builder() -> ClientBuilder {

@@ -57,6 +57,7 @@ mod http;
 #[allow(dead_code)]
 mod http_error;
 pub mod json;
+mod lro;
 mod operation;
 mod options;
 mod pager;
@@ -76,6 +77,7 @@ pub use client::{
     TransportKind,
 };
 pub use error::{Detail, Error, Result};
+pub use lro::{Change, PollingPolicy, UntilDone, Watch, WatchStream};
 pub use operation::{EARTH_ENGINE_METADATA_TYPE_URLS, Metadata, Outcome, operation_id};
 pub use options::CallOptions;
 pub use pager::{OperationStream, PageStream};

@@ -100,7 +100,7 @@ impl RetryPolicy {
 
 /// A uniform number in `0.0..=1.0`, from the standard library's per-process
 /// random keys (good enough for jitter; no need for a RNG crate).
-fn random_fraction() -> f64 {
+pub(crate) fn random_fraction() -> f64 {
     let bits = RandomState::new().hash_one(Instant::now());
     (bits >> 11) as f64 / (1u64 << 53) as f64
 }
