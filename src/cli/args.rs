@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use eeops::earthengine::State;
+
 use super::duration::parse_duration;
 
 /// Google long-running operations (Earth Engine tasks): list, inspect,
@@ -121,6 +123,8 @@ pub(crate) enum ApiVersion {
 pub(crate) enum Format {
     Table,
     Json,
+    /// One JSON object per line.
+    Jsonl,
 }
 
 #[derive(Debug, Subcommand)]
@@ -132,12 +136,14 @@ pub(crate) enum Command {
         /// A task id (with --project) or a full operation name.
         id_or_name: String,
     },
-    /// Ask the server to cancel operations (asynchronous, best effort).
-    Cancel {
+    /// Show everything about operations, readably.
+    Info {
         /// Task ids (with --project) or full operation names.
         #[arg(required = true)]
         ids_or_names: Vec<String>,
     },
+    /// Ask the server to cancel operations (asynchronous, best effort).
+    Cancel(CancelArgs),
     /// Forget operations' results (this does not cancel them).
     Delete {
         /// Task ids (with --project) or full operation names.
@@ -146,6 +152,17 @@ pub(crate) enum Command {
     },
     /// Wait until operations are done, showing progress.
     Wait(WaitArgs),
+    /// Print each state change of operations until they are done.
+    Watch {
+        /// Task ids (with --project) or full operation names.
+        #[arg(required = true)]
+        ids_or_names: Vec<String>,
+    },
+    /// Print a shell completion script (bash, zsh, fish, ...).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
     /// Serve the emulator (gRPC with reflection, and HTTP/JSON, on one port) until interrupted.
     Serve(ServeArgs),
     /// Run the main job end to end on an in-process emulator, narrated.
@@ -169,13 +186,69 @@ pub(crate) struct ListArgs {
     /// The parent to list under [default: projects/PROJECT].
     #[arg(long)]
     pub(crate) parent: Option<String>,
+
+    /// Only operations in these states (repeatable or comma-separated:
+    /// PENDING, RUNNING, CANCELLING, SUCCEEDED, CANCELLED, FAILED, or the
+    /// older READY, COMPLETED, CANCEL_REQUESTED).
+    #[arg(long, value_delimiter = ',', value_parser = parse_state)]
+    pub(crate) state: Vec<State>,
+
+    /// Only operations of these types, e.g. EXPORT_IMAGE (repeatable or
+    /// comma-separated).
+    #[arg(long = "type", value_delimiter = ',', value_name = "TYPE")]
+    pub(crate) kinds: Vec<String>,
+
+    /// Only operations created within this long (e.g. 2h, 3d).
+    #[arg(long, value_parser = parse_duration, value_name = "DUR")]
+    pub(crate) since: Option<Duration>,
+
+    /// Add times, EECU-seconds, destinations, priority and attempt.
+    #[arg(long)]
+    pub(crate) long: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CancelArgs {
+    /// Task ids (with --project) or full operation names.
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub(crate) ids_or_names: Vec<String>,
+
+    /// Cancel every pending and running operation of the project (with the
+    /// global --dry-run: only show which).
+    #[arg(long)]
+    pub(crate) all: bool,
+
+    /// With --all: only operations in these states.
+    #[arg(long, value_delimiter = ',', value_parser = parse_state, requires = "all")]
+    pub(crate) state: Vec<State>,
+}
+
+/// A task state, by Earth Engine's name or its older one.
+pub(crate) fn parse_state(text: &str) -> Result<State, String> {
+    let upper = text.trim().to_ascii_uppercase();
+    let state = match upper.as_str() {
+        "READY" => State::Pending,
+        "COMPLETED" => State::Succeeded,
+        "CANCEL_REQUESTED" => State::Cancelling,
+        other => State::from_str_name(other).filter(|s| *s != State::Unspecified).ok_or_else(|| {
+            format!(
+                "unknown state {text:?}; states are PENDING, RUNNING, CANCELLING, SUCCEEDED, CANCELLED, FAILED \
+                 (or READY, COMPLETED, CANCEL_REQUESTED)"
+            )
+        })?,
+    };
+    Ok(state)
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct WaitArgs {
     /// Task ids (with --project) or full operation names.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
     pub(crate) ids_or_names: Vec<String>,
+
+    /// Wait for every pending and running operation of the project.
+    #[arg(long)]
+    pub(crate) all: bool,
 
     /// Give up after this long (exit code 5); waits forever without it.
     #[arg(long, value_parser = parse_duration, value_name = "DUR")]

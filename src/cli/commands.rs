@@ -1,33 +1,71 @@
 //! One function per command.
 
 use std::io::Write as _;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use eeops::earthengine::State;
 use eeops::longrunning::Operation;
-use eeops::rpc::Code;
 use eeops::{Client, Outcome};
-use futures_util::future::join_all;
-use tokio::time::Instant;
+use futures_util::stream::{self, StreamExt};
 
-use super::args::{Command, Format, ListArgs, WaitArgs};
+use super::args::{CancelArgs, Command, Format, ListArgs, WaitArgs};
 use super::exit;
 use super::output;
+use super::progress::{self, Display};
 use super::{CliError, Context};
 
-/// Longest single server-side wait, so progress keeps coming.
+/// The server-side wait a `--dry-run` of `wait` shows.
 const WAIT_STEP: Duration = Duration::from_secs(5);
-/// Polling interval when the server cannot wait (WaitOperation UNIMPLEMENTED).
-const POLL_INTERVAL: Duration = Duration::from_secs(2);
+/// How many cancels `cancel --all` sends at once.
+const CANCEL_CONCURRENCY: usize = 8;
+
+/// The server-side filter for `--state` and `--type`, joined to `--filter`.
+fn filter(user: Option<&str>, states: &[State], kinds: &[String]) -> Option<String> {
+    let any_of = |field: &str, values: Vec<String>| {
+        (!values.is_empty()).then(|| {
+            let alternatives: Vec<String> = values.iter().map(|v| format!("{field}={v}")).collect();
+            format!("({})", alternatives.join(" OR "))
+        })
+    };
+    let user = user.filter(|f| !f.trim().is_empty());
+    let parts: Vec<String> = [
+        user.map(|f| {
+            if states.is_empty() && kinds.is_empty() {
+                f.to_owned()
+            } else {
+                format!("({f})")
+            }
+        }),
+        any_of(
+            "metadata.state",
+            states.iter().map(|s| s.as_str_name().to_owned()).collect(),
+        ),
+        any_of(
+            "metadata.type",
+            kinds
+                .iter()
+                .map(|k| format!("\"{}\"", k.replace('"', "\\\"")))
+                .collect(),
+        ),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    (!parts.is_empty()).then(|| parts.join(" AND "))
+}
+
+/// The parent `list` and `--all` work on.
+fn parent(ctx: &Context, explicit: Option<&String>) -> Result<String, CliError> {
+    match explicit {
+        Some(parent) => Ok(parent.clone()),
+        None => Ok(format!("projects/{}", ctx.project()?)),
+    }
+}
 
 /// The first page's request of a `list`.
 fn list_request(ctx: &Context, args: &ListArgs) -> Result<eeops::ListOperations, CliError> {
-    let parent = match &args.parent {
-        Some(parent) => parent.clone(),
-        None => format!("projects/{}", ctx.project()?),
-    };
-    let mut request = ctx.client.list(parent);
-    if let Some(filter) = &args.filter {
+    let mut request = ctx.client.list(parent(ctx, args.parent.as_ref())?);
+    if let Some(filter) = filter(args.filter.as_deref(), &args.state, &args.kinds) {
         request = request.set_filter(filter);
     }
     let page_size = args.page_size.or_else(|| {
@@ -40,22 +78,62 @@ fn list_request(ctx: &Context, args: &ListArgs) -> Result<eeops::ListOperations,
     Ok(request)
 }
 
+/// Whether the operation was created within `since` of now.
+fn created_within(operation: &Operation, since: Duration) -> bool {
+    let cutoff = SystemTime::now()
+        .checked_sub(since)
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    operation
+        .earth_engine_metadata()
+        .and_then(|m| m.created_at())
+        .is_some_and(|created| created >= cutoff)
+}
+
 pub(crate) async fn list(ctx: &Context, args: ListArgs) -> Result<u8, CliError> {
     let limit = args.limit.unwrap_or(u64::MAX);
     let mut stream = list_request(ctx, &args)?.operations();
     let mut operations = Vec::new();
     while (operations.len() as u64) < limit {
         match stream.next().await {
-            Some(operation) => operations.push(operation?),
+            Some(operation) => {
+                let operation = operation?;
+                if args
+                    .since
+                    .is_none_or(|since| created_within(&operation, since))
+                {
+                    if ctx.format == Format::Jsonl {
+                        ctx.print(&output::json_line(&operation));
+                    }
+                    operations.push(operation);
+                }
+            }
             None => break,
         }
     }
     match ctx.format {
         Format::Json => ctx.print(&output::json_array(&operations)),
+        Format::Jsonl => {}
         Format::Table if operations.is_empty() => ctx.note("No operations."),
+        Format::Table if args.long => {
+            ctx.print(output::long_table(&operations, output::terminal_width()).trim_end())
+        }
         Format::Table => ctx.print(output::table(&operations, output::terminal_width()).trim_end()),
     }
     Ok(exit::SUCCESS)
+}
+
+/// Prints operations in the chosen format: detail blocks for people.
+fn print_operations(ctx: &Context, operations: &[Operation]) {
+    match ctx.format {
+        Format::Json => ctx.print(&output::json_array(operations)),
+        Format::Jsonl => operations
+            .iter()
+            .for_each(|op| ctx.print(&output::json_line(op))),
+        Format::Table => {
+            let blocks: Vec<String> = operations.iter().map(output::detail).collect();
+            ctx.print(blocks.join("\n").trim_end());
+        }
+    }
 }
 
 pub(crate) async fn get(ctx: &Context, id_or_name: &str) -> Result<u8, CliError> {
@@ -63,49 +141,129 @@ pub(crate) async fn get(ctx: &Context, id_or_name: &str) -> Result<u8, CliError>
     let operation = ctx.client.get(name).await?;
     match ctx.format {
         Format::Json => ctx.print(&output::json(&operation)),
-        Format::Table => ctx.print(output::detail(&operation).trim_end()),
+        _ => print_operations(ctx, std::slice::from_ref(&operation)),
     }
     Ok(exit::SUCCESS)
 }
 
-pub(crate) async fn cancel(ctx: &Context, ids_or_names: &[String]) -> Result<u8, CliError> {
+pub(crate) async fn info(ctx: &Context, ids_or_names: &[String]) -> Result<u8, CliError> {
     let mut codes = Vec::new();
-    let mut after = Vec::new();
+    let mut found = Vec::new();
     for id_or_name in ids_or_names {
-        let name = ctx.resolve(id_or_name)?;
-        // Looking first tells "already finished" apart from a cancel that
-        // a server carried out at once.
-        let result = async {
-            let before = ctx.client.get(&name).await?;
-            if before.done {
-                return Ok((before, "already finished"));
-            }
-            ctx.client.cancel(&name).await?;
-            Ok((ctx.client.get(&name).await?, "cancel requested"))
-        }
-        .await;
-        match result {
-            Ok((operation, verb)) => {
-                if ctx.format == Format::Table {
-                    ctx.print(&format!(
-                        "{}: {verb}, now {}",
-                        operation.name,
-                        output::state_label(&operation)
-                    ));
-                }
-                after.push(operation);
-                codes.push(exit::SUCCESS);
-            }
+        match ctx.client.get(ctx.resolve(id_or_name)?).await {
+            Ok(operation) => found.push(operation),
             Err(error) => {
                 super::report(&error);
                 codes.push(exit::for_error(&error));
             }
         }
     }
-    if ctx.format == Format::Json {
-        ctx.print(&output::json_array(&after));
-    }
+    print_operations(ctx, &found);
     Ok(exit::worst(codes))
+}
+
+/// How one cancel went.
+enum Cancelled {
+    Requested(Operation),
+    AlreadyFinished(Operation),
+    Failed(String, eeops::Error),
+}
+
+/// Cancels one operation, telling "already finished" from a cancel the
+/// server carried out at once by looking first.
+async fn cancel_one(client: &Client, name: String) -> Cancelled {
+    let result = async {
+        let before = client.get(&name).await?;
+        if before.done {
+            return Ok(Cancelled::AlreadyFinished(before));
+        }
+        client.cancel(&name).await?;
+        Ok(Cancelled::Requested(client.get(&name).await?))
+    }
+    .await;
+    result.unwrap_or_else(|error| Cancelled::Failed(name, error))
+}
+
+pub(crate) async fn cancel(ctx: &Context, args: CancelArgs) -> Result<u8, CliError> {
+    let names = if args.all {
+        live_operations(ctx, &args.state).await?
+    } else {
+        args.ids_or_names
+            .iter()
+            .map(|id| ctx.resolve(id))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    let outcomes: Vec<Cancelled> = stream::iter(names)
+        .map(|name| cancel_one(&ctx.client, name))
+        .buffer_unordered(CANCEL_CONCURRENCY)
+        .collect()
+        .await;
+    let (mut requested, mut finished, mut failed) = (Vec::new(), Vec::new(), Vec::new());
+    for outcome in outcomes {
+        match outcome {
+            Cancelled::Requested(op) => requested.push(op),
+            Cancelled::AlreadyFinished(op) => finished.push(op),
+            Cancelled::Failed(name, error) => failed.push((name, error)),
+        }
+    }
+    match ctx.format {
+        Format::Table => {
+            for op in &requested {
+                ctx.print(&format!(
+                    "{}: cancel requested, now {}",
+                    op.name,
+                    output::state_label(op)
+                ));
+            }
+            for op in &finished {
+                ctx.print(&format!(
+                    "{}: already finished, {}",
+                    op.name,
+                    output::state_label(op)
+                ));
+            }
+            for (_, error) in &failed {
+                super::report(error);
+            }
+            if args.all {
+                ctx.print(&format!(
+                    "cancelled {}, already finished {}, failed to cancel {}",
+                    requested.len(),
+                    finished.len(),
+                    failed.len()
+                ));
+            }
+        }
+        Format::Json | Format::Jsonl => {
+            let names =
+                |ops: &[Operation]| ops.iter().map(|op| op.name.clone()).collect::<Vec<_>>();
+            let summary = serde_json::json!({
+                "cancelled": names(&requested),
+                "alreadyFinished": names(&finished),
+                "failed": failed.iter().map(|(name, error)| serde_json::json!({
+                    "name": name, "code": error.code().as_str_name(), "message": error.message()
+                })).collect::<Vec<_>>(),
+            });
+            let text = if ctx.format == Format::Json {
+                output::pretty(&summary)
+            } else {
+                summary.to_string()
+            };
+            ctx.print(&text);
+        }
+    }
+    Ok(exit::worst(
+        failed.iter().map(|(_, error)| exit::for_error(error)),
+    ))
+}
+
+/// Every pending and running operation of the project (optionally only in
+/// some states).
+async fn live_operations(ctx: &Context, states: &[State]) -> Result<Vec<String>, CliError> {
+    let mut request = ctx.client.list(parent(ctx, None)?).set_page_size(1000);
+    request = request.set_filter(filter(Some("done=false"), states, &[]).unwrap_or_default());
+    let all = request.operations().try_collect().await?;
+    Ok(all.into_iter().map(|op| op.name).collect())
 }
 
 pub(crate) async fn delete(ctx: &Context, ids_or_names: &[String]) -> Result<u8, CliError> {
@@ -127,112 +285,144 @@ pub(crate) async fn delete(ctx: &Context, ids_or_names: &[String]) -> Result<u8,
             }
         }
     }
-    if ctx.format == Format::Json {
-        ctx.print(&output::pretty(&serde_json::Value::Array(deleted)));
-    }
-    Ok(exit::worst(codes))
-}
-
-pub(crate) async fn wait(ctx: &Context, args: WaitArgs) -> Result<u8, CliError> {
-    let names = args
-        .ids_or_names
-        .iter()
-        .map(|id_or_name| ctx.resolve(id_or_name))
-        .collect::<Result<Vec<_>, _>>()?;
-    let deadline = args.timeout.map(|timeout| Instant::now() + timeout);
-    let results = join_all(names.iter().map(|name| wait_one(ctx, name, deadline))).await;
-    let mut codes = Vec::new();
-    let mut finals = Vec::new();
-    for result in results {
-        match result {
-            Ok(operation) => {
-                codes.push(match operation.outcome() {
-                    Outcome::NotDone => exit::WAIT_TIMEOUT,
-                    Outcome::Succeeded(_) => exit::SUCCESS,
-                    Outcome::Cancelled(_) => exit::OPERATION_CANCELLED,
-                    Outcome::Failed(_) => exit::OPERATION_FAILED,
-                });
-                finals.push(operation);
-            }
-            Err(error) => {
-                super::report(&error);
-                codes.push(exit::for_error(&error));
-            }
-        }
-    }
     match ctx.format {
-        Format::Json => ctx.print(&output::json_array(&finals)),
-        Format::Table if !finals.is_empty() => {
-            ctx.print(output::table(&finals, output::terminal_width()).trim_end());
-        }
+        Format::Json => ctx.print(&output::pretty(&serde_json::Value::Array(deleted))),
+        Format::Jsonl => deleted.iter().for_each(|d| ctx.print(&d.to_string())),
         Format::Table => {}
     }
     Ok(exit::worst(codes))
 }
 
-/// Waits on one operation until it is done or `deadline` passes, reporting
-/// each change. Uses the server's WaitOperation, and polls Get when the
-/// server does not implement it.
-pub(crate) async fn wait_one(
-    ctx: &Context,
-    name: &str,
-    deadline: Option<Instant>,
-) -> Result<Operation, eeops::Error> {
-    let client: &Client = &ctx.client;
-    let mut server_waits = true;
-    let mut last_seen = String::new();
-    loop {
-        let step = deadline.map_or(WAIT_STEP, |d| {
-            d.saturating_duration_since(Instant::now()).min(WAIT_STEP)
-        });
-        let started = Instant::now();
-        let operation = if server_waits && !step.is_zero() {
-            match client.wait(name).set_timeout(step).await {
-                Ok(operation) => operation,
-                Err(error) if error.code() == Code::Unimplemented => {
-                    server_waits = false;
-                    client.get(name).await?
-                }
-                Err(error) => return Err(error),
-            }
-        } else {
-            client.get(name).await?
-        };
-        let summary = progress_line(&operation);
-        if summary != last_seen {
-            ctx.note(&format!("{} {summary}", clock_time()));
-            last_seen = summary;
-        }
-        if operation.done || deadline.is_some_and(|d| Instant::now() >= d) {
-            return Ok(operation);
-        }
-        // A server that answers a wait at once (or no wait at all) is polled
-        // at a steady pace instead of in a tight loop.
-        let pause = if server_waits {
-            WAIT_STEP / 5
-        } else {
-            POLL_INTERVAL
-        };
-        if started.elapsed() < pause {
-            let until = Instant::now() + pause;
-            tokio::time::sleep_until(deadline.map_or(until, |d| d.min(until))).await;
-        }
+/// The exit code an operation's end stands for.
+fn code_for(operation: Option<&Operation>) -> u8 {
+    match operation.map(Operation::outcome) {
+        Some(Outcome::Succeeded(_)) => exit::SUCCESS,
+        Some(Outcome::Failed(_)) => exit::OPERATION_FAILED,
+        Some(Outcome::Cancelled(_)) => exit::OPERATION_CANCELLED,
+        Some(Outcome::NotDone) | None => exit::WAIT_TIMEOUT,
     }
 }
 
-/// Prints the HTTP/JSON requests a command would send, and sends nothing.
-pub(crate) fn dry_run(ctx: &Context, command: Command) -> Result<u8, CliError> {
+pub(crate) async fn wait(ctx: &Context, args: WaitArgs) -> Result<u8, CliError> {
+    let names = if args.all {
+        live_operations(ctx, &[]).await?
+    } else {
+        args.ids_or_names
+            .iter()
+            .map(|id| ctx.resolve(id))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    let watch = ctx
+        .client
+        .watch(names.clone())
+        .with_polling(progress::policy(args.timeout));
+    let outcome = progress::follow(watch, &names, Display::choose(ctx.quiet), |_| {}).await;
+    finish(ctx, outcome)
+}
+
+pub(crate) async fn watch(ctx: &Context, ids_or_names: &[String]) -> Result<u8, CliError> {
+    let names = ids_or_names
+        .iter()
+        .map(|id| ctx.resolve(id))
+        .collect::<Result<Vec<_>, _>>()?;
+    let watch = ctx
+        .client
+        .watch(names.clone())
+        .with_polling(progress::policy(None));
+    let format = ctx.format;
+    let outcome = progress::follow(watch, &names, Display::Silent, |change| {
+        let previous = change.previous.map(|state| state.as_str_name());
+        if previous == Some(change.state.as_str_name()) {
+            return;
+        }
+        let line = match format {
+            Format::Table => format!(
+                "{} {} {}{}",
+                progress::clock(),
+                change.operation.id(),
+                previous.map_or(String::new(), |p| format!("{p} → ")),
+                progress::describe(&change.operation)
+            ),
+            Format::Json | Format::Jsonl => serde_json::json!({
+                "name": change.name(),
+                "previous": previous,
+                "state": change.state.as_str_name(),
+                "operation": eeops::json::operation_to_json(&change.operation),
+            })
+            .to_string(),
+        };
+        let _ = writeln!(std::io::stdout().lock(), "{line}");
+    })
+    .await;
+    for error in &outcome.errors {
+        super::report(error);
+    }
+    let codes = outcome.latest.iter().map(|(_, op)| code_for(op.as_ref()));
+    Ok(exit::worst(
+        codes.chain(outcome.errors.iter().map(exit::for_error)),
+    ))
+}
+
+/// Prints where `wait` left the operations and picks the exit code.
+fn finish(ctx: &Context, outcome: progress::Outcome) -> Result<u8, CliError> {
+    for error in outcome
+        .errors
+        .iter()
+        .filter(|e| e.code() != eeops::rpc::Code::DeadlineExceeded)
+    {
+        super::report(error);
+    }
+    let finals: Vec<Operation> = outcome
+        .latest
+        .iter()
+        .filter_map(|(_, op)| op.clone())
+        .collect();
+    match ctx.format {
+        Format::Json => ctx.print(&output::json_array(&finals)),
+        Format::Jsonl => finals
+            .iter()
+            .for_each(|op| ctx.print(&output::json_line(op))),
+        Format::Table if !finals.is_empty() => {
+            ctx.print(output::table(&finals, output::terminal_width()).trim_end())
+        }
+        Format::Table => {}
+    }
+    let missing_errors = outcome
+        .errors
+        .iter()
+        .filter(|e| e.code() != eeops::rpc::Code::DeadlineExceeded);
+    let codes = outcome.latest.iter().map(|(_, op)| code_for(op.as_ref()));
+    Ok(exit::worst(
+        codes.chain(missing_errors.map(exit::for_error)),
+    ))
+}
+
+/// Prints the HTTP/JSON requests a command would send, and sends nothing;
+/// `cancel --all` shows which operations it would cancel.
+pub(crate) async fn dry_run(ctx: &Context, command: Command) -> Result<u8, CliError> {
     let resolve_all = |ids: &[String]| {
         ids.iter()
             .map(|id| ctx.resolve(id))
             .collect::<Result<Vec<_>, _>>()
     };
     let previews = match command {
+        Command::Cancel(args) if args.all => {
+            let names = live_operations(ctx, &args.state).await?;
+            for name in &names {
+                ctx.print(&format!("would cancel {name}"));
+            }
+            ctx.print(&format!("{} operations would be cancelled", names.len()));
+            return Ok(exit::SUCCESS);
+        }
         Command::List(args) => vec![list_request(ctx, &args)?.http_preview()?],
         Command::Get { id_or_name } => {
             vec![ctx.client.get(ctx.resolve(&id_or_name)?).http_preview()?]
         }
-        Command::Cancel { ids_or_names } => resolve_all(&ids_or_names)?
+        Command::Info { ids_or_names } => resolve_all(&ids_or_names)?
+            .into_iter()
+            .map(|name| ctx.client.get(name).http_preview())
+            .collect::<Result<Vec<_>, _>>()?,
+        Command::Cancel(args) => resolve_all(&args.ids_or_names)?
             .into_iter()
             .map(|name| ctx.client.cancel(name).http_preview())
             .collect::<Result<Vec<_>, _>>()?,
@@ -244,53 +434,19 @@ pub(crate) fn dry_run(ctx: &Context, command: Command) -> Result<u8, CliError> {
             .into_iter()
             .map(|name| ctx.client.wait(name).set_timeout(WAIT_STEP).http_preview())
             .collect::<Result<Vec<_>, _>>()?,
-        Command::Serve(_) | Command::Demo => {
+        Command::Watch { ids_or_names } => resolve_all(&ids_or_names)?
+            .into_iter()
+            .map(|name| ctx.client.get(name).http_preview())
+            .collect::<Result<Vec<_>, _>>()?,
+        Command::Serve(_) | Command::Demo | Command::Completions { .. } => {
             return Err(CliError::Usage(
-                "--dry-run applies to list, get, cancel, delete and wait".into(),
+                "--dry-run applies to list, get, info, cancel, delete, wait and watch".into(),
             ));
         }
     };
     let text: Vec<String> = previews.iter().map(ToString::to_string).collect();
     ctx.print(text.join("\n").trim_end());
     Ok(exit::SUCCESS)
-}
-
-/// `ID STATE 42% Computing`, for progress lines.
-pub(crate) fn progress_line(operation: &Operation) -> String {
-    let mut line = format!("{} {}", operation.id(), output::state_label(operation));
-    if let Some(metadata) = operation.earth_engine_metadata() {
-        if operation.state() != State::Pending {
-            line.push_str(&format!(" {}", output::progress_label(operation)));
-        }
-        let current_stage = metadata
-            .stages
-            .iter()
-            .find(|s| i64::from(s.complete_work_units) < s.total_work_units);
-        if let (false, Some(stage)) = (operation.done, current_stage) {
-            line.push_str(&format!(" {}", stage.display_name));
-        }
-    }
-    if let Some(error) = operation.error() {
-        line.push_str(&format!(
-            " ({}: {})",
-            error.code().as_str_name(),
-            error.message()
-        ));
-    }
-    line
-}
-
-/// The current UTC time as `HH:MM:SS`.
-fn clock_time() -> String {
-    let seconds = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    format!(
-        "{:02}:{:02}:{:02}",
-        seconds / 3600 % 24,
-        seconds / 60 % 60,
-        seconds % 60
-    )
 }
 
 /// Flushes stdout, ignoring a closed pipe (`eeops list | head`).

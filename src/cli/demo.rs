@@ -199,11 +199,12 @@ async fn wait_with_progress(
             .map_or(0.0, |m| m.progress_fraction());
         let filled = (fraction * 20.0).round() as usize;
         let line = format!(
-            "   [{}{}] {:>4}  {}",
+            "   [{}{}] {:>4}  {} {}",
             "#".repeat(filled),
             "-".repeat(20 - filled.min(20)),
             output::progress_label(&operation),
-            commands::progress_line(&operation),
+            operation.id(),
+            super::progress::describe(&operation),
         );
         if line != last {
             if terminal {

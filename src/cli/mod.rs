@@ -27,6 +27,7 @@ mod demo;
 mod duration;
 mod exit;
 mod output;
+mod progress;
 
 use args::{ApiVersion, Cli, Command, Format, GlobalArgs, ServeArgs, TransportArg};
 
@@ -52,7 +53,7 @@ pub(crate) struct Context {
     pub(crate) client: Client,
     project: Option<String>,
     pub(crate) format: Format,
-    quiet: bool,
+    pub(crate) quiet: bool,
 }
 
 impl Context {
@@ -188,6 +189,18 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
     match command {
         Command::Serve(args) => return serve(&global, args).await,
         Command::Demo => return demo::run(&global).await,
+        Command::Completions { shell } => {
+            // Generated into memory: the generator panics on a closed pipe.
+            let mut script = Vec::new();
+            clap_complete::generate(
+                shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "eeops",
+                &mut script,
+            );
+            let _ = std::io::stdout().lock().write_all(&script);
+            return Ok(exit::SUCCESS);
+        }
         _ => {}
     }
     let mut project = global.project.clone();
@@ -220,7 +233,7 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
         quiet: global.quiet,
     };
     if global.dry_run {
-        let result = commands::dry_run(&ctx, command);
+        let result = commands::dry_run(&ctx, command).await;
         if let Some(emulator) = emulator {
             emulator.shutdown().await?;
         }
@@ -229,10 +242,12 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
     let result = match command {
         Command::List(args) => commands::list(&ctx, args).await,
         Command::Get { id_or_name } => commands::get(&ctx, &id_or_name).await,
-        Command::Cancel { ids_or_names } => commands::cancel(&ctx, &ids_or_names).await,
+        Command::Info { ids_or_names } => commands::info(&ctx, &ids_or_names).await,
+        Command::Cancel(args) => commands::cancel(&ctx, args).await,
         Command::Delete { ids_or_names } => commands::delete(&ctx, &ids_or_names).await,
         Command::Wait(args) => commands::wait(&ctx, args).await,
-        Command::Serve(_) | Command::Demo => Ok(exit::SUCCESS),
+        Command::Watch { ids_or_names } => commands::watch(&ctx, &ids_or_names).await,
+        Command::Serve(_) | Command::Demo | Command::Completions { .. } => Ok(exit::SUCCESS),
     };
     if let Some(emulator) = emulator {
         emulator.shutdown().await?;

@@ -191,15 +191,122 @@ pub(crate) fn detail(op: &Operation) -> String {
         .max()
         .unwrap_or(0)
         + 1;
+    let room = terminal_width().saturating_sub(label_width + 1).max(20);
     fields
         .iter()
-        .map(|(label, value)| format!("{:<label_width$} {value}\n", format!("{label}:")))
+        .map(|(label, value)| {
+            // Long values wrap under themselves, so the block fits the width.
+            let chars: Vec<char> = value
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect();
+            let mut lines = chars
+                .chunks(room)
+                .map(|chunk| chunk.iter().collect::<String>());
+            let first = lines.next().unwrap_or_default();
+            let mut text = format!("{:<label_width$} {first}\n", format!("{label}:"));
+            for more in lines {
+                text.push_str(&format!("{:label_width$} {more}\n", ""));
+            }
+            text
+        })
         .collect()
 }
 
 /// Pretty proto3 JSON of one operation.
 pub(crate) fn json(op: &Operation) -> String {
     pretty(&eeops::json::operation_to_json(op))
+}
+
+/// One operation as compact proto3 JSON, for JSON Lines.
+pub(crate) fn json_line(op: &Operation) -> String {
+    eeops::json::operation_to_json(op).to_string()
+}
+
+/// `MM-DD HH:MM` (UTC) of a timestamp, or `-`.
+fn short_time(time: Option<prost_types::Timestamp>) -> String {
+    // RFC 3339 from the timestamp: 2026-11-22T12:34:56.789Z.
+    time.map(|t| t.to_string())
+        .and_then(|text| text.get(5..16).map(|part| part.replace('T', " ")))
+        .unwrap_or_else(|| "-".into())
+}
+
+/// The `--long` listing: times, EECU-seconds, priority, attempt and
+/// destinations as well. When that cannot fit `width`, each operation is
+/// shown as a block of lines instead.
+pub(crate) fn long_table(operations: &[Operation], width: usize) -> String {
+    let headers = [
+        "ID",
+        "STATE",
+        "PROG",
+        "CREATED",
+        "STARTED",
+        "UPDATED",
+        "ENDED",
+        "EECU",
+        "PRI",
+        "TRY",
+        "TYPE",
+        "DESTINATION",
+    ];
+    let rows: Vec<[String; 12]> = operations
+        .iter()
+        .map(|op| {
+            let m = op.earth_engine_metadata().unwrap_or_default();
+            [
+                op.id().to_owned(),
+                state_label(op).to_owned(),
+                progress_label(op),
+                short_time(m.create_time),
+                short_time(m.start_time),
+                short_time(m.update_time),
+                short_time(m.end_time),
+                format!("{:.1}", m.batch_eecu_usage_seconds),
+                m.priority.to_string(),
+                m.attempt.to_string(),
+                m.r#type.clone(),
+                m.destination_uris.join(" "),
+            ]
+        })
+        .collect();
+    let widths: Vec<usize> = (0..headers.len())
+        .map(|column| {
+            rows.iter()
+                .map(|row| row[column].chars().count())
+                .chain([headers[column].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let fixed: usize = widths[..11].iter().sum::<usize>() + 2 * 11;
+    if fixed + 12 > width {
+        let blocks: Vec<String> = operations.iter().map(detail).collect();
+        return blocks.join("\n");
+    }
+    let last = width - fixed;
+    let line = |cells: Vec<&str>| {
+        let mut text = String::new();
+        for (column, cell) in cells.iter().enumerate() {
+            if column == 11 {
+                text.push_str(&fit(cell, last));
+            } else {
+                let pad = widths[column];
+                let aligned = if matches!(column, 2 | 7 | 8 | 9) {
+                    format!("{cell:>pad$}")
+                } else {
+                    format!("{cell:<pad$}")
+                };
+                text.push_str(&aligned);
+                text.push_str("  ");
+            }
+        }
+        format!("{}\n", text.trim_end())
+    };
+    let mut out = line(headers.to_vec());
+    for row in &rows {
+        out.push_str(&line(row.iter().map(String::as_str).collect()));
+    }
+    out
 }
 
 /// Pretty proto3 JSON of a list of operations, as an array.

@@ -1,0 +1,287 @@
+//! The workflow commands against `eeops serve --seed`: state filters with new
+//! and old names, JSON Lines, info, cancel --all, wait --all, watch and
+//! completions — with exit codes and output off a terminal.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+
+const EEOPS: &str = env!("CARGO_BIN_EXE_eeops");
+
+struct Server {
+    child: Child,
+    endpoint: String,
+}
+
+impl Server {
+    fn start(project: &str, seed: usize) -> Self {
+        let mut child = isolated(&mut Command::new(EEOPS))
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--project",
+                project,
+                "--seed",
+                &seed.to_string(),
+            ])
+            .args(["--run-time", "1s", "--cancel-latency", "100ms"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("serve starts");
+        let stdout = child.stdout.take().expect("piped");
+        let mut first = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut first)
+            .expect("serve prints its endpoint");
+        let endpoint = first
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no endpoint in {first:?}"))
+            .to_owned();
+        Self { child, endpoint }
+    }
+
+    fn run(&self, project: &str, args: &[&str]) -> Output {
+        isolated(&mut Command::new(EEOPS))
+            .args(["--endpoint", &self.endpoint, "--project", project])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("eeops runs")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn isolated(command: &mut Command) -> &mut Command {
+    for name in [
+        "EEOPS_PROJECT",
+        "EEOPS_ENDPOINT",
+        "EEOPS_ACCESS_TOKEN",
+        "GOOGLE_APPLICATION_CREDENTIALS",
+        "RUST_LOG",
+    ] {
+        command.env_remove(name);
+    }
+    command.env("HOME", std::env::temp_dir().join("eeops-cli-tests-home"))
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn jsonl(output: &Output) -> Vec<serde_json::Value> {
+    stdout(output)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("each line is JSON"))
+        .collect()
+}
+
+fn states(ops: &[serde_json::Value]) -> Vec<String> {
+    ops.iter()
+        .map(|op| {
+            op["metadata"]["state"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn state_filters_accept_new_and_old_names_and_jsonl_has_one_operation_per_line() {
+    let server = Server::start("f", 20);
+    let all = jsonl(&server.run("f", &["list", "--format", "jsonl"]));
+    assert_eq!(all.len(), 20);
+    let pending = jsonl(&server.run("f", &["list", "--state", "PENDING", "--format", "jsonl"]));
+    let ready = jsonl(&server.run("f", &["list", "--state", "ready", "--format", "jsonl"]));
+    assert!(!pending.is_empty());
+    assert_eq!(states(&pending), states(&ready), "READY is PENDING");
+    assert!(states(&pending).iter().all(|s| s == "PENDING"));
+    let finished = jsonl(&server.run(
+        "f",
+        &[
+            "list",
+            "--state",
+            "COMPLETED,FAILED",
+            "--state",
+            "CANCELLED",
+            "--format",
+            "jsonl",
+        ],
+    ));
+    assert!(
+        states(&finished)
+            .iter()
+            .all(|s| ["SUCCEEDED", "FAILED", "CANCELLED"].contains(&s.as_str()))
+    );
+    assert!(
+        states(&finished).iter().any(|s| s == "SUCCEEDED")
+            && states(&finished).iter().any(|s| s == "FAILED")
+    );
+    let kind = all[0]["metadata"]["type"]
+        .as_str()
+        .expect("a type")
+        .to_owned();
+    let by_type = jsonl(&server.run("f", &["list", "--type", &kind, "--format", "jsonl"]));
+    assert!(
+        !by_type.is_empty()
+            && by_type
+                .iter()
+                .all(|op| op["metadata"]["type"] == kind.as_str())
+    );
+    // Seeded history is hours old; the live tasks are minutes old.
+    let recent = jsonl(&server.run("f", &["list", "--since", "30m", "--format", "jsonl"]));
+    assert!(!recent.is_empty() && recent.len() < all.len());
+    let bad = server.run("f", &["list", "--state", "DONE"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("unknown state"), "{}", stderr(&bad));
+}
+
+#[test]
+fn info_shows_everything_and_long_listing_fits_the_width() {
+    let server = Server::start("i", 6);
+    let all = jsonl(&server.run("i", &["list", "--format", "jsonl"]));
+    let ids: Vec<String> = all
+        .iter()
+        .take(2)
+        .map(|op| {
+            op["name"]
+                .as_str()
+                .unwrap_or_default()
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    let info = server.run("i", &["info", &ids[0], &ids[1], "--format", "table"]);
+    assert_eq!(info.status.code(), Some(0));
+    let text = stdout(&info);
+    for field in ["name:", "state:", "created:", "priority:", "done:"] {
+        assert_eq!(text.matches(field).count(), 2, "{field} in\n{text}");
+    }
+    for width in ["80", "200"] {
+        let long = isolated(&mut Command::new(EEOPS))
+            .args([
+                "--endpoint",
+                &server.endpoint,
+                "--project",
+                "i",
+                "list",
+                "--long",
+                "--format",
+                "table",
+            ])
+            .env("COLUMNS", width)
+            .output()
+            .expect("runs");
+        let text = stdout(&long);
+        assert!(text.contains("gs://eeops-demo-exports/"), "{text}");
+        for line in text.lines() {
+            assert!(
+                line.chars().count() <= width.parse().unwrap_or(80),
+                "{line:?} wider than {width}"
+            );
+        }
+    }
+}
+
+#[test]
+fn cancel_all_leaves_nothing_pending_or_running() {
+    let server = Server::start("c", 30);
+    let dry = server.run("c", &["--dry-run", "cancel", "--all"]);
+    assert_eq!(dry.status.code(), Some(0));
+    let would = stdout(&dry)
+        .lines()
+        .filter(|l| l.starts_with("would cancel"))
+        .count();
+    assert!(would > 0, "{}", stdout(&dry));
+    let live = |server: &Server| {
+        jsonl(&server.run(
+            "c",
+            &["list", "--state", "PENDING,RUNNING", "--format", "jsonl"],
+        ))
+        .len()
+    };
+    assert_eq!(live(&server), would, "the dry run cancelled nothing");
+    let done = server.run("c", &["cancel", "--all", "--format", "table"]);
+    assert_eq!(done.status.code(), Some(0), "{}", stderr(&done));
+    let summary = stdout(&done);
+    assert!(summary.contains(&format!("cancelled {would}")), "{summary}");
+    assert_eq!(live(&server), 0);
+}
+
+#[test]
+fn wait_all_times_out_with_5_and_prints_timestamped_lines_off_a_terminal() {
+    let server = Server::start("w", 10);
+    let output = server.run(
+        "w",
+        &["wait", "--all", "--timeout", "3s", "--format", "json"],
+    );
+    // The seeded mix has tasks that only end when cancelled.
+    assert_eq!(output.status.code(), Some(5), "{}", stderr(&output));
+    let log = stderr(&output);
+    let lines: Vec<&str> = log.lines().collect();
+    let timestamped = lines.iter().filter(|line| {
+        let bytes = line.as_bytes();
+        bytes.len() > 9 && bytes[2] == b':' && bytes[5] == b':' && bytes[8] == b' '
+    });
+    assert!(timestamped.count() >= 3, "{lines:?}");
+    let finals: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert!(finals.as_array().is_some_and(|ops| !ops.is_empty()));
+}
+
+#[test]
+fn watch_prints_each_transition_until_done() {
+    let server = Server::start("x", 8);
+    let running = jsonl(&server.run("x", &["list", "--state", "RUNNING", "--format", "jsonl"]));
+    // A task of the seeded mix that finishes within a second or two.
+    let soon = running
+        .iter()
+        .find(|op| op["metadata"]["progress"].as_f64().is_some_and(|p| p > 0.0))
+        .or_else(|| running.first())
+        .and_then(|op| op["name"].as_str())
+        .expect("a running task")
+        .to_owned();
+    let cancel_it = server.run("x", &["cancel", &soon]);
+    assert_eq!(cancel_it.status.code(), Some(0));
+    let output = server.run("x", &["watch", &soon, "--format", "table"]);
+    let text = stdout(&output);
+    assert!(
+        text.contains("→ CANCELLED") || text.contains("CANCELLED"),
+        "{text}"
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(4),
+        "cancelled: {text}{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn completions_for_each_shell() {
+    for shell in ["bash", "zsh", "fish"] {
+        let output = isolated(&mut Command::new(EEOPS))
+            .args(["completions", shell])
+            .output()
+            .expect("runs");
+        assert_eq!(output.status.code(), Some(0), "{shell}");
+        let script = stdout(&output);
+        assert!(
+            script.contains("eeops") && script.contains("wait") && script.contains("state"),
+            "{shell}"
+        );
+    }
+}
