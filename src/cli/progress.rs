@@ -75,11 +75,17 @@ pub(crate) async fn follow(
                 on_change(&change);
                 board.update(&change);
             }
+            // The time limit ends every watch still running: said once below.
+            Err(error) if error.code() == eeops::rpc::Code::DeadlineExceeded => errors.push(error),
             Err(error) => {
                 board.note(&format!("error: {error}"));
                 errors.push(error);
             }
         }
+    }
+    let timed_out = errors.iter().filter(|e| e.code() == eeops::rpc::Code::DeadlineExceeded).count();
+    if timed_out > 0 {
+        board.note(&format!("the time limit passed with {timed_out} operation(s) not done"));
     }
     board.finish();
     let latest = names
