@@ -223,6 +223,10 @@ pub(crate) struct CancelArgs {
     pub(crate) state: Vec<State>,
 }
 
+fn parse_fault(spec: &str) -> Result<eeops::emulator::Fault, String> {
+    eeops::emulator::Fault::parse(spec)
+}
+
 /// A task state, by Earth Engine's name or its older one.
 pub(crate) fn parse_state(text: &str) -> Result<State, String> {
     let upper = text.trim().to_ascii_uppercase();
@@ -272,6 +276,13 @@ pub(crate) struct ServeArgs {
     /// How long operations run by default.
     #[arg(long, value_parser = parse_duration, default_value = "5s", value_name = "DUR")]
     pub(crate) run_time: Duration,
+
+    /// Inject a fault (repeatable), e.g. `method=GetOperation,every=3,code=UNAVAILABLE`,
+    /// `method=*,fraction=0.1,code=RESOURCE_EXHAUSTED,retry_delay=500ms`,
+    /// `method=ListOperations,every=7,http=429,retry_after=2`, `method=*,latency=300ms`,
+    /// `method=GetOperation,every=5,drop`. More at run time: POST /_eeops/faults.
+    #[arg(long = "fault", value_name = "SPEC", value_parser = parse_fault)]
+    pub(crate) faults: Vec<eeops::emulator::Fault>,
 
     /// Refuse calls without `authorization: Bearer TOKEN` (UNAUTHENTICATED
     /// over gRPC, 401 over REST).

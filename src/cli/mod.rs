@@ -315,6 +315,9 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<u8, CliError> {
     if let Some(token) = args.require_token {
         builder = builder.with_required_token(token);
     }
+    for fault in args.faults {
+        builder = builder.with_fault(fault);
+    }
     if let Some(path) = args.record {
         builder = builder.with_record_file(path);
     }

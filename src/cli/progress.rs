@@ -83,9 +83,14 @@ pub(crate) async fn follow(
             }
         }
     }
-    let timed_out = errors.iter().filter(|e| e.code() == eeops::rpc::Code::DeadlineExceeded).count();
+    let timed_out = errors
+        .iter()
+        .filter(|e| e.code() == eeops::rpc::Code::DeadlineExceeded)
+        .count();
     if timed_out > 0 {
-        board.note(&format!("the time limit passed with {timed_out} operation(s) not done"));
+        board.note(&format!(
+            "the time limit passed with {timed_out} operation(s) not done"
+        ));
     }
     board.finish();
     let latest = names

@@ -1,14 +1,26 @@
 //! The emulator's gRPC front end: the Operations service over the store.
+//!
+//! A call goes through the token check, then the faults in force
+//! ([`FaultGate`]), then the service.
 
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, HeaderValue};
 use prost::Message;
 use tokio::time::Instant;
+use tonic::codegen::Service;
+use tonic::server::NamedService;
 use tonic::service::interceptor::InterceptedService;
 use tonic::{Request, Response};
 
 use super::auth::{self, RequiredToken};
+use super::faults::{self, Faults, Outcome};
 use super::state::Store;
 use crate::error::Error;
 use crate::longrunning::{
@@ -43,12 +55,93 @@ impl tonic::service::Interceptor for TokenCheck {
 }
 
 /// The Operations service over `store`, requiring `required` if there is
-/// one.
+/// one and applying `faults` to the calls that pass the check.
 pub(crate) fn service(
     store: Arc<Store>,
     required: Option<RequiredToken>,
-) -> InterceptedService<OperationsServer<OperationsService>, TokenCheck> {
-    OperationsServer::with_interceptor(OperationsService { store }, TokenCheck { required })
+    faults: Faults,
+) -> InterceptedService<FaultGate<OperationsServer<OperationsService>>, TokenCheck> {
+    InterceptedService::new(
+        FaultGate {
+            inner: OperationsServer::new(OperationsService { store }),
+            faults,
+        },
+        TokenCheck { required },
+    )
+}
+
+/// Applies the faults in force to each Operations call before the service
+/// decodes it: waits out their latency, then answers with their error
+/// (a gRPC status in the response headers, "trailers only"), cuts the
+/// reply off, or lets the call through.
+#[derive(Clone)]
+pub(crate) struct FaultGate<S> {
+    inner: S,
+    faults: Faults,
+}
+
+impl<S: NamedService> NamedService for FaultGate<S> {
+    const NAME: &'static str = S::NAME;
+}
+
+type GateFuture<B> = Pin<Box<dyn Future<Output = Result<http::Response<B>, Infallible>> + Send>>;
+
+impl<S, ReqBody> Service<http::Request<ReqBody>> for FaultGate<S>
+where
+    S: Service<
+            http::Request<ReqBody>,
+            Response = http::Response<tonic::body::Body>,
+            Error = Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    ReqBody: Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = Infallible;
+    type Future = GateFuture<tonic::body::Body>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
+        let injection =
+            faults::grpc_rpc(request.uri().path()).and_then(|rpc| self.faults.select(rpc));
+        let Some(injection) = injection else {
+            return Box::pin(self.inner.call(request));
+        };
+        // The service that was polled ready goes with the call.
+        let ready = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, ready);
+        Box::pin(async move {
+            if !injection.latency.is_zero() {
+                tokio::time::sleep(injection.latency).await;
+            }
+            match injection.outcome {
+                Outcome::Proceed => inner.call(request).await,
+                Outcome::Fail(injected) => Ok(to_status(&injected.error).into_http()),
+                Outcome::Drop => Ok(dropped_reply()),
+            }
+        })
+    }
+}
+
+/// A reply cut off: response headers, the start of a message whose length
+/// prefix promises more, then the HTTP/2 stream is reset.
+fn dropped_reply() -> http::Response<tonic::body::Body> {
+    // The length prefix of an uncompressed message of DROPPED_BYTES bytes,
+    // then the start of an Operation's name field.
+    let mut partial = vec![0];
+    partial.extend_from_slice(&faults::DROPPED_BYTES.to_be_bytes());
+    partial.extend_from_slice(b"\x0a\x20projects/");
+    let body = faults::cut_off(Bytes::from(partial));
+    let mut response = http::Response::new(tonic::body::Body::new(body));
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+    response
 }
 
 /// The error as a gRPC status with its details in `grpc-status-details-bin`.

@@ -16,6 +16,13 @@
 //! receives, credentials replaced by fingerprints, as JSON lines
 //! ([`EmulatorBuilder::with_record_file`]).
 //!
+//! For reliability tests it injects faults into the Operations calls of
+//! both transports: errors (with `RetryInfo`, or an HTTP status and
+//! `Retry-After` over REST), latency and dropped connections, on every
+//! Nth call or a seeded fraction of them ([`Fault`]); set at start
+//! ([`EmulatorBuilder::with_fault`]) or while running, from the process
+//! or over HTTP at `/_eeops/faults` ([`RunningEmulator::faults`]).
+//!
 //! ```
 //! use eeops::emulator::{Emulator, OperationSpec};
 //!
@@ -50,6 +57,7 @@ use crate::rpc::Code;
 
 mod auth;
 mod discovery;
+mod faults;
 mod filter;
 mod grpc;
 mod lifecycle;
@@ -60,6 +68,7 @@ mod spec;
 mod state;
 
 use auth::RequiredToken;
+pub use faults::{DEFAULT_FAULT_CODE, FAULT_DOMAIN, FAULT_REASON, Fault, FaultId, Faults};
 use lifecycle::{Ending, Script, millis};
 use record::Recorder;
 pub use spec::OperationSpec;
@@ -87,6 +96,7 @@ pub struct EmulatorBuilder {
     seed_value: u64,
     required_token: Option<RequiredToken>,
     record_file: Option<PathBuf>,
+    faults: Vec<Fault>,
 }
 
 impl Default for EmulatorBuilder {
@@ -101,6 +111,7 @@ impl Default for EmulatorBuilder {
             seed_value: 2026,
             required_token: None,
             record_file: None,
+            faults: Vec::new(),
         }
     }
 }
@@ -182,6 +193,14 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Puts `fault` in force from the first call on, after those added
+    /// before (ids 1, 2, … in that order). See [`Fault`] and
+    /// [`RunningEmulator::faults`].
+    pub fn with_fault(mut self, fault: Fault) -> Self {
+        self.faults.push(fault);
+        self
+    }
+
     /// Binds `addr` (such as `127.0.0.1:0`) and starts serving gRPC and
     /// HTTP/JSON on it in the background; the address is bound before this
     /// returns.
@@ -210,6 +229,10 @@ impl EmulatorBuilder {
             )
         })?;
         let store = Arc::new(Store::new(self.timings));
+        let faults = Faults::new();
+        for fault in self.faults {
+            faults.add(fault);
+        }
         let handle = Handle {
             store: store.clone(),
         };
@@ -231,7 +254,11 @@ impl EmulatorBuilder {
             .map_err(reflection_error)?;
         let mut grpc_routes = tonic::service::Routes::builder();
         grpc_routes
-            .add_service(grpc::service(store.clone(), self.required_token.clone()))
+            .add_service(grpc::service(
+                store.clone(),
+                self.required_token.clone(),
+                faults.clone(),
+            ))
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha);
         // gRPC requests go to their service by path; everything else falls
@@ -240,6 +267,7 @@ impl EmulatorBuilder {
             grpc_routes.routes().into_axum_router(),
             store,
             self.required_token,
+            faults.clone(),
         );
         if let Some(recorder) = &recorder {
             // Outermost, so that every request is recorded before anything
@@ -269,6 +297,7 @@ impl EmulatorBuilder {
             local_addr,
             handle,
             recorder,
+            faults,
             stop: Mutex::new(Some(stop)),
             task: Some(task),
         })
@@ -299,6 +328,7 @@ pub struct RunningEmulator {
     local_addr: SocketAddr,
     handle: Handle,
     recorder: Option<Arc<Recorder>>,
+    faults: Faults,
     stop: Mutex<Option<oneshot::Sender<()>>>,
     task: Option<JoinHandle<std::result::Result<(), tonic::transport::Error>>>,
 }
@@ -401,6 +431,43 @@ impl RunningEmulator {
     /// Adds an operation and returns its full name.
     pub fn create(&self, spec: OperationSpec) -> Result<String> {
         self.handle.create(spec)
+    }
+
+    /// The faults in force, to add, remove and list while the emulator
+    /// runs; changes apply from the next call received.
+    ///
+    /// The same set is served over HTTP on the emulator's port, outside
+    /// the Operations API (no token required; requests recorded like
+    /// others), for emulators run as a separate process (`eeops serve`):
+    ///
+    /// | request | reply |
+    /// |---------|-------|
+    /// | `GET /_eeops/faults` | `{"faults": [entry, …]}` in the order added |
+    /// | `POST /_eeops/faults` with a fault as JSON ([`Fault::from_json`]) or its text form as a JSON string ([`Fault::parse`]) | the new entry |
+    /// | `DELETE /_eeops/faults` | `{"removed": n}` |
+    /// | `GET /_eeops/faults/{id}` | the entry |
+    /// | `DELETE /_eeops/faults/{id}` | `{"removed": 1}` |
+    ///
+    /// An entry is `{"id": 1, "spec": "method=…", "fault": {…},
+    /// "injected": 0}`: the id, the text and JSON forms, and how many calls
+    /// the fault has hit. Errors have Google's error body: 400 for a bad
+    /// fault (the message names the problem), 404 for an unknown id, 405
+    /// for another method.
+    ///
+    /// ```
+    /// use eeops::emulator::{Emulator, Fault};
+    /// use eeops::Rpc;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> eeops::Result<()> {
+    /// let emulator = Emulator::builder().start("127.0.0.1:0").await?;
+    /// let id = emulator.faults().add(Fault::on(Rpc::GetOperation).every(3));
+    /// assert_eq!(emulator.faults().list().len(), 1);
+    /// assert!(emulator.faults().remove(id));
+    /// # Ok(()) }
+    /// ```
+    pub fn faults(&self) -> Faults {
+        self.faults.clone()
     }
 
     /// The file requests are recorded to, if

@@ -6,6 +6,11 @@
 //! `google/longrunning/operations.proto`), List before Get. Replies are
 //! proto3 JSON; errors are Google's `{"error": {code, message, status,
 //! details}}` with the HTTP status of their code.
+//!
+//! An Operations call is checked for the required token, routed, then
+//! handed to the faults in force, before its query and body are read and
+//! the store is touched. `/_eeops/faults` is the faults' admin endpoint
+//! ([`admin`]), outside the Operations API.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -13,7 +18,9 @@ use std::time::Duration;
 
 use axum::body::Body;
 use bytes::Bytes;
-use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
+use http::header::{
+    AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE,
+};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 use prost::Message;
@@ -22,6 +29,7 @@ use tokio::time::Instant;
 
 use super::auth::{self, RequiredToken};
 use super::discovery;
+use super::faults::{self, Faults, Injected, Outcome, admin};
 use super::state::Store;
 use crate::error::{Detail, Error};
 use crate::http_error::http_status_for_code;
@@ -62,13 +70,15 @@ const IGNORED_SYSTEM_PARAMETERS: [&str; 9] = [
 
 /// Adds the REST front end to `router` as its fallback: every request no
 /// other route (that is, no gRPC service) takes is served as REST. With a
-/// required token, every Operations call must carry it.
+/// required token, every Operations call must carry it; `faults` apply to
+/// the Operations calls and are managed at [`admin::PATH`].
 pub(crate) fn with_rest_fallback(
     router: axum::Router,
     store: Arc<Store>,
     required_token: Option<RequiredToken>,
+    faults: Faults,
 ) -> axum::Router {
-    let rest = Arc::new(RestService::new(store, required_token));
+    let rest = Arc::new(RestService::new(store, required_token, faults));
     router.fallback(move |request: Request<Body>| {
         let rest = Arc::clone(&rest);
         async move { rest.handle(request).await }
@@ -80,13 +90,14 @@ pub(crate) struct RestService {
     store: Arc<Store>,
     routes: Routes,
     required_token: Option<RequiredToken>,
+    faults: Faults,
 }
 
 /// A request that cannot be answered with a result: the HTTP status and the
 /// error that goes in the body.
-struct Failure {
-    status: StatusCode,
-    error: Error,
+pub(super) struct Failure {
+    pub(super) status: StatusCode,
+    pub(super) error: Error,
 }
 
 impl From<Error> for Failure {
@@ -115,8 +126,13 @@ struct ListQuery {
 
 impl RestService {
     /// A front end over `store` with every Earth Engine version's bindings
-    /// and the generic ones, requiring `required_token` if there is one.
-    pub(crate) fn new(store: Arc<Store>, required_token: Option<RequiredToken>) -> Self {
+    /// and the generic ones, requiring `required_token` if there is one and
+    /// applying `faults`.
+    pub(crate) fn new(
+        store: Arc<Store>,
+        required_token: Option<RequiredToken>,
+        faults: Faults,
+    ) -> Self {
         let routes = Routes::earth_engine(ApiVersion::V1)
             .and(&Routes::earth_engine(ApiVersion::V1beta))
             .and(&Routes::earth_engine(ApiVersion::V1alpha))
@@ -126,6 +142,7 @@ impl RestService {
             store,
             routes,
             required_token,
+            faults,
         }
     }
 
@@ -148,6 +165,9 @@ impl RestService {
             // gRPC's terms, as the gRPC server would have.
             tonic::Status::unimplemented(format!("unknown gRPC service or method {path}"))
                 .into_http()
+        } else if admin::is_admin_path(request.uri().path()) {
+            // Outside the Operations API: no token required.
+            admin::handle(&self.faults, request).await
         } else if let Err(error) = auth::check(
             self.required_token.as_ref(),
             request
@@ -158,10 +178,7 @@ impl RestService {
         ) {
             unauthenticated_response(error)
         } else {
-            match self.dispatch(request).await {
-                Ok(value) => json_response(StatusCode::OK, &value),
-                Err(failure) => error_response(&failure),
-            }
+            self.serve(request).await
         };
         tracing::debug!(
             %method,
@@ -174,11 +191,36 @@ impl RestService {
         response
     }
 
-    /// Routes the request and runs its RPC.
-    async fn dispatch(&self, request: Request<Body>) -> Result<Value, Failure> {
+    /// Routes the request, applies the faults in force to it, then runs its
+    /// RPC unless a fault answered instead.
+    async fn serve(&self, request: Request<Body>) -> Response<Body> {
+        let matched = match self.route(request.method(), request.uri().path()) {
+            Ok(matched) => matched,
+            Err(error) => return error_response(&error.into()),
+        };
+        if let Some(injection) = self.faults.select(matched.rpc) {
+            if !injection.latency.is_zero() {
+                tokio::time::sleep(injection.latency).await;
+            }
+            match injection.outcome {
+                Outcome::Proceed => {}
+                Outcome::Fail(injected) => return injected_response(injected),
+                Outcome::Drop => return dropped_response(),
+            }
+        }
+        match self.dispatch(matched, request).await {
+            Ok(value) => json_response(StatusCode::OK, &value),
+            Err(failure) => error_response(&failure),
+        }
+    }
+
+    /// Runs the RPC of a routed request.
+    async fn dispatch(
+        &self,
+        Matched { rpc, rule, name }: Matched<'_>,
+        request: Request<Body>,
+    ) -> Result<Value, Failure> {
         let (parts, body) = request.into_parts();
-        let path = parts.uri.path();
-        let Matched { rpc, rule, name } = self.route(&parts.method, path)?;
         let query = parse_query(parts.uri.query().unwrap_or_default(), rpc)?;
         let body = match rule.body {
             Some(_) => read_body(body).await?,
@@ -439,7 +481,7 @@ fn hex_digit(byte: u8) -> Option<u8> {
 }
 
 /// Reads the whole body, refusing more than [`MAX_BODY_BYTES`].
-async fn read_body(body: Body) -> Result<Bytes, Failure> {
+pub(super) async fn read_body(body: Body) -> Result<Bytes, Failure> {
     match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => Err(Failure {
@@ -530,11 +572,43 @@ fn error_to_json(status: StatusCode, error: &Error) -> Value {
     json!({ "error": inner })
 }
 
-fn error_response(failure: &Failure) -> Response<Body> {
+/// Google's error body with the failure's HTTP status.
+pub(super) fn error_response(failure: &Failure) -> Response<Body> {
     json_response(
         failure.status,
         &error_to_json(failure.status, &failure.error),
     )
+}
+
+/// An injected error: its HTTP status, Google's error body (whose `status`
+/// is the error's code) and, if asked for, `Retry-After` in seconds.
+fn injected_response(injected: Injected) -> Response<Body> {
+    let Injected {
+        error,
+        http_status,
+        retry_after_secs,
+    } = injected;
+    let status = StatusCode::from_u16(http_status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = error_response(&Failure { status, error });
+    if let Some(seconds) = retry_after_secs {
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
+}
+
+/// A reply cut off: 200 with a `Content-Length` larger than the part of the
+/// JSON body that is sent before the connection (on HTTP/2, the stream)
+/// is broken.
+fn dropped_response() -> Response<Body> {
+    let partial = Bytes::from_static(b"{\n  \"name\": \"projects/");
+    let promised = partial.len() as u64 + u64::from(faults::DROPPED_BYTES);
+    let mut response = Response::new(Body::new(faults::cut_off(partial)));
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(JSON_UTF8));
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(promised));
+    response
 }
 
 /// 401 with Google's error body and a Bearer challenge.
@@ -549,7 +623,8 @@ fn unauthenticated_response(error: Error) -> Response<Body> {
     response
 }
 
-fn json_response(status: StatusCode, value: &Value) -> Response<Body> {
+/// A JSON reply.
+pub(super) fn json_response(status: StatusCode, value: &Value) -> Response<Body> {
     let mut response = Response::new(Body::from(value.to_string()));
     *response.status_mut() = status;
     response
