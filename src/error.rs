@@ -32,6 +32,10 @@ struct Inner {
     message: String,
     details: Vec<Detail>,
     action: Option<String>,
+    /// The HTTP status of a REST reply, when there was one.
+    http_status: Option<u16>,
+    /// The reply's `Retry-After`, when it had one.
+    retry_after: Option<Duration>,
     source: Option<std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
@@ -129,6 +133,8 @@ impl Error {
                 message: message.into(),
                 details: Vec::new(),
                 action: None,
+                http_status: None,
+                retry_after: None,
                 source: None,
             }),
         }
@@ -160,6 +166,25 @@ impl Error {
         self
     }
 
+    /// Records the HTTP status of the REST reply this error came from.
+    #[must_use]
+    pub(crate) fn with_http_status(mut self, status: u16) -> Self {
+        self.inner.http_status = Some(status);
+        self
+    }
+
+    /// Records the reply's `Retry-After`.
+    #[must_use]
+    pub(crate) fn with_retry_after(mut self, delay: Duration) -> Self {
+        self.inner.retry_after = Some(delay);
+        self
+    }
+
+    /// The HTTP status of the REST reply, if the error came from one.
+    pub fn http_status(&self) -> Option<u16> {
+        self.inner.http_status
+    }
+
     /// Keeps a lower-level cause, reachable through `source()`.
     #[must_use]
     pub(crate) fn with_source(mut self, source: impl Into<BoxError>) -> Self {
@@ -187,14 +212,19 @@ impl Error {
         self.inner.action.as_deref()
     }
 
-    /// The server's `RetryInfo` delay, if it sent one.
+    /// How long the server asked the client to wait: its `RetryInfo`, else
+    /// an HTTP `Retry-After`.
     pub fn retry_delay(&self) -> Option<Duration> {
-        self.inner.details.iter().find_map(|detail| match detail {
-            Detail::RetryInfo(info) => info
-                .retry_delay
-                .and_then(|delay| Duration::try_from(delay).ok()),
-            _ => None,
-        })
+        self.inner
+            .details
+            .iter()
+            .find_map(|detail| match detail {
+                Detail::RetryInfo(info) => info
+                    .retry_delay
+                    .and_then(|delay| Duration::try_from(delay).ok()),
+                _ => None,
+            })
+            .or(self.inner.retry_after)
     }
 
     /// The server's `ErrorInfo`, if it sent one.

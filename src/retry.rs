@@ -79,8 +79,12 @@ impl RetryPolicy {
         self.max_attempts
     }
 
-    fn is_transient(code: Code) -> bool {
-        matches!(code, Code::Unavailable | Code::ResourceExhausted)
+    /// UNAVAILABLE and RESOURCE_EXHAUSTED on either transport; over REST
+    /// also the statuses of overloaded or restarting front ends (429, 502,
+    /// 503, 504), whatever code their body names.
+    fn is_transient(error: &Error) -> bool {
+        matches!(error.code(), Code::Unavailable | Code::ResourceExhausted)
+            || matches!(error.http_status(), Some(429 | 502 | 503 | 504))
     }
 
     /// The delay before the attempt after `attempt` (counted from 1).
@@ -123,8 +127,7 @@ where
             Ok(value) => return Ok(value),
             Err(error) => error,
         };
-        if !repeatable || number >= policy.max_attempts || !RetryPolicy::is_transient(error.code())
-        {
+        if !repeatable || number >= policy.max_attempts || !RetryPolicy::is_transient(&error) {
             return Err(error);
         }
         let delay = policy.delay_after(number, &error);

@@ -158,6 +158,19 @@ pub(crate) fn error_from_status(status: &tonic::Status, endpoint: &str) -> Error
             ),
         );
     }
+    // A failure below gRPC (a reset stream, a dropped connection, a broken
+    // HTTP/2 session) arrives with the transport error as its source and no
+    // details from a server: the call can be tried again on a new stream.
+    let broken_transport = matches!(code, Code::Internal | Code::Unknown | Code::Cancelled)
+        && !chain.is_empty()
+        && status.details().is_empty();
+    if broken_transport {
+        let cause = chain.last().map(ToString::to_string).unwrap_or_default();
+        return Error::new(
+            Code::Unavailable,
+            format!("the connection to {endpoint} broke: {cause}"),
+        );
+    }
     if code == Code::Unavailable && !chain.is_empty() {
         let cause = chain.last().map(ToString::to_string).unwrap_or_default();
         return Error::new(

@@ -3,6 +3,7 @@
 //! reply or REST error body mapped back.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -120,7 +121,11 @@ impl RestTransport {
         Box::pin(async move {
             let parts = parts?;
             let exchange = this.exchange(&parts, &call);
-            let (status, body) = match call.remaining() {
+            let Reply {
+                status,
+                retry_after,
+                body,
+            } = match call.remaining() {
                 Some(remaining) if remaining.is_zero() => return Err(deadline_exceeded()),
                 Some(remaining) => tokio::time::timeout(remaining, exchange)
                     .await
@@ -128,14 +133,18 @@ impl RestTransport {
                 None => exchange.await?,
             };
             if !(200..300).contains(&status) {
-                return Err(error_from_response(status, &body));
+                let error = error_from_response(status, &body).with_http_status(status);
+                return Err(match retry_after {
+                    Some(delay) => error.with_retry_after(delay),
+                    None => error,
+                });
             }
             parse_reply::<M>(&body, reply_type, &this.base)
         })
     }
 
     /// Sends the request and reads the whole (bounded) response.
-    async fn exchange(&self, parts: &HttpRequestParts, call: &CallContext) -> Result<(u16, Bytes)> {
+    async fn exchange(&self, parts: &HttpRequestParts, call: &CallContext) -> Result<Reply> {
         let url = format!("{}{}", self.base, parts.path_and_query());
         let mut builder = http::Request::builder()
             .method(parts.method.as_str())
@@ -171,12 +180,21 @@ impl RestTransport {
             .await
             .map_err(|e| self.send_error(e))?;
         let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(http::header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(parse_retry_after);
         let body = Limited::new(response.into_body(), self.max_response_bytes)
             .collect()
             .await
             .map_err(|e| self.body_error(e))?
             .to_bytes();
-        Ok((status, body))
+        Ok(Reply {
+            status,
+            retry_after,
+            body,
+        })
     }
 
     fn send_error(&self, error: hyper_util::client::legacy::Error) -> Error {
@@ -292,8 +310,69 @@ fn source_text(error: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
+/// A response as read: status, `Retry-After`, whole body.
+struct Reply {
+    status: u16,
+    retry_after: Option<Duration>,
+    body: Bytes,
+}
+
+/// `Retry-After`: seconds, or an HTTP date (how long until then).
+fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = parse_http_date(value)?;
+    Some(
+        at.duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
+    )
+}
+
+/// An IMF-fixdate such as `Sun, 06 Nov 1994 08:49:37 GMT`.
+fn parse_http_date(text: &str) -> Option<std::time::SystemTime> {
+    let (_, rest) = text.split_once(", ")?;
+    let parts: Vec<&str> = rest.split(' ').collect();
+    let [day, month, year, time, "GMT"] = parts.as_slice() else {
+        return None;
+    };
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = i64::try_from(MONTHS.iter().position(|m| m == month)? + 1).ok()?;
+    let (day, year): (i64, i64) = (day.parse().ok()?, year.parse().ok()?);
+    let clock: Vec<i64> = time
+        .split(':')
+        .map(|part| part.parse().ok())
+        .collect::<Option<_>>()?;
+    let [hour, minute, second] = clock.as_slice() else {
+        return None;
+    };
+    if !(1..=31).contains(&day) || *hour > 23 || *minute > 59 || *second > 60 {
+        return None;
+    }
+    // Days since 1970-01-01 of a proleptic Gregorian date.
+    let (y, m) = if month <= 2 {
+        (year - 1, month + 9)
+    } else {
+        (year, month - 3)
+    };
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
+    let day_of_year = (153 * m + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    let days = era * 146_097 + day_of_era - 719_468;
+    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second;
+    Some(std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(seconds).ok()?))
+}
+
 /// A successful reply as `M`; an empty body is an empty message.
-fn parse_reply<M: Message + Default>(body: &[u8], type_name: &str, base: &str) -> Result<M> {
+pub(crate) fn parse_reply<M: Message + Default>(
+    body: &[u8],
+    type_name: &str,
+    base: &str,
+) -> Result<M> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(M::default());
     }
@@ -387,5 +466,33 @@ impl Transport for RestTransport {
             OPERATION,
             call,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_in_seconds_or_as_a_date() {
+        assert_eq!(parse_retry_after("120"), Some(Duration::from_secs(120)));
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(Duration::ZERO),
+            "in the past"
+        );
+        assert_eq!(
+            parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777))
+        );
+        for bad in [
+            "soon",
+            "",
+            "-1",
+            "Sun, 06 Nov 1994 08:49:37 PST",
+            "Sun, 32 Nov 1994 08:49:37 GMT",
+        ] {
+            assert_eq!(parse_retry_after(bad), None, "{bad:?}");
+        }
     }
 }
