@@ -502,6 +502,10 @@ fn is_remote(endpoint: &str) -> bool {
 }
 
 /// Refuses an empty resource name before anything is sent.
+/// Names longer than this are refused: no service has such names, and they
+/// would not fit in a request's routing header.
+pub(crate) const MAX_NAME_BYTES: usize = 4096;
+
 pub(crate) fn require_name(name: &str, what: &str) -> Result<()> {
     if name.trim().is_empty() {
         return Err(Error::new(
@@ -509,5 +513,25 @@ pub(crate) fn require_name(name: &str, what: &str) -> Result<()> {
             format!("the {what} name is empty"),
         ));
     }
+    if name.len() > MAX_NAME_BYTES {
+        return Err(Error::new(
+            Code::InvalidArgument,
+            format!(
+                "the {what} name {} is {} bytes long; names are at most {MAX_NAME_BYTES}",
+                shown_name(name),
+                name.len()
+            ),
+        ));
+    }
     Ok(())
+}
+
+/// A name as messages show it: cut short when very long.
+pub(crate) fn shown_name(name: &str) -> String {
+    const SHOWN: usize = 200;
+    if name.chars().count() <= SHOWN {
+        name.to_owned()
+    } else {
+        format!("{}…", name.chars().take(SHOWN).collect::<String>())
+    }
 }

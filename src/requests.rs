@@ -5,7 +5,7 @@ use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::time::Duration;
 
-use crate::client::{Client, require_name};
+use crate::client::{Client, require_name, shown_name};
 use crate::error::Result;
 use crate::longrunning::{
     CancelOperationRequest, DeleteOperationRequest, GetOperationRequest, ListOperationsRequest,
@@ -103,7 +103,7 @@ impl GetOperation {
         let name = request.name.clone();
         client
             .execute(
-                || format!("getting operation {name}"),
+                || format!("getting operation {}", shown_name(&name)),
                 &name,
                 &options,
                 true,
@@ -179,7 +179,7 @@ impl ListOperations {
         let parent = request.name.clone();
         client
             .execute(
-                || format!("listing operations of {parent}"),
+                || format!("listing operations of {}", shown_name(&parent)),
                 &parent,
                 &options,
                 true,
@@ -247,7 +247,7 @@ impl CancelOperation {
         let name = request.name.clone();
         client
             .execute(
-                || format!("cancelling operation {name}"),
+                || format!("cancelling operation {}", shown_name(&name)),
                 &name,
                 &options,
                 true,
@@ -302,7 +302,7 @@ impl DeleteOperation {
         let name = request.name.clone();
         client
             .execute(
-                || format!("deleting operation {name}"),
+                || format!("deleting operation {}", shown_name(&name)),
                 &name,
                 &options,
                 false,
@@ -387,7 +387,7 @@ impl WaitOperation {
         let action_name = name.clone();
         client
             .execute(
-                || format!("waiting for operation {action_name}"),
+                || format!("waiting for operation {}", shown_name(&action_name)),
                 &action_name,
                 &options,
                 true,
