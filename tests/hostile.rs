@@ -213,11 +213,14 @@ async fn hostile_rest_replies_give_typed_errors() -> TestResult {
     Ok(())
 }
 
+/// Trailers a hostile gRPC server sends, if any.
+type Trailers = Vec<(&'static str, &'static str)>;
+
 /// An HTTP/2 (cleartext) server that answers every gRPC call with the given
 /// headers, body and trailers.
 async fn grpc_server(
     body: Vec<u8>,
-    trailers: Option<Vec<(&'static str, &'static str)>>,
+    trailers: Option<Trailers>,
 ) -> Result<(String, tokio::task::JoinHandle<()>), std::io::Error> {
     use http_body_util::BodyExt;
     let listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -257,7 +260,7 @@ async fn grpc_server(
 
 #[tokio::test]
 async fn hostile_grpc_replies_give_typed_errors() -> TestResult {
-    let cases: Vec<(&str, Vec<u8>, Option<Vec<(&'static str, &'static str)>>)> = vec![
+    let cases: Vec<(&str, Vec<u8>, Option<Trailers>)> = vec![
         (
             "a frame with an unknown compression flag",
             vec![7, 0, 0, 0, 1, 0],
