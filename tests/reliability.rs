@@ -214,3 +214,28 @@ async fn an_endpoint_that_is_down_fails_fast_naming_it() -> TestResult {
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn a_server_restart_is_recovered_by_reconnecting() -> TestResult {
+    let first = Emulator::builder().start("127.0.0.1:0").await?;
+    let address = first.local_addr();
+    let clients: Vec<Client> = TRANSPORTS
+        .iter()
+        .map(|kind| client(*kind, &first, quick_retries()))
+        .collect::<Result<_, _>>()?;
+    let name = first.create(OperationSpec::new("p").with_id("before"))?;
+    for client in &clients {
+        client.get(&name).await?;
+    }
+    first.shutdown().await?;
+    // The same address, a new server (and new state): the pooled
+    // connections are gone, and the clients reconnect.
+    let second = Emulator::builder().start(&address.to_string()).await?;
+    let name = second.create(OperationSpec::new("p").with_id("after"))?;
+    for client in &clients {
+        let op = client.get(&name).await?;
+        assert_eq!(op.id(), "after");
+    }
+    second.shutdown().await?;
+    Ok(())
+}
