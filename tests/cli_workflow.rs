@@ -285,3 +285,36 @@ fn completions_for_each_shell() {
         );
     }
 }
+
+#[test]
+fn wait_draws_progress_bars_on_a_terminal() {
+    let server = Server::start("t", 4);
+    let running = jsonl(&server.run("t", &["list", "--state", "RUNNING", "--format", "jsonl"]));
+    let name = running
+        .first()
+        .and_then(|op| op["name"].as_str())
+        .expect("a running task")
+        .to_owned();
+    // `script` runs the tool on a pseudo-terminal and copies what it draws.
+    let command = format!(
+        "{EEOPS} --endpoint {} --project t wait {name} --timeout 3s --format table",
+        server.endpoint
+    );
+    let output = isolated(&mut Command::new("script"))
+        .args(["-qfec", &command, "/dev/null"])
+        .env("COLUMNS", "100")
+        .output()
+        .expect("script runs the tool on a pseudo-terminal");
+    let screen = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        screen.contains("[#") || screen.contains("[-"),
+        "a progress bar: {screen}"
+    );
+    assert!(screen.contains("\u{1b}[1A"), "redrawn in place: {screen:?}");
+    assert!(
+        !screen
+            .lines()
+            .any(|line| line.len() > 9 && line.as_bytes()[2] == b':' && line.as_bytes()[5] == b':'),
+        "no log lines on a terminal"
+    );
+}
