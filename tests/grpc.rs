@@ -60,7 +60,7 @@ async fn a_plain_grpc_wait_longer_than_its_deadline_gets_the_latest_state() -> T
             nanos: 0,
         }),
     });
-    request.set_timeout(Duration::from_millis(300));
+    request.set_timeout(Duration::from_secs(3));
     let path = tonic::codegen::http::uri::PathAndQuery::from_static(
         "/google.longrunning.Operations/WaitOperation",
     );

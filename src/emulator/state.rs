@@ -174,7 +174,7 @@ impl Store {
             // Answer a little before the caller's deadline, so that the reply
             // arrives in time rather than the deadline cutting the call off.
             let remaining = deadline.saturating_duration_since(started);
-            let margin = (remaining / 10).min(Duration::from_millis(50));
+            let margin = (remaining / 10).min(Duration::from_millis(500));
             limit = limit.min(deadline - margin);
         }
         let mut changes = self.changes.subscribe();
