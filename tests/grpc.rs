@@ -46,7 +46,7 @@ async fn server_reflection_lists_the_operations_service() -> TestResult {
 async fn a_plain_grpc_wait_longer_than_its_deadline_gets_the_latest_state() -> TestResult {
     let emulator = Emulator::builder().start("127.0.0.1:0").await?;
     let live = emulator.create(OperationSpec::new("p").running_until_cancelled())?;
-    // A plain gRPC client asking the server to wait 60 s with a 300 ms
+    // A plain gRPC client asking the server to wait 60 s with a 3 s
     // deadline gets the latest state back, not an expired call.
     let channel = tonic::transport::Endpoint::from_shared(emulator.endpoint())?
         .connect()
