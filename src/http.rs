@@ -42,6 +42,18 @@ fn empty_roots_config() -> rustls::ClientConfig {
         .with_no_client_auth()
 }
 
+/// The innermost cause's text: hyper's own messages ("client error
+/// (Connect)") say less than the error underneath them.
+pub(crate) fn innermost_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut next = error.source();
+    while let Some(cause) = next {
+        text = cause.to_string();
+        next = cause.source();
+    }
+    text
+}
+
 /// True when `host` (as in a URL authority, IPv6 possibly in brackets) is
 /// this machine: `localhost`, 127.0.0.0/8 or ::1.
 pub(crate) fn is_loopback_host(host: &str) -> bool {

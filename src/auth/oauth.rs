@@ -85,7 +85,7 @@ impl RefreshTokenGrant {
         let http = self.http.get_or_init(client);
         let exchange = async {
             let response = http.request(request).await.map_err(|e| {
-                self.failure(format_args!("cannot be reached: {}", innermost(&e)))
+                self.failure(format_args!("cannot be reached: {}", crate::http::innermost_cause(&e)))
                     .with_source(e)
             })?;
             let status = response.status().as_u16();
@@ -156,14 +156,4 @@ pub(crate) fn check_token_uri(uri: &str) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut next = error.source();
-    while let Some(cause) = next {
-        text = cause.to_string();
-        next = cause.source();
-    }
-    text
 }

@@ -198,7 +198,7 @@ impl RestTransport {
     }
 
     fn send_error(&self, error: hyper_util::client::legacy::Error) -> Error {
-        let detail = source_text(&error);
+        let detail = crate::http::innermost_cause(&error);
         Error::new(
             Code::Unavailable,
             format!("cannot reach {}: {detail}", self.base),
@@ -297,17 +297,6 @@ fn base_headers(parts: &HttpRequestParts, call: &CallContext) -> Vec<(String, St
 
 fn deadline_exceeded() -> Error {
     Error::new(Code::DeadlineExceeded, "the call's deadline passed")
-}
-
-/// The innermost cause's text: hyper's own message is generic.
-fn source_text(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut next = error.source();
-    while let Some(cause) = next {
-        text = cause.to_string();
-        next = cause.source();
-    }
-    text
 }
 
 /// A response as read: status, `Retry-After`, whole body.
