@@ -1,10 +1,11 @@
 //! The built `eeops` tool, run as a user would: exit codes, JSON output, the
 //! demo, and `serve` in a child process.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+mod support;
 
-const EEOPS: &str = env!("CARGO_BIN_EXE_eeops");
+use std::process::{Command, Output, Stdio};
+
+use support::serve::{EEOPS, Serve as Server, isolated};
 
 fn eeops(args: &[&str]) -> Output {
     isolated(Command::new(EEOPS).args(args))
@@ -13,65 +14,12 @@ fn eeops(args: &[&str]) -> Output {
         .expect("the eeops binary runs")
 }
 
-/// No ambient configuration or credentials: a HOME of its own (so no real
-/// Earth Engine credentials file is read), no credential variables.
-fn isolated(command: &mut Command) -> &mut Command {
-    for name in [
-        "EEOPS_PROJECT",
-        "EEOPS_ENDPOINT",
-        "EEOPS_ACCESS_TOKEN",
-        "EEOPS_TOKEN_URI",
-        "GOOGLE_APPLICATION_CREDENTIALS",
-        "GOOGLE_CLOUD_QUOTA_PROJECT",
-        "RUST_LOG",
-    ] {
-        command.env_remove(name);
-    }
-    command.env("HOME", std::env::temp_dir().join("eeops-cli-tests-home"))
-}
-
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn exit_code(output: &Output) -> i32 {
     output.status.code().expect("exited normally")
-}
-
-/// `eeops serve` on a free port, killed when dropped.
-struct Server {
-    child: Child,
-    endpoint: String,
-}
-
-impl Server {
-    fn start(args: &[&str]) -> Self {
-        let mut child = isolated(&mut Command::new(EEOPS))
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("serve starts");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut first = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut first)
-            .expect("serve prints its endpoint");
-        let endpoint = first
-            .split_whitespace()
-            .find(|word| word.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no endpoint in {first:?}"))
-            .to_owned();
-        Self { child, endpoint }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]

@@ -5,60 +5,29 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 
+use support::serve::{EEOPS, Serve};
 use support::token_server::{
     TokenServer, TokenServerConfig, earth_engine_credentials_json, write_earth_engine_credentials,
 };
 
-const EEOPS: &str = env!("CARGO_BIN_EXE_eeops");
-
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
-/// `eeops serve` requiring `token`, recording to `record`; killed on drop.
-struct Server {
-    child: Child,
-    endpoint: String,
-}
-
-impl Server {
-    fn start(token: &str, record: &Path) -> Result<Self, Box<dyn std::error::Error>> {
-        let mut child = Command::new(EEOPS)
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--project",
-                "p",
-                "--seed",
-                "3",
-                "--require-token",
-                token,
-            ])
-            .arg("--record")
-            .arg(record)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()?;
-        let stdout = child.stdout.take().ok_or("no stdout")?;
-        let mut first = String::new();
-        BufReader::new(stdout).read_line(&mut first)?;
-        let endpoint = first
-            .split_whitespace()
-            .find(|word| word.starts_with("http://"))
-            .ok_or_else(|| format!("no endpoint in {first:?}"))?
-            .to_owned();
-        Ok(Self { child, endpoint })
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `eeops serve` requiring `token` and recording to `record`.
+fn serve(token: &str, record: &Path) -> Serve {
+    let record = record.to_string_lossy();
+    Serve::start(&[
+        "--project",
+        "p",
+        "--seed",
+        "3",
+        "--require-token",
+        token,
+        "--record",
+        &record,
+    ])
 }
 
 /// Runs the tool with a controlled environment: its own HOME, a PATH with
@@ -101,7 +70,7 @@ async fn service_account_key_on_both_transports() -> TestResult {
         let home = tempfile::tempdir()?;
         let key = server.service_account_key().write_to(home.path());
         let record = home.path().join("requests.jsonl");
-        let emulator = Server::start("sa-token-1", &record)?;
+        let emulator = serve("sa-token-1", &record);
         let key_env = key.to_string_lossy().into_owned();
         let output = eeops(
             home.path(),
@@ -162,7 +131,7 @@ async fn earth_engine_credentials_file_gives_token_and_project() -> TestResult {
         let home = tempfile::tempdir()?;
         write_earth_engine_credentials(home.path(), &json);
         let record = home.path().join("requests.jsonl");
-        let emulator = Server::start("user-token-1", &record)?;
+        let emulator = serve("user-token-1", &record);
         let token_uri = server.token_uri();
         // No --project: the file's project is the default project.
         let output = eeops(
@@ -210,7 +179,7 @@ fn server_refresh_token() -> String {
 fn missing_and_wrong_tokens_are_unauthenticated_without_echoing_them() -> TestResult {
     let home = tempfile::tempdir()?;
     let record = home.path().join("requests.jsonl");
-    let emulator = Server::start("right-token", &record)?;
+    let emulator = serve("right-token", &record);
     for transport in ["grpc", "rest"] {
         let anonymous = eeops(
             home.path(),

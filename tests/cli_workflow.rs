@@ -2,74 +2,36 @@
 //! and old names, JSON Lines, info, cancel --all, wait --all, watch and
 //! completions — with exit codes and output off a terminal.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+mod support;
 
-const EEOPS: &str = env!("CARGO_BIN_EXE_eeops");
+use std::process::{Command, Output, Stdio};
 
-struct Server {
-    child: Child,
-    endpoint: String,
+use support::serve::{EEOPS, Serve, isolated};
+
+/// `eeops serve` seeded with `seed` tasks in `project`, quick to finish and
+/// to cancel.
+fn start(project: &str, seed: usize) -> Serve {
+    let seed = seed.to_string();
+    Serve::start(&[
+        "--project",
+        project,
+        "--seed",
+        &seed,
+        "--run-time",
+        "1s",
+        "--cancel-latency",
+        "100ms",
+    ])
 }
 
-impl Server {
-    fn start(project: &str, seed: usize) -> Self {
-        let mut child = isolated(&mut Command::new(EEOPS))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--project",
-                project,
-                "--seed",
-                &seed.to_string(),
-            ])
-            .args(["--run-time", "1s", "--cancel-latency", "100ms"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("serve starts");
-        let stdout = child.stdout.take().expect("piped");
-        let mut first = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut first)
-            .expect("serve prints its endpoint");
-        let endpoint = first
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no endpoint in {first:?}"))
-            .to_owned();
-        Self { child, endpoint }
-    }
-
-    fn run(&self, project: &str, args: &[&str]) -> Output {
-        isolated(&mut Command::new(EEOPS))
-            .args(["--endpoint", &self.endpoint, "--project", project])
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("eeops runs")
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn isolated(command: &mut Command) -> &mut Command {
-    for name in [
-        "EEOPS_PROJECT",
-        "EEOPS_ENDPOINT",
-        "EEOPS_ACCESS_TOKEN",
-        "GOOGLE_APPLICATION_CREDENTIALS",
-        "RUST_LOG",
-    ] {
-        command.env_remove(name);
-    }
-    command.env("HOME", std::env::temp_dir().join("eeops-cli-tests-home"))
+/// Runs the tool against `server` for `project`.
+fn run(server: &Serve, project: &str, args: &[&str]) -> Output {
+    isolated(&mut Command::new(EEOPS))
+        .args(["--endpoint", &server.endpoint, "--project", project])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("eeops runs")
 }
 
 fn stdout(output: &Output) -> String {
@@ -100,15 +62,24 @@ fn states(ops: &[serde_json::Value]) -> Vec<String> {
 
 #[test]
 fn state_filters_accept_new_and_old_names_and_jsonl_has_one_operation_per_line() {
-    let server = Server::start("f", 20);
-    let all = jsonl(&server.run("f", &["list", "--format", "jsonl"]));
+    let server = start("f", 20);
+    let all = jsonl(&run(&server, "f", &["list", "--format", "jsonl"]));
     assert_eq!(all.len(), 20);
-    let pending = jsonl(&server.run("f", &["list", "--state", "PENDING", "--format", "jsonl"]));
-    let ready = jsonl(&server.run("f", &["list", "--state", "ready", "--format", "jsonl"]));
+    let pending = jsonl(&run(
+        &server,
+        "f",
+        &["list", "--state", "PENDING", "--format", "jsonl"],
+    ));
+    let ready = jsonl(&run(
+        &server,
+        "f",
+        &["list", "--state", "ready", "--format", "jsonl"],
+    ));
     assert!(!pending.is_empty());
     assert_eq!(states(&pending), states(&ready), "READY is PENDING");
     assert!(states(&pending).iter().all(|s| s == "PENDING"));
-    let finished = jsonl(&server.run(
+    let finished = jsonl(&run(
+        &server,
         "f",
         &[
             "list",
@@ -133,7 +104,11 @@ fn state_filters_accept_new_and_old_names_and_jsonl_has_one_operation_per_line()
         .as_str()
         .expect("a type")
         .to_owned();
-    let by_type = jsonl(&server.run("f", &["list", "--type", &kind, "--format", "jsonl"]));
+    let by_type = jsonl(&run(
+        &server,
+        "f",
+        &["list", "--type", &kind, "--format", "jsonl"],
+    ));
     assert!(
         !by_type.is_empty()
             && by_type
@@ -141,17 +116,21 @@ fn state_filters_accept_new_and_old_names_and_jsonl_has_one_operation_per_line()
                 .all(|op| op["metadata"]["type"] == kind.as_str())
     );
     // Seeded history is hours old; the live tasks are minutes old.
-    let recent = jsonl(&server.run("f", &["list", "--since", "30m", "--format", "jsonl"]));
+    let recent = jsonl(&run(
+        &server,
+        "f",
+        &["list", "--since", "30m", "--format", "jsonl"],
+    ));
     assert!(!recent.is_empty() && recent.len() < all.len());
-    let bad = server.run("f", &["list", "--state", "DONE"]);
+    let bad = run(&server, "f", &["list", "--state", "DONE"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("unknown state"), "{}", stderr(&bad));
 }
 
 #[test]
 fn info_shows_everything_and_long_listing_fits_the_width() {
-    let server = Server::start("i", 6);
-    let all = jsonl(&server.run("i", &["list", "--format", "jsonl"]));
+    let server = start("i", 6);
+    let all = jsonl(&run(&server, "i", &["list", "--format", "jsonl"]));
     let ids: Vec<String> = all
         .iter()
         .take(2)
@@ -165,7 +144,11 @@ fn info_shows_everything_and_long_listing_fits_the_width() {
                 .to_owned()
         })
         .collect();
-    let info = server.run("i", &["info", &ids[0], &ids[1], "--format", "table"]);
+    let info = run(
+        &server,
+        "i",
+        &["info", &ids[0], &ids[1], "--format", "table"],
+    );
     assert_eq!(info.status.code(), Some(0));
     let text = stdout(&info);
     for field in ["name:", "state:", "created:", "priority:", "done:"] {
@@ -199,23 +182,24 @@ fn info_shows_everything_and_long_listing_fits_the_width() {
 
 #[test]
 fn cancel_all_leaves_nothing_pending_or_running() {
-    let server = Server::start("c", 30);
-    let dry = server.run("c", &["--dry-run", "cancel", "--all"]);
+    let server = start("c", 30);
+    let dry = run(&server, "c", &["--dry-run", "cancel", "--all"]);
     assert_eq!(dry.status.code(), Some(0));
     let would = stdout(&dry)
         .lines()
         .filter(|l| l.starts_with("would cancel"))
         .count();
     assert!(would > 0, "{}", stdout(&dry));
-    let live = |server: &Server| {
-        jsonl(&server.run(
+    let live = |server: &Serve| {
+        jsonl(&run(
+            &server,
             "c",
             &["list", "--state", "PENDING,RUNNING", "--format", "jsonl"],
         ))
         .len()
     };
     assert_eq!(live(&server), would, "the dry run cancelled nothing");
-    let done = server.run("c", &["cancel", "--all", "--format", "table"]);
+    let done = run(&server, "c", &["cancel", "--all", "--format", "table"]);
     assert_eq!(done.status.code(), Some(0), "{}", stderr(&done));
     let summary = stdout(&done);
     assert!(summary.contains(&format!("cancelled {would}")), "{summary}");
@@ -224,8 +208,9 @@ fn cancel_all_leaves_nothing_pending_or_running() {
 
 #[test]
 fn wait_all_times_out_with_5_and_prints_timestamped_lines_off_a_terminal() {
-    let server = Server::start("w", 10);
-    let output = server.run(
+    let server = start("w", 10);
+    let output = run(
+        &server,
         "w",
         &["wait", "--all", "--timeout", "3s", "--format", "json"],
     );
@@ -244,8 +229,12 @@ fn wait_all_times_out_with_5_and_prints_timestamped_lines_off_a_terminal() {
 
 #[test]
 fn watch_prints_each_transition_until_done() {
-    let server = Server::start("x", 8);
-    let running = jsonl(&server.run("x", &["list", "--state", "RUNNING", "--format", "jsonl"]));
+    let server = start("x", 8);
+    let running = jsonl(&run(
+        &server,
+        "x",
+        &["list", "--state", "RUNNING", "--format", "jsonl"],
+    ));
     // A task of the seeded mix that finishes within a second or two.
     let soon = running
         .iter()
@@ -254,9 +243,9 @@ fn watch_prints_each_transition_until_done() {
         .and_then(|op| op["name"].as_str())
         .expect("a running task")
         .to_owned();
-    let cancel_it = server.run("x", &["cancel", &soon]);
+    let cancel_it = run(&server, "x", &["cancel", &soon]);
     assert_eq!(cancel_it.status.code(), Some(0));
-    let output = server.run("x", &["watch", &soon, "--format", "table"]);
+    let output = run(&server, "x", &["watch", &soon, "--format", "table"]);
     let text = stdout(&output);
     assert!(
         text.contains("→ CANCELLED") || text.contains("CANCELLED"),
@@ -288,8 +277,12 @@ fn completions_for_each_shell() {
 
 #[test]
 fn wait_draws_progress_bars_on_a_terminal() {
-    let server = Server::start("t", 4);
-    let running = jsonl(&server.run("t", &["list", "--state", "RUNNING", "--format", "jsonl"]));
+    let server = start("t", 4);
+    let running = jsonl(&run(
+        &server,
+        "t",
+        &["list", "--state", "RUNNING", "--format", "jsonl"],
+    ));
     let name = running
         .first()
         .and_then(|op| op["name"].as_str())
