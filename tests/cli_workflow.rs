@@ -192,7 +192,7 @@ fn cancel_all_leaves_nothing_pending_or_running() {
     assert!(would > 0, "{}", stdout(&dry));
     let live = |server: &Serve| {
         jsonl(&run(
-            &server,
+            server,
             "c",
             &["list", "--state", "PENDING,RUNNING", "--format", "jsonl"],
         ))
