@@ -85,8 +85,11 @@ impl RefreshTokenGrant {
         let http = self.http.get_or_init(client);
         let exchange = async {
             let response = http.request(request).await.map_err(|e| {
-                self.failure(format_args!("cannot be reached: {}", crate::http::innermost_cause(&e)))
-                    .with_source(e)
+                self.failure(format_args!(
+                    "cannot be reached: {}",
+                    crate::http::innermost_cause(&e)
+                ))
+                .with_source(e)
             })?;
             let status = response.status().as_u16();
             let body = Limited::new(response.into_body(), MAX_REPLY_BYTES)
