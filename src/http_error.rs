@@ -76,11 +76,14 @@ pub(crate) fn error_from_response(status: u16, body: &[u8]) -> Error {
 }
 
 /// Google's error object: `status` names the code; `code` is the HTTP status.
+/// A `status` of `OK` in an error response says nothing, like a bare
+/// status's code 0: the HTTP status decides.
 fn google_error(inner: &serde_json::Map<String, Value>, from_status: Code) -> Error {
     let code = inner
         .get("status")
         .and_then(Value::as_str)
         .and_then(Code::from_str_name)
+        .filter(|code| *code != Code::Ok)
         .unwrap_or(from_status);
     with_details(
         Error::new(code, text(inner.get("message"))),
@@ -179,5 +182,98 @@ mod tests {
                 "{code:?}"
             );
         }
+    }
+}
+
+/// Property tests: the mapping is total over statuses and bodies.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    use super::*;
+
+    /// Bodies shaped like the error responses the mapping reads, with
+    /// arbitrary values where it looks: `status` names (OK included),
+    /// codes out of range, details that are not Anys.
+    fn json_body() -> impl Strategy<Value = Vec<u8>> {
+        let status = prop_oneof![
+            Just("OK".to_owned()),
+            Just("NOT_FOUND".to_owned()),
+            Just("UNAVAILABLE".to_owned()),
+            "\\PC{0,12}",
+        ];
+        let code = prop_oneof![
+            any::<i64>().prop_map(Value::from),
+            (-2i64..20).prop_map(Value::from),
+            any::<f64>().prop_map(|x| json!(x)),
+            "\\PC{0,6}".prop_map(Value::from),
+            Just(Value::Null),
+        ];
+        let detail = prop_oneof![
+            Just(json!({"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "1s"})),
+            Just(json!({"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": 5})),
+            Just(json!({"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": 1})),
+            Just(json!({"@type": "nope"})),
+            Just(json!({"@type": "type.googleapis.com/x.Unknown", "a": [1, {}]})),
+            Just(json!([])),
+            Just(json!("text")),
+            Just(json!({})),
+        ];
+        (
+            status,
+            code,
+            prop::collection::vec(detail, 0..4),
+            "\\PC{0,20}",
+            0..4u8,
+        )
+            .prop_map(|(status, code, details, message, shape)| {
+                let inner =
+                    json!({"code": code, "status": status, "message": message, "details": details});
+                let body = match shape {
+                    0 => json!({ "error": inner }),
+                    1 => json!([{ "error": inner }]),
+                    2 => inner,
+                    _ => json!({ "error": status }),
+                };
+                body.to_string().into_bytes()
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        /// (e) Arbitrary bytes under any status: never a panic, always an
+        /// error code, never OK for a status that is not 2xx, and a message
+        /// bounded by the snippet length.
+        #[test]
+        fn arbitrary_bodies_always_map(status in any::<u16>(), body in prop::collection::vec(any::<u8>(), 0..400)) {
+            let error = error_from_response(status, &body);
+            if !(200..=299).contains(&status) {
+                prop_assert_ne!(error.code(), Code::Ok);
+            }
+            if serde_json::from_slice::<Value>(&body).is_err() {
+                prop_assert_eq!(error.code(), code_for_http_status(status));
+                prop_assert!(error.message().chars().count() <= SNIPPET_CHARS + 20);
+            }
+        }
+
+        /// (e) Error-shaped JSON with hostile values: never a panic, never
+        /// OK for a status that is not 2xx.
+        #[test]
+        fn error_shaped_bodies_always_map(status in prop_oneof![any::<u16>(), 400u16..600], body in json_body()) {
+            let error = error_from_response(status, &body);
+            if !(200..=299).contains(&status) {
+                prop_assert_ne!(error.code(), Code::Ok, "{}", String::from_utf8_lossy(&body));
+            }
+        }
+    }
+
+    #[test]
+    fn an_ok_status_name_in_an_error_body_keeps_the_http_code() {
+        let body = br#"{"error":{"code":500,"message":"odd","status":"OK"}}"#;
+        assert_eq!(error_from_response(500, body).code(), Code::Internal);
+        let body = br#"[{"error":{"code":404,"message":"odd","status":"OK"}}]"#;
+        assert_eq!(error_from_response(404, body).code(), Code::NotFound);
     }
 }

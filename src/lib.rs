@@ -71,6 +71,10 @@ mod transport;
 #[cfg(feature = "emulator")]
 pub mod emulator;
 
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use auth::{CredentialSearch, Credentials, GOOGLE_TOKEN_URI, SCOPES};
 pub use client::{
     Client, ClientBuilder, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, EARTH_ENGINE_ENDPOINT,

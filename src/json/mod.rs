@@ -155,10 +155,12 @@ pub(crate) fn descriptor(full_name: &str) -> Result<MessageDescriptor, JsonError
 }
 
 /// A generated message as a dynamic one, through its wire form (`None` only
-/// for a type name this crate does not have).
+/// for a type name this crate does not have). The bytes fields of the result
+/// (such as the values of `Any`s) share one buffer rather than each being
+/// copied out of it.
 pub(crate) fn to_dynamic(message: &impl Message, full_name: &str) -> Option<DynamicMessage> {
     let descriptor = pool().get_message_by_name(full_name)?;
-    DynamicMessage::decode(descriptor, message.encode_to_vec().as_slice()).ok()
+    DynamicMessage::decode(descriptor, bytes::Bytes::from(message.encode_to_vec())).ok()
 }
 
 #[cfg(test)]

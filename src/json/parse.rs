@@ -91,6 +91,23 @@ pub(crate) fn parse_message(
             format!("expected a JSON object for {}", descriptor.full_name()),
         ));
     };
+    parse_object(descriptor, object, None, mode, path)
+}
+
+/// Parses the members of a JSON object, but `skip` (an `Any`'s `@type`),
+/// into a message of type `descriptor`.
+///
+/// The object is only borrowed: message-typed members are walked in place
+/// and only this level's scalar members are copied, so that a document of
+/// nested messages (or of `Any`s nested in one another) is never copied once
+/// per level of nesting.
+fn parse_object(
+    descriptor: &MessageDescriptor,
+    object: &Map<String, Value>,
+    skip: Option<&str>,
+    mode: ParseMode,
+    path: &str,
+) -> Result<DynamicMessage, JsonError> {
     for field in descriptor.fields() {
         if field.name() != field.json_name()
             && object.contains_key(field.name())
@@ -110,6 +127,9 @@ pub(crate) fn parse_message(
     let mut residual = Map::new();
     let mut walked = Vec::new();
     for (key, value) in object {
+        if skip == Some(key.as_str()) {
+            continue;
+        }
         let field = descriptor
             .get_field_by_json_name(key)
             .or_else(|| descriptor.get_field_by_name(key));
@@ -117,6 +137,8 @@ pub(crate) fn parse_message(
             Some(field) if !field.is_map() && matches!(field.kind(), Kind::Message(_)) => {
                 walked.push((field, key, value))
             }
+            // Ignored when lenient: not even copied.
+            None if mode == ParseMode::Lenient => {}
             _ => {
                 residual.insert(key.clone(), value.clone());
             }
@@ -187,7 +209,7 @@ fn singular(
 }
 
 /// Parses an `Any`. One whose type is not known is kept with its JSON text
-/// (everything but `@type`) as its value.
+/// (everything but `@type`) as its value; `{}` is the default Any.
 pub(crate) fn parse_any(
     json: &Value,
     mode: ParseMode,
@@ -199,6 +221,10 @@ pub(crate) fn parse_any(
             "expected a JSON object for google.protobuf.Any",
         ));
     };
+    if object.is_empty() {
+        // The default (empty) Any, as proto3 printers write it.
+        return Ok(prost_types::Any::default());
+    }
     let Some(Value::String(type_url)) = object.get("@type") else {
         return Err(JsonError::at(path, "an Any needs its \"@type\""));
     };
@@ -208,11 +234,9 @@ pub(crate) fn parse_any(
             format!("type URL {type_url:?} has no '/'"),
         ));
     };
-    let mut rest = object.clone();
-    rest.remove("@type");
     let value = match pool().get_message_by_name(type_name) {
         Some(descriptor) if has_special_json(type_name) => {
-            let Some(inner) = rest.get("value") else {
+            let Some(inner) = object.get("value") else {
                 return Err(JsonError::at(
                     path,
                     format!("an Any of {type_name} needs \"value\""),
@@ -221,14 +245,31 @@ pub(crate) fn parse_any(
             deserialize(&descriptor, inner, mode, &child(path, "value"))?.encode_to_vec()
         }
         Some(descriptor) => {
-            parse_message(&descriptor, &Value::Object(rest), mode, path)?.encode_to_vec()
+            parse_object(&descriptor, object, Some("@type"), mode, path)?.encode_to_vec()
         }
-        None => serde_json::to_vec(&rest).map_err(|e| JsonError::at(path, e.to_string()))?,
+        None => without_type(object).map_err(|e| JsonError::at(path, e.to_string()))?,
     };
     Ok(prost_types::Any {
         type_url: type_url.clone(),
         value,
     })
+}
+
+/// An `Any`'s members but `@type` as JSON text, in their order, written
+/// member by member rather than from a copy of the object.
+fn without_type(object: &Map<String, Value>) -> serde_json::Result<Vec<u8>> {
+    let mut out = vec![b'{'];
+    let members = object.iter().filter(|(key, _)| key.as_str() != "@type");
+    for (index, (key, value)) in members.enumerate() {
+        if index > 0 {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut out, key)?;
+        out.push(b':');
+        serde_json::to_writer(&mut out, value)?;
+    }
+    out.push(b'}');
+    Ok(out)
 }
 
 /// prost-reflect's parser, for scalars and well-known types.

@@ -2,6 +2,7 @@
 //! lowerCamel names, int64 as strings, enums by name, `Any` with `@type`.
 
 use base64::Engine;
+use bytes::Bytes;
 use prost_reflect::{
     DynamicMessage, Kind, MapKey, ReflectMessage, SerializeOptions, Value as Field,
 };
@@ -47,10 +48,7 @@ fn field_to_json(kind: &Kind, value: &Field) -> Value {
             Value::Object(object)
         }
         Field::Message(message) if message.descriptor().full_name() == ANY => {
-            match message.transcode_to::<prost_types::Any>() {
-                Ok(any) => any_to_json(&any),
-                Err(_) => Value::Null,
-            }
+            dynamic_any_to_json(message)
         }
         Field::Message(message) => message_to_json(message),
         Field::Bool(b) => Value::Bool(*b),
@@ -101,12 +99,45 @@ pub(crate) fn float(x: f64) -> Value {
 
 /// An `Any` in proto3 JSON; contents of an unknown type are kept as they came.
 pub fn any_to_json(any: &prost_types::Any) -> Value {
-    let type_name = any.type_url.rsplit_once('/').map_or("", |(_, name)| name);
+    any_parts_to_json(&any.type_url, Bytes::copy_from_slice(&any.value))
+}
+
+/// An `Any` held as a dynamic message, printed from its two fields in place
+/// (its `value` is shared, not copied: see [`any_parts_to_json`]).
+fn dynamic_any_to_json(message: &DynamicMessage) -> Value {
+    let type_url = message.get_field_by_number(1);
+    let value = message.get_field_by_number(2);
+    any_parts_to_json(
+        type_url
+            .as_deref()
+            .and_then(Field::as_str)
+            .unwrap_or_default(),
+        value
+            .as_deref()
+            .and_then(Field::as_bytes)
+            .cloned()
+            .unwrap_or_default(),
+    )
+}
+
+/// An `Any`'s type URL and value in proto3 JSON.
+///
+/// The contents are decoded from `value` as a [`Bytes`], so every bytes field
+/// inside them (the `value` of an `Any` nested in the contents, in
+/// particular) is a view of the same buffer: printing `Any`s nested in one
+/// another costs no copy of the payload per level.
+fn any_parts_to_json(type_url: &str, value: Bytes) -> Value {
+    if type_url.is_empty() && value.is_empty() {
+        // The default Any, as other proto3 printers write it (and as
+        // `parse_any` reads it back).
+        return Value::Object(Map::new());
+    }
+    let type_name = type_url.rsplit_once('/').map_or("", |(_, name)| name);
     let mut object = Map::new();
-    object.insert("@type".into(), Value::String(any.type_url.clone()));
+    object.insert("@type".into(), Value::String(type_url.to_owned()));
     let decoded = pool()
         .get_message_by_name(type_name)
-        .and_then(|descriptor| DynamicMessage::decode(descriptor, any.value.as_slice()).ok());
+        .and_then(|descriptor| DynamicMessage::decode(descriptor, value.clone()).ok());
     match decoded {
         Some(message) if has_special_json(type_name) => {
             object.insert("value".into(), message_to_json(&message));
@@ -116,11 +147,11 @@ pub fn any_to_json(any: &prost_types::Any) -> Value {
                 object.extend(fields);
             }
         }
-        None => match serde_json::from_slice::<Map<String, Value>>(&any.value) {
+        None => match serde_json::from_slice::<Map<String, Value>>(&value) {
             // Kept from a REST response: the JSON it arrived with.
             Ok(fields) => object.extend(fields),
             Err(_) => {
-                let raw = base64::engine::general_purpose::STANDARD.encode(&any.value);
+                let raw = base64::engine::general_purpose::STANDARD.encode(&value);
                 object.insert("value".into(), Value::String(raw));
             }
         },
