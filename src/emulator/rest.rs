@@ -35,6 +35,7 @@ use crate::error::{Detail, Error};
 use crate::http_error::http_status_for_code;
 use crate::json::{ParseMode, any_to_json, operation_to_json, parse_typed};
 use crate::longrunning::{CancelOperationRequest, ListOperationsResponse, WaitOperationRequest};
+use crate::routes::template::hex_value;
 use crate::routes::{ApiVersion, HttpRule, Routes, Rpc};
 use crate::rpc::bad_request::FieldViolation;
 use crate::rpc::{BadRequest, Code};
@@ -460,24 +461,14 @@ pub(crate) fn decode_query_component(raw: &str) -> Option<String> {
         match byte {
             b'+' => out.push(b' '),
             b'%' => {
-                let high = hex_digit(bytes.next()?)?;
-                let low = hex_digit(bytes.next()?)?;
+                let high = hex_value(bytes.next()?)?;
+                let low = hex_value(bytes.next()?)?;
                 out.push((high << 4) | low);
             }
             other => out.push(other),
         }
     }
     String::from_utf8(out).ok()
-}
-
-/// The value of one hexadecimal digit.
-fn hex_digit(byte: u8) -> Option<u8> {
-    match byte {
-        b'0'..=b'9' => Some(byte - b'0'),
-        b'a'..=b'f' => Some(byte - b'a' + 10),
-        b'A'..=b'F' => Some(byte - b'A' + 10),
-        _ => None,
-    }
 }
 
 /// Reads the whole body, refusing more than [`MAX_BODY_BYTES`].

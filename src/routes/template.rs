@@ -597,8 +597,9 @@ fn encode_into(out: &mut String, piece: &str) {
     }
 }
 
-/// The value of one hex digit.
-fn hex_value(byte: u8) -> Option<u8> {
+/// The value of one hex digit (either case); shared with the emulator's
+/// query decoding.
+pub(crate) fn hex_value(byte: u8) -> Option<u8> {
     char::from(byte)
         .to_digit(16)
         .and_then(|digit| u8::try_from(digit).ok())
