@@ -3,12 +3,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use http::{HeaderMap, HeaderName, HeaderValue};
 use tokio::time::Instant;
 
 use crate::auth::{CredentialSearch, Credentials, SecretToken};
 use crate::error::{Error, Result};
 use crate::http::is_remote_plaintext;
-use crate::options::{CallContext, CallOptions, Header};
+use crate::options::{CallContext, CallOptions, append_headers};
 use crate::requests::{
     CancelOperation, DeleteOperation, GetOperation, ListOperations, WaitOperation,
 };
@@ -82,8 +83,12 @@ struct Inner {
     /// Given, or found on first use.
     credentials: tokio::sync::OnceCell<Credentials>,
     search: CredentialSearch,
-    quota_project: Option<String>,
     defaults: CallOptions,
+    /// The headers every call carries, converted once: the builder's own
+    /// and `x-goog-api-client`.
+    fixed_headers: HeaderMap,
+    /// `x-goog-user-project` when the builder or the environment names it.
+    quota_header: Option<HeaderValue>,
     retry: RetryPolicy,
 }
 
@@ -247,6 +252,8 @@ impl ClientBuilder {
                 RestTransport::new(&self.endpoint, routes.clone(), self.max_response_bytes)?,
             )),
         };
+        let fixed_headers = fixed_headers(&self.defaults)?;
+        let quota_header = quota_project.as_deref().map(quota_header).transpose()?;
         Ok(Client {
             inner: Arc::new(Inner {
                 transport,
@@ -254,8 +261,9 @@ impl ClientBuilder {
                 routes,
                 credentials,
                 search,
-                quota_project,
                 defaults: self.defaults,
+                fixed_headers,
+                quota_header,
                 retry: self.retry,
             }),
         })
@@ -273,8 +281,9 @@ impl Client {
                 routes: Routes::empty(),
                 credentials: tokio::sync::OnceCell::new_with(Some(Credentials::anonymous())),
                 search: CredentialSearch::new(),
-                quota_project: None,
                 defaults: CallOptions::new().with_timeout(DEFAULT_TIMEOUT),
+                fixed_headers: HeaderMap::new(),
+                quota_header: None,
                 retry: RetryPolicy::never(),
             }),
         }
@@ -343,7 +352,7 @@ impl Client {
             let deadline = options.timeout.map(|timeout| Instant::now() + timeout);
             let policy = options.retry.as_ref().unwrap_or(&self.inner.retry);
             let credentials = self.credentials().await?;
-            let headers = self.request_headers(&credentials, resource, &options);
+            let headers = self.request_headers(&credentials, resource, &options)?;
             let (attempt, headers, credentials) = (&attempt, &headers, &credentials);
             // A token the server refuses is replaced once; the same refusal
             // again ends the call.
@@ -356,14 +365,14 @@ impl Client {
                         let token = credentials.token(refused.as_ref()).await?;
                         let mut all = headers.clone();
                         if let Some(token) = &token {
-                            all.push(Header::authorization(token));
+                            all.insert(http::header::AUTHORIZATION, token.bearer_header()?);
                         }
                         *last_token
                             .lock()
                             .unwrap_or_else(std::sync::PoisonError::into_inner) = token;
                         attempt(CallContext {
                             deadline,
-                            headers: all.into(),
+                            headers: all,
                         })
                         .await
                     }
@@ -404,33 +413,30 @@ impl Client {
             .cloned()
     }
 
-    /// The headers of a call besides the bearer token: the caller's, the
-    /// quota project, routing and client identification.
+    /// The headers of a call besides the bearer token: the client's own,
+    /// the call's, the quota project and routing.
     fn request_headers(
         &self,
         credentials: &Credentials,
         resource: &str,
         options: &CallOptions,
-    ) -> Vec<Header> {
-        let mut headers = options.headers.clone();
+    ) -> Result<HeaderMap> {
+        let mut headers = self.inner.fixed_headers.clone();
+        append_headers(&mut headers, &options.headers)?;
         if !credentials.is_anonymous() {
-            let quota_project = self
-                .inner
-                .quota_project
-                .as_deref()
-                .or(credentials.quota_project());
-            if let Some(project) = quota_project {
-                headers.push(Header::internal("x-goog-user-project", project));
+            let quota = match (&self.inner.quota_header, credentials.quota_project()) {
+                (Some(header), _) => Some(header.clone()),
+                (None, Some(project)) => Some(quota_header(project)?),
+                (None, None) => None,
+            };
+            if let Some(quota) = quota {
+                headers.insert(X_GOOG_USER_PROJECT, quota);
             }
         }
         if !resource.is_empty() {
-            headers.push(Header::internal(
-                "x-goog-request-params",
-                &request_params(resource),
-            ));
+            headers.insert(X_GOOG_REQUEST_PARAMS, request_params(resource)?);
         }
-        headers.push(Header::internal("x-goog-api-client", API_CLIENT));
-        headers
+        Ok(headers)
     }
 
     /// What a call would send over HTTP/JSON with this client's routes and
@@ -449,17 +455,20 @@ impl Client {
         // found show as what they will be once found.
         let headers = match self.inner.credentials.get() {
             Some(credentials) => {
-                let mut headers = self.request_headers(credentials, resource, &options);
+                let mut headers = self.request_headers(credentials, resource, &options)?;
                 if !credentials.is_anonymous() {
-                    headers.push(Header::authorization(&SecretToken::new("<redacted>")));
+                    headers.insert(
+                        http::header::AUTHORIZATION,
+                        HeaderValue::from_static("Bearer <redacted>"),
+                    );
                 }
                 headers
             }
-            None => self.request_headers(&Credentials::anonymous(), resource, &options),
+            None => self.request_headers(&Credentials::anonymous(), resource, &options)?,
         };
         let context = CallContext {
             deadline: options.timeout.map(|timeout| Instant::now() + timeout),
-            headers: headers.into(),
+            headers,
         };
         rest_transport::preview(
             &self.inner.endpoint,
@@ -485,11 +494,48 @@ pub(crate) const API_CLIENT: &str = concat!(
     env!("CARGO_PKG_VERSION")
 );
 
+const X_GOOG_REQUEST_PARAMS: HeaderName = HeaderName::from_static("x-goog-request-params");
+const X_GOOG_USER_PROJECT: HeaderName = HeaderName::from_static("x-goog-user-project");
+const X_GOOG_API_CLIENT: HeaderName = HeaderName::from_static("x-goog-api-client");
+
+/// The headers every call of a client carries: its default headers and
+/// `x-goog-api-client`.
+fn fixed_headers(defaults: &CallOptions) -> Result<HeaderMap> {
+    let mut headers = HeaderMap::new();
+    append_headers(&mut headers, &defaults.headers)?;
+    headers.insert(X_GOOG_API_CLIENT, HeaderValue::from_static(API_CLIENT));
+    Ok(headers)
+}
+
+fn quota_header(project: &str) -> Result<HeaderValue> {
+    HeaderValue::from_str(project).map_err(|_| {
+        Error::new(
+            Code::InvalidArgument,
+            format!("the quota project {project:?} cannot be sent in a header"),
+        )
+    })
+}
+
 /// `name=<resource>` for `x-goog-request-params`: percent-encoded except
 /// for `/`, which Google's clients leave as it is.
-fn request_params(resource: &str) -> String {
-    let encoded = crate::routes::template::encode_component(resource).replace("%2F", "/");
-    format!("name={encoded}")
+fn request_params(resource: &str) -> Result<HeaderValue> {
+    let mut text = String::with_capacity(5 + resource.len() + resource.len() / 4);
+    text.push_str("name=");
+    crate::routes::template::encode_into_keeping_slashes(&mut text, resource);
+    let mut value = HeaderValue::try_from(text).map_err(|_| {
+        Error::new(
+            Code::InvalidArgument,
+            format!(
+                "the name {} cannot be sent in a header",
+                shown_name(resource)
+            ),
+        )
+    })?;
+    // A value that differs from call to call is kept out of HTTP/2's header
+    // compression table, where it would only push out the headers that do
+    // repeat (this flag means exactly "never index" to the HPACK encoder).
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 /// Whether the endpoint is a host other than this machine.

@@ -1,7 +1,8 @@
 //! Per-call options: deadline, extra request headers, retry policy.
 
-use std::sync::Arc;
 use std::time::Duration;
+
+use http::{HeaderMap, HeaderName, HeaderValue};
 
 use tokio::time::Instant;
 
@@ -37,25 +38,9 @@ const CREDENTIAL_HEADERS: &[&str] = &[
 ];
 
 impl Header {
-    /// A header the client sets itself (already known to be valid).
-    pub(crate) fn internal(name: &str, value: &str) -> Self {
-        Self {
-            name: name.to_owned(),
-            value: value.to_owned(),
-        }
-    }
-
-    /// `authorization: Bearer <token>`.
-    pub(crate) fn authorization(token: &crate::auth::SecretToken) -> Self {
-        Self {
-            name: "authorization".to_owned(),
-            value: format!("Bearer {}", token.expose()),
-        }
-    }
-
     /// The value as it may be shown: credentials are redacted.
     pub(crate) fn shown_value(&self) -> &str {
-        if CREDENTIAL_HEADERS.contains(&self.name.as_str()) {
+        if is_credential(&self.name) {
             "<redacted>"
         } else {
             &self.value
@@ -112,13 +97,13 @@ impl CallOptions {
         self
     }
 
-    /// These options over `defaults`: a value set here wins; headers add up.
+    /// These options over `defaults`: a value set here wins. Only this
+    /// call's own headers are kept: the client sends the defaults' from a
+    /// header map it builds once.
     pub(crate) fn over(&self, defaults: &CallOptions) -> CallOptions {
-        let mut headers = defaults.headers.clone();
-        headers.extend(self.headers.iter().cloned());
         CallOptions {
             timeout: self.timeout.or(defaults.timeout),
-            headers,
+            headers: self.headers.clone(),
             retry: self.retry.clone().or_else(|| defaults.retry.clone()),
             invalid: self.invalid.clone().or_else(|| defaults.invalid.clone()),
         }
@@ -165,12 +150,60 @@ impl Header {
     }
 }
 
+impl Header {
+    /// The header as it goes on the wire.
+    pub(crate) fn to_wire(&self) -> Result<(HeaderName, HeaderValue)> {
+        // Names and values were checked when the header was made, so this
+        // only fails if those checks and the http crate's ever disagree.
+        let name = HeaderName::from_bytes(self.name.as_bytes());
+        let value = HeaderValue::from_str(&self.value);
+        match (name, value) {
+            (Ok(name), Ok(value)) => Ok((name, value)),
+            _ => Err(Error::new(
+                Code::InvalidArgument,
+                format!("header {:?} cannot be sent", self.name),
+            )),
+        }
+    }
+}
+
+/// Appends `headers` to `map`, converted for the wire.
+pub(crate) fn append_headers(map: &mut HeaderMap, headers: &[Header]) -> Result<()> {
+    for header in headers {
+        let (name, value) = header.to_wire()?;
+        map.append(name, value);
+    }
+    Ok(())
+}
+
+/// Whether a header's value is a credential, never to be shown.
+pub(crate) fn is_credential(name: &str) -> bool {
+    CREDENTIAL_HEADERS.contains(&name)
+}
+
+/// Request headers as they may be shown: name and value, credentials
+/// redacted.
+pub(crate) fn shown_headers(map: &HeaderMap) -> Vec<(String, String)> {
+    map.iter()
+        .map(|(name, value)| {
+            let shown = if is_credential(name.as_str()) {
+                "<redacted>".to_owned()
+            } else {
+                String::from_utf8_lossy(value.as_bytes()).into_owned()
+            };
+            (name.as_str().to_owned(), shown)
+        })
+        .collect()
+}
+
 /// What a transport needs to know about one attempt.
 #[derive(Clone, Debug)]
 pub(crate) struct CallContext {
     /// When the whole call must be over.
     pub(crate) deadline: Option<Instant>,
-    pub(crate) headers: Arc<[Header]>,
+    /// Every header of the attempt but those the transport sets itself
+    /// (content type, user agent, timeouts).
+    pub(crate) headers: HeaderMap,
 }
 
 impl CallContext {
@@ -217,7 +250,7 @@ mod tests {
     }
 
     #[test]
-    fn call_options_override_defaults_and_headers_add_up() {
+    fn call_options_override_defaults() {
         let defaults = CallOptions::new()
             .with_timeout(Duration::from_secs(60))
             .with_header("x-a", "1");
@@ -226,6 +259,11 @@ mod tests {
             .with_header("x-b", "2")
             .over(&defaults);
         assert_eq!(merged.timeout, Some(Duration::from_secs(5)));
-        assert_eq!(merged.headers.len(), 2);
+        assert_eq!(
+            merged.headers.len(),
+            1,
+            "the defaults' headers are sent from the client"
+        );
+        assert_eq!(merged.headers[0].name, "x-b");
     }
 }

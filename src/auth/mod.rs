@@ -53,6 +53,21 @@ impl SecretToken {
     pub(crate) fn expose(&self) -> &str {
         &self.0
     }
+
+    /// `Bearer <token>` as a header value marked sensitive, which keeps it
+    /// out of HTTP/2's header compression table and of hyper's and tonic's
+    /// logs.
+    pub(crate) fn bearer_header(&self) -> Result<http::HeaderValue> {
+        let mut value =
+            http::HeaderValue::try_from(format!("Bearer {}", self.expose())).map_err(|_| {
+                Error::new(
+                    Code::Unauthenticated,
+                    "the access token has characters that cannot be sent in a header",
+                )
+            })?;
+        value.set_sensitive(true);
+        Ok(value)
+    }
 }
 
 impl std::fmt::Debug for SecretToken {

@@ -585,9 +585,19 @@ pub(crate) fn encode_component(text: &str) -> String {
 
 /// Percent-encodes every byte outside the unreserved set, upper-case hex.
 fn encode_into(out: &mut String, piece: &str) {
+    encode_bytes(out, piece, is_unreserved);
+}
+
+/// Like [`encode_component`], but `/` stays as it is (as routing headers
+/// carry resource names).
+pub(crate) fn encode_into_keeping_slashes(out: &mut String, text: &str) {
+    encode_bytes(out, text, |byte| byte == b'/' || is_unreserved(byte));
+}
+
+fn encode_bytes(out: &mut String, piece: &str, kept: impl Fn(u8) -> bool) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for &byte in piece.as_bytes() {
-        if is_unreserved(byte) {
+        if kept(byte) {
             out.push(char::from(byte));
         } else {
             out.push('%');

@@ -4,7 +4,8 @@ use std::error::Error as StdError;
 use std::time::Duration;
 
 use prost::Message;
-use tonic::metadata::{AsciiMetadataKey, AsciiMetadataValue};
+use tonic::Extensions;
+use tonic::metadata::{AsciiMetadataValue, MetadataMap};
 use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 
 use super::{BoxFuture, Transport};
@@ -76,31 +77,15 @@ impl GrpcTransport {
         let client = self.client.clone();
         let endpoint = self.endpoint.clone();
         Box::pin(async move {
-            let mut request = tonic::Request::new(request);
             let remaining = call.remaining();
+            let mut metadata = MetadataMap::from_headers(call.headers);
             if let Some(remaining) = remaining {
                 if remaining.is_zero() {
                     return Err(deadline_exceeded());
                 }
-                request.set_timeout(remaining);
+                metadata.insert("grpc-timeout", grpc_timeout(remaining));
             }
-            for header in call.headers.iter() {
-                let key = AsciiMetadataKey::from_bytes(header.name.as_bytes());
-                let value = AsciiMetadataValue::try_from(header.value.as_str());
-                match (key, value) {
-                    (Ok(key), Ok(mut value)) => {
-                        // Keeps the token out of tonic's and hyper's logs.
-                        value.set_sensitive(header.name == "authorization");
-                        request.metadata_mut().append(key, value);
-                    }
-                    _ => {
-                        return Err(Error::new(
-                            Code::InvalidArgument,
-                            format!("header {:?} cannot be sent as gRPC metadata", header.name),
-                        ));
-                    }
-                }
-            }
+            let request = tonic::Request::from_parts(metadata, Extensions::default(), request);
             let response = rpc(client, request);
             let outcome = match remaining {
                 // tonic only sends `grpc-timeout`; the deadline is enforced here too so
@@ -119,6 +104,33 @@ impl GrpcTransport {
 }
 
 use std::future::Future;
+
+/// The `grpc-timeout` for the time left, rounded down to a coarse unit:
+/// whole seconds from 10 s up, whole milliseconds from 10 ms up. A value
+/// that stays the same from one call to the next is sent as a one-byte
+/// reference into HTTP/2's header table; one that changes every
+/// microsecond costs its full text and a new table entry on every call.
+/// The server may give up a little earlier than the client's own deadline,
+/// never later.
+pub(crate) fn grpc_timeout(remaining: Duration) -> AsciiMetadataValue {
+    const MAX_VALUE: u128 = 99_999_999; // the protocol allows 8 digits
+    let (value, unit) = if remaining >= Duration::from_secs(10) {
+        (remaining.as_secs().into(), 'S')
+    } else if remaining >= Duration::from_millis(10) {
+        (remaining.as_millis(), 'm')
+    } else {
+        (remaining.as_micros().max(1), 'u')
+    };
+    let (value, unit) = if value > MAX_VALUE {
+        // Beyond 8 digits of seconds (three years): hours.
+        ((value / 3600).min(MAX_VALUE), 'H')
+    } else {
+        (value, unit)
+    };
+    let mut text = value.to_string();
+    text.push(unit);
+    AsciiMetadataValue::try_from(text).unwrap_or_else(|_| AsciiMetadataValue::from_static("1S"))
+}
 
 fn deadline_exceeded() -> Error {
     Error::new(Code::DeadlineExceeded, "the call's deadline passed")
@@ -270,5 +282,27 @@ impl Transport for GrpcTransport {
         self.unary(request, call, |mut c, r| async move {
             c.wait_operation(r).await
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grpc_timeout_is_coarse_and_never_longer_than_the_time_left() {
+        let cases = [
+            (Duration::from_secs(60), "60S"),
+            (Duration::from_micros(59_999_999), "59S"),
+            (Duration::from_millis(10_000), "10S"),
+            (Duration::from_micros(9_999_999), "9999m"),
+            (Duration::from_millis(10), "10m"),
+            (Duration::from_micros(9_999), "9999u"),
+            (Duration::from_nanos(10), "1u"),
+            (Duration::from_secs(100_000_000), "27777H"),
+        ];
+        for (remaining, expected) in cases {
+            assert_eq!(grpc_timeout(remaining), expected, "{remaining:?}");
+        }
     }
 }

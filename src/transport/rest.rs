@@ -18,7 +18,7 @@ use crate::longrunning::{
     CancelOperationRequest, DeleteOperationRequest, GetOperationRequest, ListOperationsRequest,
     ListOperationsResponse, Operation, WaitOperationRequest,
 };
-use crate::options::CallContext;
+use crate::options::{CallContext, shown_headers};
 use crate::routes::transcode::{HttpRequestParts, transcode};
 use crate::routes::{Routes, Rpc};
 use crate::rpc::Code;
@@ -120,12 +120,13 @@ impl RestTransport {
         let this = self.clone();
         Box::pin(async move {
             let parts = parts?;
-            let exchange = this.exchange(&parts, &call);
+            let remaining = call.remaining();
+            let exchange = this.exchange(&parts, call);
             let Reply {
                 status,
                 retry_after,
                 body,
-            } = match call.remaining() {
+            } = match remaining {
                 Some(remaining) if remaining.is_zero() => return Err(deadline_exceeded()),
                 Some(remaining) => tokio::time::timeout(remaining, exchange)
                     .await
@@ -144,36 +145,23 @@ impl RestTransport {
     }
 
     /// Sends the request and reads the whole (bounded) response.
-    async fn exchange(&self, parts: &HttpRequestParts, call: &CallContext) -> Result<Reply> {
+    async fn exchange(&self, parts: &HttpRequestParts, call: CallContext) -> Result<Reply> {
         let url = format!("{}{}", self.base, parts.path_and_query());
-        let mut builder = http::Request::builder()
-            .method(parts.method.as_str())
-            .uri(&url);
-        for (name, value) in base_headers(parts, call) {
-            builder = builder.header(name, value);
-        }
-        for header in call.headers.iter() {
-            let mut value = http::HeaderValue::from_str(&header.value).map_err(|_| {
-                Error::new(
-                    Code::InvalidArgument,
-                    format!("header {:?} has a value HTTP cannot carry", header.name),
-                )
-            })?;
-            // Keeps the token out of hyper's logs.
-            value.set_sensitive(header.name == "authorization");
-            builder = builder.header(header.name.as_str(), value);
-        }
         let body = parts
             .body
             .as_ref()
             .map(|json| Bytes::from(json.to_string()))
             .unwrap_or_default();
-        let request = builder.body(Full::new(body)).map_err(|e| {
-            Error::new(
-                Code::InvalidArgument,
-                format!("cannot build the request for {url}: {e}"),
-            )
-        })?;
+        let mut request = http::Request::new(Full::new(body));
+        *request.method_mut() = http::Method::from_bytes(parts.method.as_bytes())
+            .map_err(|_| invalid_request(&url, "invalid method"))?;
+        *request.uri_mut() = url
+            .parse()
+            .map_err(|e: http::uri::InvalidUri| invalid_request(&url, &e.to_string()))?;
+        let remaining = call.remaining();
+        let headers = request.headers_mut();
+        *headers = call.headers;
+        add_base_headers(headers, parts, remaining);
         let response = self
             .client
             .request(request)
@@ -262,37 +250,47 @@ pub(crate) fn preview(
         ));
     }
     let parts = request_parts(routes, rpc, request, type_name)?;
-    let mut headers = base_headers(&parts, call);
-    headers.extend(
-        call.headers
-            .iter()
-            .map(|h| (h.name.clone(), h.shown_value().to_owned())),
-    );
+    // The same map the transport would send.
+    let mut headers = call.headers.clone();
+    add_base_headers(&mut headers, &parts, call.remaining());
     Ok(HttpPreview {
         method: parts.method.clone(),
         url: format!("{}{}", base.trim_end_matches('/'), parts.path_and_query()),
-        headers,
+        headers: shown_headers(&headers),
         body: parts.body.as_ref().map(Value::to_string),
     })
 }
 
-/// The headers every request carries.
-fn base_headers(parts: &HttpRequestParts, call: &CallContext) -> Vec<(String, String)> {
-    let mut headers = vec![
-        ("accept".to_owned(), "application/json".to_owned()),
-        ("user-agent".to_owned(), crate::auth::USER_AGENT.to_owned()),
-    ];
+fn invalid_request(url: &str, why: &str) -> Error {
+    Error::new(
+        Code::InvalidArgument,
+        format!("cannot build the request for {url}: {why}"),
+    )
+}
+
+/// The headers every request carries; a caller's own `accept` is kept.
+fn add_base_headers(
+    headers: &mut http::HeaderMap,
+    parts: &HttpRequestParts,
+    remaining: Option<Duration>,
+) {
+    use http::header::{ACCEPT, CONTENT_TYPE, USER_AGENT};
+    const JSON: http::HeaderValue = http::HeaderValue::from_static("application/json");
+    headers.entry(ACCEPT).or_insert(JSON);
+    headers.insert(
+        USER_AGENT,
+        http::HeaderValue::from_static(crate::auth::USER_AGENT),
+    );
     if parts.body.is_some() {
-        headers.push(("content-type".to_owned(), "application/json".to_owned()));
+        headers.insert(CONTENT_TYPE, JSON);
     }
-    if let Some(remaining) = call.remaining() {
+    if let Some(remaining) = remaining {
         // Google front ends read the caller's deadline from this header.
-        headers.push((
-            "x-server-timeout".to_owned(),
-            format!("{:.3}", remaining.as_secs_f64()),
-        ));
+        let seconds = format!("{:.3}", remaining.as_secs_f64());
+        if let Ok(value) = http::HeaderValue::try_from(seconds) {
+            headers.insert(http::HeaderName::from_static("x-server-timeout"), value);
+        }
     }
-    headers
 }
 
 fn deadline_exceeded() -> Error {
