@@ -33,7 +33,9 @@
 //! `--scenario list-once <side> <count>`.
 //!
 //! `--short` (or `EEOPS_BENCH_SHORT=1`) runs everything with small counts,
-//! for CI.
+//! for CI. `--only grpc,list_100k_rest` runs only the comparisons and
+//! metrics whose names start with one of the given prefixes (the others:
+//! `cli`, `list_memory`, `watch`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -83,11 +85,17 @@ fn main() {
         runtime.block_on(run_scenario(scenario));
         return;
     }
-    let config = if short {
+    let mut config = if short {
         Config::short()
     } else {
         Config::full()
     };
+    if let Some(at) = args.iter().position(|arg| arg == "--only") {
+        let names = args
+            .get(at + 1)
+            .expect("--only takes a comma-separated list");
+        config.only = Some(names.split(',').map(str::to_owned).collect());
+    }
     let started = Instant::now();
     runtime.block_on(run_all(&config));
     eprintln!("# done in {:.1} s", started.elapsed().as_secs_f64());
@@ -107,9 +115,19 @@ struct Config {
     memory_counts: (usize, usize),
     watch_count: usize,
     cli_runs: usize,
+    /// With `--only a,b`: the comparisons and metrics to run, by name
+    /// prefix (`grpc` runs every gRPC comparison); the rest are skipped.
+    only: Option<Vec<String>>,
 }
 
 impl Config {
+    /// Whether the comparison or metric `name` is to run.
+    fn wants(&self, name: &str) -> bool {
+        self.only
+            .as_ref()
+            .is_none_or(|only| only.iter().any(|prefix| name.starts_with(prefix.as_str())))
+    }
+
     fn full() -> Self {
         Self {
             short: false,
@@ -123,6 +141,7 @@ impl Config {
             memory_counts: (10_000, 100_000),
             watch_count: 10_000,
             cli_runs: 10,
+            only: None,
         }
     }
 
@@ -139,6 +158,7 @@ impl Config {
             memory_counts: (1_000, 5_000),
             watch_count: 180,
             cli_runs: 3,
+            only: None,
         }
     }
 }
@@ -216,17 +236,25 @@ async fn run_all(config: &Config) {
     };
 
     let mut ratios = Vec::new();
-    ratios.push(compare_latency("grpc_get_latency", 1.05, &mut grpc_sides, config).await);
-    ratios.push(compare_latency("rest_get_latency", 1.10, &mut rest_sides, config).await);
-    let (ratio, raw_grpc_rate) =
-        compare_throughput("grpc_throughput_256", 1.05, &mut grpc_sides, config).await;
-    ratios.push(ratio);
-    let (ratio, raw_rest_rate) =
-        compare_throughput("rest_throughput_256", 1.10, &mut rest_sides, config).await;
-    ratios.push(ratio);
-    // The emulator's own rate: what it serves to the leanest client.
-    metric("emulator_grpc_calls_per_s", raw_grpc_rate, "calls/s");
-    metric("emulator_rest_calls_per_s", raw_rest_rate, "calls/s");
+    if config.wants("grpc_get_latency") {
+        ratios.push(compare_latency("grpc_get_latency", 1.05, &mut grpc_sides, config).await);
+    }
+    if config.wants("rest_get_latency") {
+        ratios.push(compare_latency("rest_get_latency", 1.10, &mut rest_sides, config).await);
+    }
+    if config.wants("grpc_throughput_256") {
+        let (ratio, raw_grpc_rate) =
+            compare_throughput("grpc_throughput_256", 1.05, &mut grpc_sides, config).await;
+        ratios.push(ratio);
+        // The emulator's own rate: what it serves to the leanest client.
+        metric("emulator_grpc_calls_per_s", raw_grpc_rate, "calls/s");
+    }
+    if config.wants("rest_throughput_256") {
+        let (ratio, raw_rest_rate) =
+            compare_throughput("rest_throughput_256", 1.10, &mut rest_sides, config).await;
+        ratios.push(ratio);
+        metric("emulator_rest_calls_per_s", raw_rest_rate, "calls/s");
+    }
 
     let list_preview = |project: &str| {
         Prepared::from_preview(
@@ -240,32 +268,37 @@ async fn run_all(config: &Config) {
     let grpc_lister = Lister::Eeops(grpc_client.clone());
     let rest_lister = Lister::Eeops(rest_client.clone());
     let raw_grpc_lister = Lister::RawGrpc(Grpc::new(channel.clone()));
-    ratios.push(
-        compare_list(
-            "list_100k_grpc",
-            1.10,
-            (&grpc_lister, &raw_grpc_lister),
-            config,
-            (None, None),
-        )
-        .await,
-    );
+    if config.wants("list_100k_grpc") {
+        ratios.push(
+            compare_list(
+                "list_100k_grpc",
+                1.10,
+                (&grpc_lister, &raw_grpc_lister),
+                config,
+                (None, None),
+            )
+            .await,
+        );
+    }
     let raw_rest_lister = Lister::RawRest(hyper.clone());
-    ratios.push(
-        compare_list(
-            "list_100k_rest",
-            1.10,
-            (&rest_lister, &raw_rest_lister),
-            config,
-            (
-                Some(list_preview(WARM_PROJECT)),
-                Some(list_preview(LIST_PROJECT)),
-            ),
-        )
-        .await,
-    );
-
-    cli_startup(&emulator, &names[0], config).await;
+    if config.wants("list_100k_rest") {
+        ratios.push(
+            compare_list(
+                "list_100k_rest",
+                1.10,
+                (&rest_lister, &raw_rest_lister),
+                config,
+                (
+                    Some(list_preview(WARM_PROJECT)),
+                    Some(list_preview(LIST_PROJECT)),
+                ),
+            )
+            .await,
+        );
+    }
+    if config.wants("cli") {
+        cli_startup(&emulator, &names[0], config).await;
+    }
     drop((grpc_sides, rest_sides, grpc_client, rest_client));
     emulator
         .shutdown()
@@ -280,9 +313,13 @@ async fn run_all(config: &Config) {
         (large, "rest", "stream"),
         (large, "grpc", "collect"),
     ] {
-        child_scenario(&["list-memory", &count.to_string(), transport, mode]).await;
+        if config.wants("list_memory") {
+            child_scenario(&["list-memory", &count.to_string(), transport, mode]).await;
+        }
     }
-    child_scenario(&["watch", &config.watch_count.to_string()]).await;
+    if config.wants("watch") {
+        child_scenario(&["watch", &config.watch_count.to_string()]).await;
+    }
 
     for Ratio {
         name,

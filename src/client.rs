@@ -402,6 +402,15 @@ impl Client {
     /// The credentials calls are made with: those given to the builder, or
     /// the ones the credential search finds (once, on first use).
     pub async fn credentials(&self) -> Result<Credentials> {
+        if let Some(credentials) = self.inner.credentials.get() {
+            return Ok(credentials.clone());
+        }
+        // The search is boxed so that its large future is not part of every
+        // call's.
+        Box::pin(self.find_credentials()).await
+    }
+
+    async fn find_credentials(&self) -> Result<Credentials> {
         self.inner
             .credentials
             .get_or_try_init(|| async {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
+use hyper_rustls::builderstates::WantsSchemes;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -13,16 +14,27 @@ use hyper_util::rt::TokioExecutor;
 /// A pooled client for `http://` and `https://` URLs.
 pub(crate) type HttpClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
 
-/// Builds the client; must run inside a Tokio runtime.
-pub(crate) fn client() -> HttpClient {
+/// A TLS connector builder trusting the system's root certificates.
+pub(crate) fn tls_with_system_roots() -> hyper_rustls::HttpsConnectorBuilder<WantsSchemes> {
     // Without system roots, https calls fail with a TLS error that says so;
     // plaintext endpoints (emulators, token servers on loopback) still work.
-    let builder = hyper_rustls::HttpsConnectorBuilder::new()
+    hyper_rustls::HttpsConnectorBuilder::new()
         .with_native_roots()
         .unwrap_or_else(|error| {
             tracing::warn!(%error, "no system root certificates; https endpoints will fail");
-            hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(empty_roots_config())
-        });
+            tls_without_roots()
+        })
+}
+
+/// A TLS connector builder that trusts nothing: for clients of `http://`
+/// endpoints, which never use it, so that no certificates are read.
+pub(crate) fn tls_without_roots() -> hyper_rustls::HttpsConnectorBuilder<WantsSchemes> {
+    hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(empty_roots_config())
+}
+
+/// Builds the client; must run inside a Tokio runtime.
+pub(crate) fn client() -> HttpClient {
+    let builder = tls_with_system_roots();
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_nodelay(true);

@@ -66,7 +66,8 @@ impl TokenCache {
         Ok(token)
     }
 
-    fn fresh(&self, refused: Option<&SecretToken>) -> Option<SecretToken> {
+    /// The cached token if it is fresh and not `refused`; never waits.
+    pub(crate) fn fresh(&self, refused: Option<&SecretToken>) -> Option<SecretToken> {
         let current = self.lock().clone()?;
         let expired = current.refresh_at.is_some_and(|at| Instant::now() >= at);
         let rejected = refused.is_some_and(|refused| refused.expose() == current.token.expose());

@@ -263,6 +263,20 @@ impl Credentials {
     /// The token for the next attempt (`None` when anonymous); `refused` is a
     /// token the server just rejected.
     pub(crate) async fn token(&self, refused: Option<&SecretToken>) -> Result<Option<SecretToken>> {
+        match &self.inner.source {
+            Source::Anonymous => Ok(None),
+            Source::Static(token) => Ok(Some(token.clone())),
+            _ => match self.inner.cache.fresh(refused) {
+                Some(token) => Ok(Some(token)),
+                // Boxed so that a fetch's large future is not part of every
+                // call's.
+                None => Box::pin(self.fetch_token(refused)).await.map(Some),
+            },
+        }
+    }
+
+    /// A token from the source, through the cache's one fetch in flight.
+    async fn fetch_token(&self, refused: Option<&SecretToken>) -> Result<SecretToken> {
         let fetch = || async {
             match &self.inner.source {
                 Source::Anonymous => Err(Error::new(
@@ -290,11 +304,7 @@ impl Credentials {
                 }
             }
         };
-        match &self.inner.source {
-            Source::Anonymous => Ok(None),
-            Source::Static(token) => Ok(Some(token.clone())),
-            _ => self.inner.cache.get(refused, fetch).await.map(Some),
-        }
+        self.inner.cache.get(refused, fetch).await
     }
 }
 

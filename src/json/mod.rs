@@ -17,9 +17,11 @@ use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor};
 use prost_types::{DescriptorProto, FileDescriptorProto, FileDescriptorSet};
 use serde_json::Value;
 
+mod page;
 mod parse;
 mod print;
 
+pub(crate) use page::parse_list_page;
 pub use parse::{JsonError, ParseMode};
 pub(crate) use parse::{parse_any, parse_text};
 pub use print::any_to_json;

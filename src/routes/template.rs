@@ -596,14 +596,22 @@ pub(crate) fn encode_into_keeping_slashes(out: &mut String, text: &str) {
 
 fn encode_bytes(out: &mut String, piece: &str, kept: impl Fn(u8) -> bool) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &byte in piece.as_bytes() {
-        if kept(byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(byte >> 4)]));
-            out.push(char::from(HEX[usize::from(byte & 0x0F)]));
+    let bytes = piece.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        // Runs of bytes kept as they are are copied whole: kept bytes are
+        // ASCII, so a run always ends on a character boundary.
+        let run = bytes[at..].iter().take_while(|&&byte| kept(byte)).count();
+        if run > 0 {
+            out.push_str(piece.get(at..at + run).unwrap_or_default());
+            at += run;
+            continue;
         }
+        let byte = bytes[at];
+        out.push('%');
+        out.push(char::from(HEX[usize::from(byte >> 4)]));
+        out.push(char::from(HEX[usize::from(byte & 0x0F)]));
+        at += 1;
     }
 }
 
@@ -1420,6 +1428,26 @@ mod properties {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Percent-encoding by runs gives what encoding byte by byte gives.
+        #[test]
+        fn encoding_matches_the_byte_by_byte_definition(text in any::<String>()) {
+            let by_byte = |keep_slash: bool| -> String {
+                text.bytes()
+                    .map(|byte| {
+                        if is_unreserved(byte) || (keep_slash && byte == b'/') {
+                            char::from(byte).to_string()
+                        } else {
+                            format!("%{byte:02X}")
+                        }
+                    })
+                    .collect()
+            };
+            prop_assert_eq!(encode_component(&text), by_byte(false));
+            let mut kept = String::new();
+            encode_into_keeping_slashes(&mut kept, &text);
+            prop_assert_eq!(kept, by_byte(true));
+        }
 
         /// (a) Every Earth Engine operation name expands onto Get, Cancel,
         /// Delete and Wait of every version and matches back to itself.

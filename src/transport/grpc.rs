@@ -3,11 +3,12 @@
 use std::error::Error as StdError;
 use std::time::Duration;
 
+use http::Uri;
 use prost::Message;
 use tonic::Extensions;
 use tonic::metadata::{AsciiMetadataValue, MetadataMap};
-use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 
+use super::h2_channel::H2Channel;
 use super::{BoxFuture, Transport};
 use crate::error::{Error, Result};
 use crate::longrunning::{
@@ -21,7 +22,7 @@ use crate::rpc::{Code, Status};
 /// Talks to an Operations service over gRPC.
 #[derive(Clone, Debug)]
 pub(crate) struct GrpcTransport {
-    client: OperationsClient<Channel>,
+    client: OperationsClient<H2Channel>,
     endpoint: std::sync::Arc<str>,
 }
 
@@ -30,21 +31,22 @@ impl GrpcTransport {
     /// HTTP/2, `https://` TLS with the system's root certificates).
     pub(crate) fn new(url: &str, max_response_bytes: usize) -> Result<Self> {
         let invalid = |why: String| Error::new(Code::InvalidArgument, why);
-        let mut endpoint = Endpoint::from_shared(url.to_owned())
-            .map_err(|e| invalid(format!("invalid endpoint URL {url:?}")).with_source(e))?
-            .connect_timeout(Duration::from_secs(20))
-            .user_agent(crate::auth::USER_AGENT)
-            .map_err(|e| invalid(format!("invalid user agent for {url}")).with_source(e))?
-            .tcp_nodelay(true)
-            .http2_keep_alive_interval(Duration::from_secs(30))
-            .keep_alive_while_idle(false);
-        if url.starts_with("https://") {
-            endpoint = endpoint
-                .tls_config(ClientTlsConfig::new().with_native_roots())
-                .map_err(|e| invalid(format!("cannot set up TLS for {url}")).with_source(e))?;
-        } else if !url.starts_with("http://") {
+        let uri: Uri = url
+            .parse()
+            .map_err(|e| invalid(format!("invalid endpoint URL {url:?}")).with_source(e))?;
+        let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
+            return Err(invalid(format!(
+                "endpoint {url:?} must be http://host[:port] (plaintext HTTP/2) or https://host[:port] (TLS)"
+            )));
+        };
+        if !matches!(scheme, "http" | "https") {
             return Err(invalid(format!(
                 "endpoint {url:?} must start with http:// (plaintext HTTP/2) or https:// (TLS)"
+            )));
+        }
+        if !matches!(uri.path(), "" | "/") || uri.query().is_some() {
+            return Err(invalid(format!(
+                "endpoint {url:?} must have no path: gRPC calls go to the host itself"
             )));
         }
         if tokio::runtime::Handle::try_current().is_err() {
@@ -53,9 +55,19 @@ impl GrpcTransport {
                 "a client must be built inside a Tokio runtime",
             ));
         }
-        let channel = endpoint.connect_lazy();
+        let origin = Uri::builder()
+            .scheme(scheme)
+            .authority(authority.clone())
+            .path_and_query("/")
+            .build()
+            .map_err(|e| invalid(format!("invalid endpoint URL {url:?}")).with_source(e))?;
+        let channel = H2Channel::new(
+            origin.clone(),
+            http::HeaderValue::from_static(crate::auth::USER_AGENT),
+        );
         Ok(Self {
-            client: OperationsClient::new(channel).max_decoding_message_size(max_response_bytes),
+            client: OperationsClient::with_origin(channel, origin)
+                .max_decoding_message_size(max_response_bytes),
             endpoint: url.into(),
         })
     }
@@ -71,7 +83,7 @@ impl GrpcTransport {
     where
         Req: Send + 'static,
         Resp: Send + 'static,
-        F: FnOnce(OperationsClient<Channel>, tonic::Request<Req>) -> Fut + Send + 'static,
+        F: FnOnce(OperationsClient<H2Channel>, tonic::Request<Req>) -> Fut + Send + 'static,
         Fut: Future<Output = std::result::Result<tonic::Response<Resp>, tonic::Status>> + Send,
     {
         let client = self.client.clone();

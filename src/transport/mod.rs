@@ -16,6 +16,7 @@ use crate::options::CallContext;
 
 pub(crate) mod auto;
 pub(crate) mod grpc;
+mod h2_channel;
 pub(crate) mod rest;
 
 /// A boxed future that owns everything it needs.

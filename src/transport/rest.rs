@@ -19,7 +19,7 @@ use crate::longrunning::{
     ListOperationsResponse, Operation, WaitOperationRequest,
 };
 use crate::options::{CallContext, shown_headers};
-use crate::routes::transcode::{HttpRequestParts, transcode};
+use crate::routes::transcode::{HttpRequestParts, transcode, transcode_name_only};
 use crate::routes::{Routes, Rpc};
 use crate::rpc::Code;
 
@@ -103,20 +103,13 @@ impl RestTransport {
         })
     }
 
-    fn parts(&self, rpc: Rpc, request: &impl Message, type_name: &str) -> Result<HttpRequestParts> {
-        request_parts(&self.routes, rpc, request, type_name)
-    }
-
-    /// Sends one call and parses a successful reply as `M`.
-    fn call<M: Message + Default + 'static>(
+    /// Sends one call and reads a successful reply with `read`.
+    fn call<M: Send + 'static>(
         &self,
-        rpc: Rpc,
-        request: &impl Message,
-        type_name: &str,
-        reply_type: &'static str,
+        parts: Result<HttpRequestParts>,
+        read: fn(&[u8], &str) -> Result<M>,
         call: CallContext,
     ) -> BoxFuture<Result<M>> {
-        let parts = self.parts(rpc, request, type_name);
         let this = self.clone();
         Box::pin(async move {
             let parts = parts?;
@@ -140,7 +133,7 @@ impl RestTransport {
                     None => error,
                 });
             }
-            parse_reply::<M>(&body, reply_type, &this.base)
+            read(&body, &this.base)
         })
     }
 
@@ -211,6 +204,31 @@ impl RestTransport {
     }
 }
 
+/// A request whose only field is `name` transcoded onto `routes`, by the
+/// shortcut when the routes allow it.
+fn name_only_parts(
+    routes: &Routes,
+    rpc: Rpc,
+    (request, name): (&impl Message, &str),
+    type_name: &str,
+) -> Result<HttpRequestParts> {
+    let rules = routes.rules(rpc);
+    if rules.is_empty() {
+        return Err(no_binding(rpc));
+    }
+    match transcode_name_only(rules, name) {
+        Some(parts) => parts.map_err(|e| Error::new(Code::InvalidArgument, e.to_string())),
+        None => request_parts(routes, rpc, request, type_name),
+    }
+}
+
+fn no_binding(rpc: Rpc) -> Error {
+    Error::new(
+        Code::Unimplemented,
+        format!("the routes have no HTTP binding for {}", rpc.name()),
+    )
+}
+
 /// A request message transcoded onto `routes`.
 fn request_parts(
     routes: &Routes,
@@ -220,10 +238,7 @@ fn request_parts(
 ) -> Result<HttpRequestParts> {
     let rules = routes.rules(rpc);
     if rules.is_empty() {
-        return Err(Error::new(
-            Code::Unimplemented,
-            format!("the routes have no HTTP binding for {}", rpc.name()),
-        ));
+        return Err(no_binding(rpc));
     }
     let message = json::to_dynamic(request, type_name).ok_or_else(|| {
         Error::new(
@@ -360,6 +375,20 @@ pub(crate) fn parse_reply<M: Message + Default>(
     type_name: &str,
     base: &str,
 ) -> Result<M> {
+    read_text(body, type_name, base, |text| {
+        json::parse_typed::<M>(text, type_name, ParseMode::Lenient)
+    })
+}
+
+/// Reads a reply's JSON text with `parse`; an empty body is the default
+/// message, and a failure names the type, the server and how the body
+/// starts.
+fn read_text<M: Default>(
+    body: &[u8],
+    type_name: &str,
+    base: &str,
+    parse: impl FnOnce(&str) -> std::result::Result<M, json::JsonError>,
+) -> Result<M> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(M::default());
     }
@@ -369,7 +398,7 @@ pub(crate) fn parse_reply<M: Message + Default>(
             format!("the response from {base} is not UTF-8 text"),
         )
     })?;
-    json::parse_typed::<M>(text, type_name, ParseMode::Lenient).map_err(|e| {
+    parse(text).map_err(|e| {
         let snippet: String = text
             .chars()
             .take(120)
@@ -382,7 +411,22 @@ pub(crate) fn parse_reply<M: Message + Default>(
     })
 }
 
+fn read_operation(body: &[u8], base: &str) -> Result<Operation> {
+    parse_reply(body, OPERATION, base)
+}
+
+fn read_empty(body: &[u8], base: &str) -> Result<()> {
+    parse_reply(body, "google.protobuf.Empty", base)
+}
+
+fn read_page(body: &[u8], base: &str) -> Result<ListOperationsResponse> {
+    read_text(body, LIST_OPERATIONS_RESPONSE, base, |text| {
+        json::parse_list_page(text, ParseMode::Lenient)
+    })
+}
+
 const OPERATION: &str = "google.longrunning.Operation";
+const LIST_OPERATIONS_RESPONSE: &str = "google.longrunning.ListOperationsResponse";
 
 impl Transport for RestTransport {
     fn get_operation(
@@ -390,13 +434,13 @@ impl Transport for RestTransport {
         request: GetOperationRequest,
         call: CallContext,
     ) -> BoxFuture<Result<Operation>> {
-        self.call(
+        let parts = name_only_parts(
+            &self.routes,
             Rpc::GetOperation,
-            &request,
+            (&request, &request.name),
             "google.longrunning.GetOperationRequest",
-            OPERATION,
-            call,
-        )
+        );
+        self.call(parts, read_operation, call)
     }
 
     fn list_operations(
@@ -404,13 +448,13 @@ impl Transport for RestTransport {
         request: ListOperationsRequest,
         call: CallContext,
     ) -> BoxFuture<Result<ListOperationsResponse>> {
-        self.call(
+        let parts = request_parts(
+            &self.routes,
             Rpc::ListOperations,
             &request,
             "google.longrunning.ListOperationsRequest",
-            "google.longrunning.ListOperationsResponse",
-            call,
-        )
+        );
+        self.call(parts, read_page, call)
     }
 
     fn cancel_operation(
@@ -418,13 +462,13 @@ impl Transport for RestTransport {
         request: CancelOperationRequest,
         call: CallContext,
     ) -> BoxFuture<Result<()>> {
-        self.call::<()>(
+        let parts = name_only_parts(
+            &self.routes,
             Rpc::CancelOperation,
-            &request,
+            (&request, &request.name),
             "google.longrunning.CancelOperationRequest",
-            "google.protobuf.Empty",
-            call,
-        )
+        );
+        self.call(parts, read_empty, call)
     }
 
     fn delete_operation(
@@ -432,13 +476,13 @@ impl Transport for RestTransport {
         request: DeleteOperationRequest,
         call: CallContext,
     ) -> BoxFuture<Result<()>> {
-        self.call::<()>(
+        let parts = name_only_parts(
+            &self.routes,
             Rpc::DeleteOperation,
-            &request,
+            (&request, &request.name),
             "google.longrunning.DeleteOperationRequest",
-            "google.protobuf.Empty",
-            call,
-        )
+        );
+        self.call(parts, read_empty, call)
     }
 
     fn wait_operation(
@@ -446,13 +490,13 @@ impl Transport for RestTransport {
         request: WaitOperationRequest,
         call: CallContext,
     ) -> BoxFuture<Result<Operation>> {
-        self.call(
+        let parts = request_parts(
+            &self.routes,
             Rpc::WaitOperation,
             &request,
             "google.longrunning.WaitOperationRequest",
-            OPERATION,
-            call,
-        )
+        );
+        self.call(parts, read_operation, call)
     }
 }
 
