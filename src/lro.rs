@@ -440,7 +440,13 @@ async fn drive(watch: Watch, events: mpsc::Sender<Result<Change>>) {
                     continue;
                 };
                 let Some(Reverse((_, index))) = due.pop() else { continue };
-                next_slot = Instant::now() + spacing;
+                // Each request takes the next slot of a fixed cadence. A wake-up
+                // that came late (timers fire at millisecond granularity) keeps
+                // the cadence instead of pushing every later slot back, but no
+                // more than one slot of lateness is made up, so a quiet spell
+                // never turns into a burst.
+                let now = Instant::now();
+                next_slot = next_slot.max(now.checked_sub(spacing).unwrap_or(now)) + spacing;
                 let (client, name, answers) = (client.clone(), watched[index].name.clone(), answers.clone());
                 tokio::spawn(async move {
                     let answer = client.get(&name).send().await;
@@ -766,6 +772,31 @@ mod tests {
         assert!(busiest <= 101, "{busiest} requests in one second");
         // Each operation was polled a handful of times, not once a second.
         assert!(times.len() < 2000 * 8, "{} requests", times.len());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_saturated_watch_keeps_its_rate_when_slots_fall_between_timer_ticks() {
+        // 90 per second is a slot every 11.1 ms, between the timer's
+        // millisecond ticks: every wake-up comes a little late.
+        let names: Vec<String> = (0..3000).map(|i| format!("op{i}")).collect();
+        let ops: Vec<(&str, u64)> = names.iter().map(|n| (n.as_str(), 100_000)).collect();
+        let (client, seen) = fake(&ops, |_| {});
+        let started = Instant::now();
+        let mut stream = client
+            .watch(names.clone())
+            .with_polling(PollingPolicy::default().with_time_limit(Duration::from_secs(60)))
+            .with_rate_limit(90.0)
+            .stream();
+        while stream.next().await.is_some() {}
+        let times = seen.request_times.lock().expect("lock").clone();
+        let in_the_minute = times
+            .iter()
+            .filter(|time| time.duration_since(started) < Duration::from_secs(60))
+            .count();
+        assert!(
+            (5300..=5401).contains(&in_the_minute),
+            "{in_the_minute} requests in 60 s at 90 per second"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -48,7 +48,6 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tokio_stream::wrappers::TcpListenerStream;
 
 use crate::earthengine::State;
 use crate::error::{Error, Result};
@@ -281,12 +280,21 @@ impl EmulatorBuilder {
             ));
         }
         let (stop, stopped) = oneshot::channel::<()>();
-        let server = tonic::transport::Server::builder()
-            .accept_http1(true)
-            .add_routes(router.into())
-            .serve_with_incoming_shutdown(incoming(listener), async {
+        // Served by hyper directly (HTTP/1.1 and HTTP/2 on one port), not
+        // through tonic's server, which starts a timer for every call that
+        // carries a deadline; the emulator reads deadlines where it waits.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
+            // Small replies (a trailer after a header) must not wait for the
+            // peer's delayed ACK.
+            if let Err(error) = stream.set_nodelay(true) {
+                tracing::debug!(%error, "cannot disable Nagle's algorithm");
+            }
+        });
+        let server = axum::serve(listener, router)
+            .with_graceful_shutdown(async {
                 let _ = stopped.await;
-            });
+            })
+            .into_future();
         let task = tokio::spawn(server);
         tracing::info!(
             %local_addr,
@@ -304,21 +312,6 @@ impl EmulatorBuilder {
     }
 }
 
-/// Accepted connections with Nagle's algorithm off: small replies (a
-/// trailer after a header) must not wait for the peer's delayed ACK.
-fn incoming(
-    listener: TcpListener,
-) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
-    use tokio_stream::StreamExt as _;
-    TcpListenerStream::new(listener).map(|accepted| {
-        accepted.inspect(|stream| {
-            if let Err(error) = stream.set_nodelay(true) {
-                tracing::debug!(%error, "cannot disable Nagle's algorithm");
-            }
-        })
-    })
-}
-
 /// A started emulator. Dropping it stops the server; [`shutdown`] also
 /// waits for it and reports how it ended.
 ///
@@ -330,7 +323,7 @@ pub struct RunningEmulator {
     recorder: Option<Arc<Recorder>>,
     faults: Faults,
     stop: Mutex<Option<oneshot::Sender<()>>>,
-    task: Option<JoinHandle<std::result::Result<(), tonic::transport::Error>>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
 }
 
 /// Scripting access to a running emulator's state; cheap to clone.
