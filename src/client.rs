@@ -351,9 +351,8 @@ impl Client {
             options.check()?;
             let deadline = options.timeout.map(|timeout| Instant::now() + timeout);
             let policy = options.retry.as_ref().unwrap_or(&self.inner.retry);
-            let credentials = self.credentials().await?;
-            let headers = self.request_headers(&credentials, resource, &options)?;
-            let (attempt, headers, credentials) = (&attempt, &headers, &credentials);
+            let credentials = self.credentials_ref().await?;
+            let (attempt, options) = (&attempt, &options);
             // A token the server refuses is replaced once; the same refusal
             // again ends the call.
             let mut refused: Option<SecretToken> = None;
@@ -363,7 +362,9 @@ impl Client {
                     let (refused, last_token) = (refused.clone(), &last_token);
                     async move {
                         let token = credentials.token(refused.as_ref()).await?;
-                        let mut all = headers.clone();
+                        // Built for each attempt rather than cloned: most
+                        // calls make one.
+                        let mut all = self.request_headers(credentials, resource, options)?;
                         if let Some(token) = &token {
                             all.insert(http::header::AUTHORIZATION, token.bearer_header()?);
                         }
@@ -402,15 +403,19 @@ impl Client {
     /// The credentials calls are made with: those given to the builder, or
     /// the ones the credential search finds (once, on first use).
     pub async fn credentials(&self) -> Result<Credentials> {
+        self.credentials_ref().await.cloned()
+    }
+
+    async fn credentials_ref(&self) -> Result<&Credentials> {
         if let Some(credentials) = self.inner.credentials.get() {
-            return Ok(credentials.clone());
+            return Ok(credentials);
         }
         // The search is boxed so that its large future is not part of every
         // call's.
         Box::pin(self.find_credentials()).await
     }
 
-    async fn find_credentials(&self) -> Result<Credentials> {
+    async fn find_credentials(&self) -> Result<&Credentials> {
         self.inner
             .credentials
             .get_or_try_init(|| async {
@@ -419,7 +424,6 @@ impl Client {
                 Ok::<_, Error>(found)
             })
             .await
-            .cloned()
     }
 
     /// The headers of a call besides the bearer token: the client's own,
@@ -430,7 +434,12 @@ impl Client {
         resource: &str,
         options: &CallOptions,
     ) -> Result<HeaderMap> {
-        let mut headers = self.inner.fixed_headers.clone();
+        let fixed = &self.inner.fixed_headers;
+        // Room for everything below, so that the map never grows.
+        let mut headers = HeaderMap::with_capacity(fixed.len() + options.headers.len() + 3);
+        for (name, value) in fixed {
+            headers.append(name.clone(), value.clone());
+        }
         append_headers(&mut headers, &options.headers)?;
         if !credentials.is_anonymous() {
             let quota = match (&self.inner.quota_header, credentials.quota_project()) {
@@ -528,9 +537,11 @@ fn quota_header(project: &str) -> Result<HeaderValue> {
 /// `name=<resource>` for `x-goog-request-params`: percent-encoded except
 /// for `/`, which Google's clients leave as it is.
 fn request_params(resource: &str) -> Result<HeaderValue> {
-    let mut text = String::with_capacity(5 + resource.len() + resource.len() / 4);
+    let mut text = String::with_capacity("name=".len() + encoded_len_keeping_slashes(resource));
     text.push_str("name=");
     crate::routes::template::encode_into_keeping_slashes(&mut text, resource);
+    // A string filled to its capacity becomes the header's bytes without a
+    // copy or a second allocation.
     let mut value = HeaderValue::try_from(text).map_err(|_| {
         Error::new(
             Code::InvalidArgument,
@@ -545,6 +556,19 @@ fn request_params(resource: &str) -> Result<HeaderValue> {
     // repeat (this flag means exactly "never index" to the HPACK encoder).
     value.set_sensitive(true);
     Ok(value)
+}
+
+/// The length of `text` percent-encoded with `/` kept.
+fn encoded_len_keeping_slashes(text: &str) -> usize {
+    text.bytes()
+        .map(|byte| {
+            if byte == b'/' || byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+                1
+            } else {
+                3
+            }
+        })
+        .sum()
 }
 
 /// Whether the endpoint is a host other than this machine.

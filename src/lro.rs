@@ -380,7 +380,9 @@ async fn drive(watch: Watch, events: mpsc::Sender<Result<Change>>) {
     let mut due: BinaryHeap<Reverse<(Instant, usize)>> = (0..watched.len())
         .map(|index| Reverse((Instant::now(), index)))
         .collect();
-    let mut next_slot = Instant::now();
+    // The first request takes the first slot too, so that over any stretch
+    // from the start, requests / time never exceeds the rate.
+    let mut next_slot = Instant::now() + spacing;
     let mut active = watched.len();
     while active > 0 {
         let next_due = due.peek().map(|Reverse((at, _))| (*at).max(next_slot));

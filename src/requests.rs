@@ -100,14 +100,14 @@ impl GetOperation {
             request,
             options,
         } = self;
-        let name = request.name.clone();
+        let name = &request.name;
         client
             .execute(
-                || format!("getting operation {}", shown_name(&name)),
-                &name,
+                || format!("getting operation {}", shown_name(name)),
+                name,
                 &options,
                 true,
-                require_name(&request.name, "operation"),
+                require_name(name, "operation"),
                 |call| client.transport().get_operation(request.clone(), call),
             )
             .await

@@ -127,21 +127,43 @@ use std::future::Future;
 pub(crate) fn grpc_timeout(remaining: Duration) -> AsciiMetadataValue {
     const MAX_VALUE: u128 = 99_999_999; // the protocol allows 8 digits
     let (value, unit) = if remaining >= Duration::from_secs(10) {
-        (remaining.as_secs().into(), 'S')
+        (remaining.as_secs().into(), b'S')
     } else if remaining >= Duration::from_millis(10) {
-        (remaining.as_millis(), 'm')
+        (remaining.as_millis(), b'm')
     } else {
-        (remaining.as_micros().max(1), 'u')
+        (remaining.as_micros().max(1), b'u')
     };
     let (value, unit) = if value > MAX_VALUE {
         // Beyond 8 digits of seconds (three years): hours.
-        ((value / 3600).min(MAX_VALUE), 'H')
+        ((value / 3600).min(MAX_VALUE), b'H')
     } else {
         (value, unit)
     };
-    let mut text = value.to_string();
+    LAST_GRPC_TIMEOUT.with_borrow_mut(|last| match last {
+        Some((last_value, last_unit, header)) if *last_value == value && *last_unit == unit => {
+            header.clone()
+        }
+        _ => {
+            let header = grpc_timeout_text(value, unit);
+            *last = Some((value, unit, header.clone()));
+            header
+        }
+    })
+}
+
+thread_local! {
+    /// The last `grpc-timeout` made on this thread: calls in a row mostly
+    /// send the same one, and a clone shares its bytes.
+    static LAST_GRPC_TIMEOUT: std::cell::RefCell<Option<(u128, u8, AsciiMetadataValue)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn grpc_timeout_text(value: u128, unit: u8) -> AsciiMetadataValue {
+    let mut text = value.to_string().into_bytes();
     text.push(unit);
-    AsciiMetadataValue::try_from(text).unwrap_or_else(|_| AsciiMetadataValue::from_static("1S"))
+    // Digits and one ASCII letter are always a valid value.
+    AsciiMetadataValue::try_from(bytes::Bytes::from(text))
+        .unwrap_or_else(|_| AsciiMetadataValue::from_static("1S"))
 }
 
 fn deadline_exceeded() -> Error {

@@ -301,7 +301,7 @@ fn add_base_headers(
     }
     if let Some(remaining) = remaining {
         // Google front ends read the caller's deadline from this header.
-        let seconds = format!("{:.3}", remaining.as_secs_f64());
+        let seconds = format!("{}.{:03}", remaining.as_secs(), remaining.subsec_millis());
         if let Ok(value) = http::HeaderValue::try_from(seconds) {
             headers.insert(http::HeaderName::from_static("x-server-timeout"), value);
         }
