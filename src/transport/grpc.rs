@@ -100,8 +100,9 @@ impl GrpcTransport {
             let request = tonic::Request::from_parts(metadata, Extensions::default(), request);
             let response = rpc(client, request);
             let outcome = match remaining {
-                // tonic only sends `grpc-timeout`; the deadline is enforced here too so
-                // that a silent server cannot hold the call past it.
+                // `grpc-timeout` tells the server; the deadline is enforced here
+                // too (the call's only timer) so that a silent server cannot hold
+                // the call past it.
                 Some(remaining) => match tokio::time::timeout(remaining, response).await {
                     Ok(outcome) => outcome,
                     Err(_) => return Err(deadline_exceeded()),
@@ -176,8 +177,8 @@ fn deadline_exceeded() -> Error {
 pub(crate) fn error_from_status(status: &tonic::Status, endpoint: &str) -> Error {
     let code = Code::try_from(i32::from(status.code())).unwrap_or(Code::Unknown);
     let chain = source_chain(status);
-    // tonic reports its own enforcement of `grpc-timeout` (ours, or a tonic
-    // server's) as CANCELLED "Timeout expired".
+    // A tonic server reports its own enforcement of `grpc-timeout` as
+    // CANCELLED "Timeout expired".
     let tonic_timeout =
         code == Code::Cancelled && status.message() == tonic::TimeoutExpired(()).to_string();
     if tonic_timeout || chain.iter().any(|cause| is_timeout(*cause)) {
