@@ -537,9 +537,10 @@ fn quota_header(project: &str) -> Result<HeaderValue> {
 /// `name=<resource>` for `x-goog-request-params`: percent-encoded except
 /// for `/`, which Google's clients leave as it is.
 fn request_params(resource: &str) -> Result<HeaderValue> {
+    use crate::routes::template::{encode_into_keeping_slashes, encoded_len_keeping_slashes};
     let mut text = String::with_capacity("name=".len() + encoded_len_keeping_slashes(resource));
     text.push_str("name=");
-    crate::routes::template::encode_into_keeping_slashes(&mut text, resource);
+    encode_into_keeping_slashes(&mut text, resource);
     // A string filled to its capacity becomes the header's bytes without a
     // copy or a second allocation.
     let mut value = HeaderValue::try_from(text).map_err(|_| {
@@ -556,19 +557,6 @@ fn request_params(resource: &str) -> Result<HeaderValue> {
     // repeat (this flag means exactly "never index" to the HPACK encoder).
     value.set_sensitive(true);
     Ok(value)
-}
-
-/// The length of `text` percent-encoded with `/` kept.
-fn encoded_len_keeping_slashes(text: &str) -> usize {
-    text.bytes()
-        .map(|byte| {
-            if byte == b'/' || byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-                1
-            } else {
-                3
-            }
-        })
-        .sum()
 }
 
 /// Whether the endpoint is a host other than this machine.

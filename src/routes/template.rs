@@ -591,7 +591,18 @@ fn encode_into(out: &mut String, piece: &str) {
 /// Like [`encode_component`], but `/` stays as it is (as routing headers
 /// carry resource names).
 pub(crate) fn encode_into_keeping_slashes(out: &mut String, text: &str) {
-    encode_bytes(out, text, |byte| byte == b'/' || is_unreserved(byte));
+    encode_bytes(out, text, is_kept_with_slashes);
+}
+
+/// The length [`encode_into_keeping_slashes`] gives `text`.
+pub(crate) fn encoded_len_keeping_slashes(text: &str) -> usize {
+    text.bytes()
+        .map(|byte| if is_kept_with_slashes(byte) { 1 } else { 3 })
+        .sum()
+}
+
+fn is_kept_with_slashes(byte: u8) -> bool {
+    byte == b'/' || is_unreserved(byte)
 }
 
 fn encode_bytes(out: &mut String, piece: &str, kept: impl Fn(u8) -> bool) {
@@ -1446,6 +1457,7 @@ mod properties {
             prop_assert_eq!(encode_component(&text), by_byte(false));
             let mut kept = String::new();
             encode_into_keeping_slashes(&mut kept, &text);
+            prop_assert_eq!(kept.len(), encoded_len_keeping_slashes(&text));
             prop_assert_eq!(kept, by_byte(true));
         }
 
