@@ -15,6 +15,7 @@ use crate::longrunning::{
 use crate::options::CallContext;
 
 pub(crate) mod auto;
+pub(crate) mod codec;
 pub(crate) mod grpc;
 mod h2_channel;
 pub(crate) mod rest;
