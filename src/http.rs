@@ -1,5 +1,5 @@
 //! The one way this crate builds an HTTP client: hyper with rustls (system
-//! roots), HTTP/1.1 and HTTP/2, pooled connections. The REST transport and
+//! roots, read only for `https://`), HTTP/1.1 and HTTP/2, pooled connections. The REST transport and
 //! the OAuth token exchange both use it.
 
 use std::time::Duration;
@@ -32,9 +32,22 @@ pub(crate) fn tls_without_roots() -> hyper_rustls::HttpsConnectorBuilder<WantsSc
     hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(empty_roots_config())
 }
 
-/// Builds the client; must run inside a Tokio runtime.
-pub(crate) fn client() -> HttpClient {
-    let builder = tls_with_system_roots();
+/// Whether `url` is an `https://` URL (scheme compared without case).
+pub(crate) fn is_https(url: &str) -> bool {
+    url.get(..8)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"))
+}
+
+/// Builds the client for `https://` endpoints (`secure`, trusting the
+/// system's roots) or `http://` ones (reading no certificates, which takes
+/// longer than everything else a command does before its first request);
+/// must run inside a Tokio runtime.
+pub(crate) fn client(secure: bool) -> HttpClient {
+    let builder = if secure {
+        tls_with_system_roots()
+    } else {
+        tls_without_roots()
+    };
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_nodelay(true);
@@ -119,5 +132,15 @@ mod tests {
         assert!(!is_remote_plaintext("http://127.0.0.1:8080"));
         assert!(!is_remote_plaintext("http://[::1]:8080"));
         assert!(!is_remote_plaintext("https://earthengine.googleapis.com"));
+    }
+
+    #[test]
+    fn https_is_told_by_the_scheme_alone() {
+        assert!(is_https("https://earthengine.googleapis.com"));
+        assert!(is_https("HTTPS://host:443/token"));
+        assert!(!is_https("http://127.0.0.1:8080"));
+        assert!(!is_https("http://https.example"));
+        assert!(!is_https("https:"));
+        assert!(!is_https(""));
     }
 }

@@ -82,7 +82,9 @@ impl RefreshTokenGrant {
             .header("user-agent", super::USER_AGENT)
             .body(Full::new(Bytes::from(form)))
             .map_err(|e| self.failure(format_args!("is not a usable URL: {e}")))?;
-        let http = self.http.get_or_init(client);
+        let http = self
+            .http
+            .get_or_init(|| client(crate::http::is_https(&self.token_uri)));
         let exchange = async {
             let response = http.request(request).await.map_err(|e| {
                 self.failure(format_args!(

@@ -94,7 +94,7 @@ impl RestTransport {
                 "a client must be built inside a Tokio runtime",
             ));
         }
-        let client = crate::http::client();
+        let client = crate::http::client(crate::http::is_https(url));
         Ok(Self {
             client,
             base: url.trim_end_matches('/').into(),
