@@ -21,8 +21,21 @@ use std::ops::Range;
 /// Bytes that are never percent-encoded in a path segment (RFC 3986
 /// unreserved); everything else is, including every reserved character.
 fn is_unreserved(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~')
+    UNRESERVED[usize::from(byte)]
 }
+
+/// RFC 3986's unreserved bytes (ALPHA / DIGIT / `-._~`) as a table: every
+/// byte of every name is looked up here, on every call.
+const UNRESERVED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let b = byte as u8;
+        table[byte] = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
+        byte += 1;
+    }
+    table
+};
 
 /// Characters accepted in template literals and verbs: unreserved characters
 /// and the sub-delimiters that are legal, unencoded, in a path segment.
@@ -292,6 +305,9 @@ impl PathTemplate {
             .segments
             .get(variable.range.clone())
             .unwrap_or_default();
+        // Enough for the value and the template's literals unless bytes need
+        // escaping, so that the path is mostly allocated once.
+        out.reserve(value.len() + self.text.len());
         let result = match pattern {
             [segment] if variable.single => expand_single(segment, &value, out),
             _ => expand_multi(pattern, &value, out),
@@ -557,7 +573,8 @@ fn expand_single(pattern: &Segment, value: &str, out: &mut String) -> Result<(),
 
 /// Expands a multi-segment variable: the value's `/` stay separators.
 fn expand_multi(pattern: &[Segment], value: &str, out: &mut String) -> Result<(), String> {
-    let pieces: Vec<&str> = value.split('/').collect();
+    let mut pieces = Vec::with_capacity(value.bytes().filter(|&byte| byte == b'/').count() + 1);
+    pieces.extend(value.split('/'));
     pieces.iter().try_for_each(|piece| check_piece(piece))?;
     let ranges = match_segments(pattern, &pieces)
         .ok_or_else(|| format!("expected the form {}", Pattern(pattern)))?;
@@ -763,6 +780,19 @@ pub(crate) mod oracle {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_unreserved_table_is_rfc_3986s_set() {
+        let expected: Vec<u8> = (b'A'..=b'Z')
+            .chain(b'a'..=b'z')
+            .chain(b'0'..=b'9')
+            .chain(*b"-._~")
+            .collect();
+        let found: Vec<u8> = (0..=255u8).filter(|&byte| is_unreserved(byte)).collect();
+        let mut expected = expected;
+        expected.sort_unstable();
+        assert_eq!(found, expected);
+    }
 
     /// Parses a template that the test knows to be valid.
     fn template(text: &str) -> PathTemplate {

@@ -28,6 +28,9 @@ use crate::rpc::Code;
 pub(crate) struct RestTransport {
     client: crate::http::HttpClient,
     base: Arc<str>,
+    /// The base URL's scheme, authority and path (without a trailing `/`),
+    /// parsed once so that each call parses only its own path.
+    origin: Arc<(http::uri::Scheme, http::uri::Authority, String)>,
     routes: Arc<Routes>,
     max_response_bytes: usize,
 }
@@ -82,12 +85,18 @@ impl RestTransport {
                 format!("invalid endpoint URL {url:?}: {e}"),
             )
         })?;
-        if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.authority().is_none() {
-            return Err(Error::new(
-                Code::InvalidArgument,
-                format!("endpoint {url:?} must be http://host[:port] or https://host[:port]"),
-            ));
+        let parts = uri.into_parts();
+        let (Some(scheme), Some(authority)) = (parts.scheme, parts.authority) else {
+            return Err(not_an_origin(url));
+        };
+        if !matches!(scheme.as_str(), "http" | "https") {
+            return Err(not_an_origin(url));
         }
+        // A path after the host is kept in front of every request's path.
+        let prefix = parts
+            .path_and_query
+            .map(|path| path.path().trim_end_matches('/').to_owned())
+            .unwrap_or_default();
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(Error::new(
                 Code::FailedPrecondition,
@@ -97,6 +106,7 @@ impl RestTransport {
         let client = crate::http::client(crate::http::is_https(url));
         Ok(Self {
             client,
+            origin: Arc::new((scheme, authority, prefix)),
             base: url.trim_end_matches('/').into(),
             routes: Arc::new(routes),
             max_response_bytes,
@@ -139,7 +149,6 @@ impl RestTransport {
 
     /// Sends the request and reads the whole (bounded) response.
     async fn exchange(&self, parts: &HttpRequestParts, call: CallContext) -> Result<Reply> {
-        let url = format!("{}{}", self.base, parts.path_and_query());
         let body = parts
             .body
             .as_ref()
@@ -147,10 +156,10 @@ impl RestTransport {
             .unwrap_or_default();
         let mut request = http::Request::new(Full::new(body));
         *request.method_mut() = http::Method::from_bytes(parts.method.as_bytes())
-            .map_err(|_| invalid_request(&url, "invalid method"))?;
-        *request.uri_mut() = url
-            .parse()
-            .map_err(|e: http::uri::InvalidUri| invalid_request(&url, &e.to_string()))?;
+            .map_err(|_| invalid_request(&self.url(parts), "invalid method"))?;
+        *request.uri_mut() = self
+            .uri(parts)
+            .map_err(|e| invalid_request(&self.url(parts), &e.to_string()))?;
         let remaining = call.remaining();
         let headers = request.headers_mut();
         *headers = call.headers;
@@ -176,6 +185,29 @@ impl RestTransport {
             retry_after,
             body,
         })
+    }
+
+    /// The request's URI: the base's scheme and authority, and only the
+    /// path and query to parse.
+    fn uri(&self, parts: &HttpRequestParts) -> std::result::Result<http::Uri, http::Error> {
+        let (scheme, authority, prefix) = &*self.origin;
+        let path_and_query = if prefix.is_empty() {
+            parts.path_and_query()
+        } else {
+            format!("{prefix}{}", parts.path_and_query())
+        };
+        http::Uri::builder()
+            .scheme(scheme.clone())
+            .authority(authority.clone())
+            .path_and_query(http::uri::PathAndQuery::from_maybe_shared(Bytes::from(
+                path_and_query,
+            ))?)
+            .build()
+    }
+
+    /// The request's URL as text, for messages.
+    fn url(&self, parts: &HttpRequestParts) -> String {
+        format!("{}{}", self.base, parts.path_and_query())
     }
 
     fn send_error(&self, error: hyper_util::client::legacy::Error) -> Error {
@@ -301,11 +333,46 @@ fn add_base_headers(
     }
     if let Some(remaining) = remaining {
         // Google front ends read the caller's deadline from this header.
-        let seconds = format!("{}.{:03}", remaining.as_secs(), remaining.subsec_millis());
-        if let Ok(value) = http::HeaderValue::try_from(seconds) {
-            headers.insert(http::HeaderName::from_static("x-server-timeout"), value);
+        headers.insert(
+            http::HeaderName::from_static("x-server-timeout"),
+            server_timeout(remaining),
+        );
+    }
+}
+
+fn not_an_origin(url: &str) -> Error {
+    Error::new(
+        Code::InvalidArgument,
+        format!("endpoint {url:?} must be http://host[:port] or https://host[:port]"),
+    )
+}
+
+/// `x-server-timeout`: the seconds left, with milliseconds (`59.998`).
+fn server_timeout(remaining: Duration) -> http::HeaderValue {
+    // Digits written by hand into a buffer sized for any u64 of seconds:
+    // this runs on every call.
+    let mut text = [0u8; 24];
+    let mut at = text.len();
+    let mut put = |digit: u64| {
+        at -= 1;
+        text[at] = b'0' + (digit % 10) as u8;
+    };
+    let millis = u64::from(remaining.subsec_millis());
+    put(millis);
+    put(millis / 10);
+    put(millis / 100);
+    at -= 1;
+    text[at] = b'.';
+    let mut seconds = remaining.as_secs();
+    loop {
+        at -= 1;
+        text[at] = b'0' + (seconds % 10) as u8;
+        seconds /= 10;
+        if seconds == 0 {
+            break;
         }
     }
+    http::HeaderValue::from_bytes(&text[at..]).expect("digits and a dot are a valid header value")
 }
 
 fn deadline_exceeded() -> Error {
@@ -503,6 +570,59 @@ impl Transport for RestTransport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn server_timeout_is_seconds_with_three_decimals() {
+        for (remaining, expected) in [
+            (Duration::from_millis(59_998), "59.998"),
+            (Duration::from_millis(300), "0.300"),
+            (Duration::from_micros(999), "0.000"),
+            (Duration::from_millis(10_050), "10.050"),
+            (Duration::ZERO, "0.000"),
+            (Duration::MAX, "18446744073709551615.999"),
+        ] {
+            assert_eq!(server_timeout(remaining), expected, "{remaining:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn request_uris_keep_the_endpoints_path() {
+        let parts = HttpRequestParts {
+            method: "GET".to_owned(),
+            path: "/v1/projects/p/operations/a%20b".to_owned(),
+            query: vec![("pageSize".to_owned(), "5".to_owned())],
+            body: None,
+        };
+        for (base, expected) in [
+            (
+                "http://127.0.0.1:8080",
+                "http://127.0.0.1:8080/v1/projects/p/operations/a%20b?pageSize=5",
+            ),
+            (
+                "https://proxy.example/ee/",
+                "https://proxy.example/ee/v1/projects/p/operations/a%20b?pageSize=5",
+            ),
+        ] {
+            let transport = RestTransport::new(
+                base,
+                Routes::earth_engine(crate::routes::ApiVersion::V1),
+                1024,
+            )
+            .expect("a valid endpoint");
+            let uri = transport.uri(&parts).expect("a valid path");
+            assert_eq!(uri.to_string(), expected);
+            assert_eq!(transport.url(&parts), expected);
+        }
+        for bad in ["ftp://host", "host:80", "/just/a/path"] {
+            let error = RestTransport::new(
+                bad,
+                Routes::earth_engine(crate::routes::ApiVersion::V1),
+                1024,
+            )
+            .expect_err("not an http(s) origin");
+            assert_eq!(error.code(), Code::InvalidArgument, "{bad}");
+        }
+    }
 
     #[test]
     fn retry_after_in_seconds_or_as_a_date() {
