@@ -35,7 +35,7 @@
 //! Memory and the watch scheduler are measured in child processes (this
 //! executable run again with `--scenario ...`), so that one scenario's peak
 //! resident set is not another's. Two more scenarios run one side alone,
-//! for profilers: `--scenario spin <side> <seconds>` and
+//! for profilers: `--scenario spin <side> <seconds> [in-flight]` and
 //! `--scenario list-once <side> <count>`.
 //!
 //! `--short` (or `EEOPS_BENCH_SHORT=1`) runs everything with small counts,
@@ -1235,7 +1235,17 @@ async fn run_scenario(args: &[String]) {
         "list-once" => {
             list_once(arg(1), arg(2).parse().expect("a count of operations")).await;
         }
-        "spin" => spin(arg(1), arg(2).parse().expect("a number of seconds")).await,
+        "spin" => {
+            let in_flight = args.get(3).map_or(IN_FLIGHT, |n| {
+                n.parse().expect("a number of calls in flight")
+            });
+            spin(
+                arg(1),
+                arg(2).parse().expect("a number of seconds"),
+                in_flight,
+            )
+            .await;
+        }
         other => panic!("unknown scenario {other:?}"),
     }
 }
@@ -1373,9 +1383,9 @@ async fn watch(count: usize) {
 
 /// One side of the Get throughput comparison alone, for a while: a target
 /// for profilers (`perf record -g -- <this executable> --scenario spin
-/// grpc-eeops 10`). Sides: `grpc-eeops`, `grpc-raw`, `grpc-bare`,
-/// `rest-eeops`, `rest-raw`.
-async fn spin(side: &str, seconds: f64) {
+/// grpc-eeops 10 [calls in flight, 256 unless given]`). Sides:
+/// `grpc-eeops`, `grpc-raw`, `grpc-bare`, `rest-eeops`, `rest-raw`.
+async fn spin(side: &str, seconds: f64, in_flight: usize) {
     let emulator = Emulator::builder()
         .start("127.0.0.1:0")
         .await
@@ -1413,7 +1423,7 @@ async fn spin(side: &str, seconds: f64) {
     let started = Instant::now();
     let mut calls = 0usize;
     while started.elapsed().as_secs_f64() < seconds {
-        concurrent(&getter, 5_000, IN_FLIGHT).await;
+        concurrent(&getter, 5_000, in_flight).await;
         calls += 5_000;
     }
     metric(

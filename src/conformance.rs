@@ -97,7 +97,6 @@ impl Conformance {
                     rule["uri"].as_str().unwrap_or_default(),
                     rule["body"].as_str(),
                 )
-                .map_err(|e| e.to_string())
             })
             .collect();
         let rules = match rules {
@@ -119,7 +118,7 @@ impl Conformance {
         };
         match transcode(&rules, &request) {
             Ok(parts) => json!({
-                "method": parts.method,
+                "method": parts.method.as_str(),
                 "uri": parts.path,
                 "query_params": parts.query,
                 "query_string": parts.query_string(),

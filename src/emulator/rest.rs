@@ -285,7 +285,7 @@ impl RestService {
                 return Ok(Matched { rpc, rule, name });
             }
             if !other_methods.contains(&rule.method.as_str()) {
-                other_methods.push(&rule.method);
+                other_methods.push(rule.method.as_str());
             }
         }
         Err(no_route(method, path, &other_methods))

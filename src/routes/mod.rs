@@ -5,27 +5,25 @@
 pub(crate) mod template;
 pub(crate) mod transcode;
 
-use template::{PathTemplate, TemplateError};
+use template::PathTemplate;
 
 /// One HTTP binding of an RPC.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct HttpRule {
     /// `GET`, `POST`, `DELETE`, ...
-    pub(crate) method: String,
+    pub(crate) method: http::Method,
     pub(crate) template: PathTemplate,
     /// `*` for every field not in the path, a field name, or none.
     pub(crate) body: Option<String>,
 }
 
 impl HttpRule {
-    pub(crate) fn new(
-        method: &str,
-        template: &str,
-        body: Option<&str>,
-    ) -> Result<Self, TemplateError> {
+    pub(crate) fn new(method: &str, template: &str, body: Option<&str>) -> Result<Self, String> {
+        let method = http::Method::from_bytes(method.to_ascii_uppercase().as_bytes())
+            .map_err(|_| format!("{method:?} is not an HTTP method"))?;
         Ok(Self {
-            method: method.to_ascii_uppercase(),
-            template: PathTemplate::parse(template)?,
+            method,
+            template: PathTemplate::parse(template).map_err(|e| e.to_string())?,
             body: body.map(str::to_owned),
         })
     }

@@ -15,6 +15,7 @@
 //! be silently retargeted by an HTTP stack on the way: `*` and `**` only match
 //! non-empty segments, and `.` / `..` segments are refused on both sides.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
 
@@ -174,6 +175,13 @@ impl PathTemplate {
     }
 
     /// The variables' field paths, in order, e.g. `["name"]`.
+    /// Whether one of the variables is bound to `field_path`.
+    pub(crate) fn has_variable(&self, field_path: &str) -> bool {
+        self.variables
+            .iter()
+            .any(|variable| variable.field_path == field_path)
+    }
+
     pub(crate) fn variables(&self) -> Vec<&str> {
         self.variables
             .iter()
@@ -193,7 +201,17 @@ impl PathTemplate {
         &self,
         value_of: &dyn Fn(&str) -> Option<String>,
     ) -> Result<String, TemplateError> {
-        let mut out = String::new();
+        self.expand_borrowed(&|path| value_of(path).map(Cow::Owned))
+    }
+
+    /// [`Self::expand`] for values that exist already: none is copied.
+    pub(crate) fn expand_borrowed<'v>(
+        &self,
+        value_of: &dyn Fn(&str) -> Option<Cow<'v, str>>,
+    ) -> Result<String, TemplateError> {
+        // Room for the literals and a typical resource name: one allocation
+        // for most paths.
+        let mut out = String::with_capacity(self.text.len() + 64);
         let mut variables = self.variables.iter().peekable();
         let mut index = 0;
         while let Some(segment) = self.segments.get(index) {
@@ -287,10 +305,10 @@ impl PathTemplate {
     }
 
     /// Appends one variable's encoded value to `out`.
-    fn expand_variable(
+    fn expand_variable<'v>(
         &self,
         variable: &Variable,
-        value_of: &dyn Fn(&str) -> Option<String>,
+        value_of: &dyn Fn(&str) -> Option<Cow<'v, str>>,
         out: &mut String,
     ) -> Result<(), TemplateError> {
         let value = value_of(&variable.field_path)
@@ -305,9 +323,8 @@ impl PathTemplate {
             .segments
             .get(variable.range.clone())
             .unwrap_or_default();
-        // Enough for the value and the template's literals unless bytes need
-        // escaping, so that the path is mostly allocated once.
-        out.reserve(value.len() + self.text.len());
+        // Enough unless bytes need escaping.
+        out.reserve(value.len());
         let result = match pattern {
             [segment] if variable.single => expand_single(segment, &value, out),
             _ => expand_multi(pattern, &value, out),

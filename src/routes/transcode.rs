@@ -2,6 +2,8 @@
 //! percent-encoded path, query parameters and a JSON body, per the first
 //! matching HttpRule.
 
+use std::borrow::Cow;
+
 use prost_reflect::{DynamicMessage, FieldDescriptor, Kind, ReflectMessage, Value as Field};
 use serde_json::Value;
 
@@ -12,7 +14,7 @@ use crate::json::{has_special_json, message_to_json};
 /// What to send for one request.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct HttpRequestParts {
-    pub(crate) method: String,
+    pub(crate) method: http::Method,
     /// The percent-encoded path, without the query.
     pub(crate) path: String,
     /// Decoded query parameters, in field-number order.
@@ -86,17 +88,17 @@ pub(crate) fn transcode_name_only(
     }
     // An empty string is proto3's default: the field is not set.
     let set = !name.is_empty();
-    let value_of = |path: &str| (set && path == "name").then(|| name.to_owned());
+    let value_of = |path: &str| (set && path == "name").then_some(Cow::Borrowed(name));
     let mut reasons = Vec::new();
     for rule in rules {
-        let path = match rule.template.expand(&value_of) {
+        let path = match rule.template.expand_borrowed(&value_of) {
             Ok(path) => path,
             Err(reason) => {
                 reasons.push(reason.to_string());
                 continue;
             }
         };
-        let bound = rule.template.variables().contains(&"name");
+        let bound = rule.template.has_variable("name");
         let unbound_name =
             || (set && !bound).then(|| ("name".to_owned(), Value::String(name.to_owned())));
         let (query, body) = match rule.body.as_deref() {

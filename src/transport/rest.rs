@@ -155,8 +155,7 @@ impl RestTransport {
             .map(|json| Bytes::from(json.to_string()))
             .unwrap_or_default();
         let mut request = http::Request::new(Full::new(body));
-        *request.method_mut() = http::Method::from_bytes(parts.method.as_bytes())
-            .map_err(|_| invalid_request(&self.url(parts), "invalid method"))?;
+        *request.method_mut() = parts.method.clone();
         *request.uri_mut() = self
             .uri(parts)
             .map_err(|e| invalid_request(&self.url(parts), &e.to_string()))?;
@@ -301,7 +300,7 @@ pub(crate) fn preview(
     let mut headers = call.headers.clone();
     add_base_headers(&mut headers, &parts, call.remaining());
     Ok(HttpPreview {
-        method: parts.method.clone(),
+        method: parts.method.to_string(),
         url: format!("{}{}", base.trim_end_matches('/'), parts.path_and_query()),
         headers: shown_headers(&headers),
         body: parts.body.as_ref().map(Value::to_string),
@@ -333,10 +332,9 @@ fn add_base_headers(
     }
     if let Some(remaining) = remaining {
         // Google front ends read the caller's deadline from this header.
-        headers.insert(
-            http::HeaderName::from_static("x-server-timeout"),
-            server_timeout(remaining),
-        );
+        const X_SERVER_TIMEOUT: http::HeaderName =
+            http::HeaderName::from_static("x-server-timeout");
+        headers.insert(X_SERVER_TIMEOUT, server_timeout(remaining));
     }
 }
 
@@ -588,7 +586,7 @@ mod tests {
     #[tokio::test]
     async fn request_uris_keep_the_endpoints_path() {
         let parts = HttpRequestParts {
-            method: "GET".to_owned(),
+            method: http::Method::GET,
             path: "/v1/projects/p/operations/a%20b".to_owned(),
             query: vec![("pageSize".to_owned(), "5".to_owned())],
             body: None,
