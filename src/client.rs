@@ -345,7 +345,9 @@ impl Client {
     where
         F: Fn(CallContext) -> BoxFuture<Result<T>>,
     {
-        let options = options.over(&self.inner.defaults);
+        // Boxed: this future is allocated for every call, and without the
+        // options inline it stays small enough for the allocator's fast path.
+        let options = Box::new(options.over(&self.inner.defaults));
         let result = async {
             precondition?;
             options.check()?;

@@ -1,8 +1,10 @@
 //! The gRPC transport: tonic stubs over one HTTP/2 channel.
 
 use std::error::Error as StdError;
+use std::future::Future;
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use http::Uri;
 use prost::Message;
 use tonic::Extensions;
@@ -84,39 +86,44 @@ impl GrpcTransport {
         Req: Send + 'static,
         Resp: Send + 'static,
         F: FnOnce(OperationsClient<H2Channel>, tonic::Request<Req>) -> Fut + Send + 'static,
-        Fut: Future<Output = std::result::Result<tonic::Response<Resp>, tonic::Status>> + Send,
+        Fut: Future<Output = std::result::Result<tonic::Response<Resp>, tonic::Status>>
+            + Send
+            + 'static,
     {
-        let client = self.client.clone();
+        // The call is set up before the returned future exists, so that the
+        // future (allocated for every call) holds only the RPC in flight.
+        let remaining = call.remaining();
+        if remaining.is_some_and(|remaining| remaining.is_zero()) {
+            return Box::pin(std::future::ready(Err(deadline_exceeded())));
+        }
+        let mut metadata = MetadataMap::from_headers(call.headers);
+        if let Some(remaining) = remaining {
+            metadata.insert("grpc-timeout", grpc_timeout(remaining));
+        }
+        let request = tonic::Request::from_parts(metadata, Extensions::default(), request);
+        let response = rpc(self.client.clone(), request);
         let endpoint = self.endpoint.clone();
-        Box::pin(async move {
-            let remaining = call.remaining();
-            let mut metadata = MetadataMap::from_headers(call.headers);
-            if let Some(remaining) = remaining {
-                if remaining.is_zero() {
-                    return Err(deadline_exceeded());
-                }
-                metadata.insert("grpc-timeout", grpc_timeout(remaining));
-            }
-            let request = tonic::Request::from_parts(metadata, Extensions::default(), request);
-            let response = rpc(client, request);
-            let outcome = match remaining {
-                // `grpc-timeout` tells the server; the deadline is enforced here
-                // too (the call's only timer) so that a silent server cannot hold
-                // the call past it.
-                Some(remaining) => match tokio::time::timeout(remaining, response).await {
-                    Ok(outcome) => outcome,
-                    Err(_) => return Err(deadline_exceeded()),
-                },
-                None => response.await,
-            };
+        let finish = move |outcome: std::result::Result<tonic::Response<Resp>, tonic::Status>| {
             outcome
                 .map(tonic::Response::into_inner)
                 .map_err(|status| error_from_status(&status, &endpoint))
-        })
+        };
+        // Combinators rather than an async block, which would keep a second
+        // copy of the RPC's (large) future beside the one it awaits.
+        match remaining {
+            // `grpc-timeout` tells the server; the deadline is enforced here
+            // too (the call's only timer) so that a silent server cannot hold
+            // the call past it.
+            Some(remaining) => Box::pin(tokio::time::timeout(remaining, response).map(
+                move |outcome| match outcome {
+                    Ok(outcome) => finish(outcome),
+                    Err(_) => Err(deadline_exceeded()),
+                },
+            )),
+            None => Box::pin(response.map(finish)),
+        }
     }
 }
-
-use std::future::Future;
 
 /// The `grpc-timeout` for the time left, rounded down to a coarse unit:
 /// whole seconds from 10 s up, whole milliseconds from 10 ms up. A value

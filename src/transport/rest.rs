@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
+use hyper_util::client::legacy::ResponseFuture;
 use prost::Message;
 use serde_json::Value;
 
@@ -24,15 +25,28 @@ use crate::routes::{Routes, Rpc};
 use crate::rpc::Code;
 
 /// Talks to an Operations service over HTTP/JSON.
+///
+/// One pointer to what its calls share: each call holds a clone for as long
+/// as it runs, and hyper's client alone is a few hundred bytes.
 #[derive(Clone)]
-pub(crate) struct RestTransport {
+pub(crate) struct RestTransport(Arc<Shared>);
+
+pub(crate) struct Shared {
     client: crate::http::HttpClient,
-    base: Arc<str>,
+    base: Box<str>,
     /// The base URL's scheme, authority and path (without a trailing `/`),
     /// parsed once so that each call parses only its own path.
-    origin: Arc<(http::uri::Scheme, http::uri::Authority, String)>,
-    routes: Arc<Routes>,
+    origin: (http::uri::Scheme, http::uri::Authority, String),
+    routes: Routes,
     max_response_bytes: usize,
+}
+
+impl std::ops::Deref for RestTransport {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 impl std::fmt::Debug for RestTransport {
@@ -104,33 +118,43 @@ impl RestTransport {
             ));
         }
         let client = crate::http::client(crate::http::is_https(url));
-        Ok(Self {
+        Ok(Self(Arc::new(Shared {
             client,
-            origin: Arc::new((scheme, authority, prefix)),
+            origin: (scheme, authority, prefix),
             base: url.trim_end_matches('/').into(),
-            routes: Arc::new(routes),
+            routes,
             max_response_bytes,
-        })
+        })))
     }
 
     /// Sends one call and reads a successful reply with `read`.
+    ///
+    /// The request is built and handed to hyper before the returned future
+    /// exists, so that the future (allocated for every call) holds only
+    /// what is still to come: the response, its body and the deadline.
     fn call<M: Send + 'static>(
         &self,
         parts: Result<HttpRequestParts>,
         read: fn(&[u8], &str) -> Result<M>,
         call: CallContext,
     ) -> BoxFuture<Result<M>> {
+        let remaining = call.remaining();
+        if remaining.is_some_and(|remaining| remaining.is_zero()) {
+            return Box::pin(std::future::ready(Err(deadline_exceeded())));
+        }
+        let request = match parts.and_then(|parts| self.request(&parts, call, remaining)) {
+            Ok(request) => request,
+            Err(error) => return Box::pin(std::future::ready(Err(error))),
+        };
+        let response = self.client.request(request);
         let this = self.clone();
         Box::pin(async move {
-            let parts = parts?;
-            let remaining = call.remaining();
-            let exchange = this.exchange(&parts, call);
+            let exchange = this.reply(response);
             let Reply {
                 status,
                 retry_after,
                 body,
             } = match remaining {
-                Some(remaining) if remaining.is_zero() => return Err(deadline_exceeded()),
                 Some(remaining) => tokio::time::timeout(remaining, exchange)
                     .await
                     .map_err(|_| deadline_exceeded())??,
@@ -147,8 +171,13 @@ impl RestTransport {
         })
     }
 
-    /// Sends the request and reads the whole (bounded) response.
-    async fn exchange(&self, parts: &HttpRequestParts, call: CallContext) -> Result<Reply> {
+    /// The HTTP request for `parts`, with the call's headers.
+    fn request(
+        &self,
+        parts: &HttpRequestParts,
+        call: CallContext,
+        remaining: Option<Duration>,
+    ) -> Result<http::Request<Full<Bytes>>> {
         let body = parts
             .body
             .as_ref()
@@ -159,15 +188,15 @@ impl RestTransport {
         *request.uri_mut() = self
             .uri(parts)
             .map_err(|e| invalid_request(&self.url(parts), &e.to_string()))?;
-        let remaining = call.remaining();
         let headers = request.headers_mut();
         *headers = call.headers;
         add_base_headers(headers, parts, remaining);
-        let response = self
-            .client
-            .request(request)
-            .await
-            .map_err(|e| self.send_error(e))?;
+        Ok(request)
+    }
+
+    /// Waits for the response and reads its whole (bounded) body.
+    async fn reply(&self, response: ResponseFuture) -> Result<Reply> {
+        let response = response.await.map_err(|e| self.send_error(e))?;
         let status = response.status().as_u16();
         let retry_after = response
             .headers()
@@ -189,7 +218,7 @@ impl RestTransport {
     /// The request's URI: the base's scheme and authority, and only the
     /// path and query to parse.
     fn uri(&self, parts: &HttpRequestParts) -> std::result::Result<http::Uri, http::Error> {
-        let (scheme, authority, prefix) = &*self.origin;
+        let (scheme, authority, prefix) = &self.origin;
         let path_and_query = if prefix.is_empty() {
             parts.path_and_query()
         } else {
