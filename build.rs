@@ -30,6 +30,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_client(true)
         .build_server(true)
         .emit_rerun_if_changed(false)
+        // Clients are built over the crate's own HTTP/2 channel, not tonic's.
+        .build_transport(false)
         // Prost's encoding with buffers sized to the message (see the module).
         .codec_path("crate::transport::codec::ProtoCodec")
         .compile_fds(descriptors)?;
