@@ -1,0 +1,230 @@
+//! TLS end to end, as a user meets it: the built tool reaches an `https://`
+//! endpoint over both transports, verifying the server's certificate against
+//! the roots it trusts and negotiating HTTP/2 by ALPN, and refuses a server
+//! whose certificate none of them signed.
+//!
+//! The server is the emulator behind a TLS front of the test's own (rustls
+//! on loopback, forwarding the decrypted bytes). The certificate authority is
+//! made here too and handed to the tool the way a user would trust a private
+//! one: `SSL_CERT_FILE`, which replaces the system's roots.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use eeops::emulator::{Emulator, OperationSpec, RunningEmulator};
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use support::serve::{EEOPS, isolated};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+/// A certificate authority: its certificate (PEM) and what it can sign with.
+struct Authority {
+    issuer: CertifiedIssuer<'static, KeyPair>,
+}
+
+impl Authority {
+    fn new(name: &str) -> Result<Self, rcgen::Error> {
+        let mut params = CertificateParams::new(Vec::<String>::new())?;
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        Ok(Self {
+            issuer: CertifiedIssuer::self_signed(params, KeyPair::generate()?)?,
+        })
+    }
+
+    fn pem(&self) -> String {
+        self.issuer.pem()
+    }
+
+    /// A server certificate for this machine's names, and its private key.
+    fn server_certificate(
+        &self,
+    ) -> Result<(CertificateDer<'static>, PrivateKeyDer<'static>), rcgen::Error> {
+        let key = KeyPair::generate()?;
+        let params = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])?;
+        let certificate = params.signed_by(&key, &self.issuer)?;
+        let key = PrivateKeyDer::from(PrivatePkcs8KeyDer::from(key.serialize_der()));
+        Ok((certificate.der().clone(), key))
+    }
+}
+
+/// A TLS endpoint on loopback that forwards what it decrypts to `target`,
+/// and notes the protocol each connection negotiated by ALPN.
+struct TlsFront {
+    address: SocketAddr,
+    negotiated: Arc<Mutex<Vec<String>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl TlsFront {
+    async fn start(
+        target: SocketAddr,
+        (certificate, key): (CertificateDer<'static>, PrivateKeyDer<'static>),
+    ) -> Result<Self, Box<dyn std::error::Error>> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_no_client_auth()
+            .with_single_cert(vec![certificate], key)?;
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        let acceptor = TlsAcceptor::from(Arc::new(config));
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let address = listener.local_addr()?;
+        let negotiated = Arc::new(Mutex::new(Vec::new()));
+        let noted = negotiated.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let (acceptor, noted) = (acceptor.clone(), noted.clone());
+                tokio::spawn(async move {
+                    // A client that refuses the certificate ends the handshake.
+                    let Ok(mut tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let protocol = tls.get_ref().1.alpn_protocol().map_or_else(
+                        || "none".to_owned(),
+                        |p| String::from_utf8_lossy(p).into_owned(),
+                    );
+                    noted.lock().expect("not poisoned").push(protocol);
+                    if let Ok(mut upstream) = TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut tls, &mut upstream).await;
+                    }
+                });
+            }
+        });
+        Ok(Self {
+            address,
+            negotiated,
+            task,
+        })
+    }
+
+    fn endpoint(&self) -> String {
+        format!("https://127.0.0.1:{}", self.address.port())
+    }
+
+    fn negotiated(&self) -> Vec<String> {
+        self.negotiated.lock().expect("not poisoned").clone()
+    }
+}
+
+impl Drop for TlsFront {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn emulator_with_one_operation()
+-> Result<(RunningEmulator, String), Box<dyn std::error::Error>> {
+    let emulator = Emulator::builder().start("127.0.0.1:0").await?;
+    let name = emulator.handle().create(
+        OperationSpec::new("tls")
+            .with_id("TLSCHECK")
+            .with_type("EXPORT_IMAGE")
+            .created_ago(Duration::from_secs(3600)),
+    )?;
+    Ok((emulator, name))
+}
+
+fn plaintext_address(emulator: &RunningEmulator) -> Result<SocketAddr, Box<dyn std::error::Error>> {
+    let endpoint = emulator.endpoint();
+    Ok(endpoint
+        .strip_prefix("http://")
+        .ok_or("the emulator's endpoint is http://")?
+        .parse()?)
+}
+
+/// `eeops get NAME` against `endpoint`, trusting only the roots in `roots`.
+async fn get_trusting(roots: &Path, endpoint: &str, transport: &str, name: &str) -> Output {
+    let mut command = Command::new(EEOPS);
+    isolated(&mut command)
+        .env("SSL_CERT_FILE", roots)
+        .env_remove("SSL_CERT_DIR")
+        .args([
+            "--endpoint",
+            endpoint,
+            "--transport",
+            transport,
+            "--no-auth",
+            "--format",
+            "json",
+            "--rpc-timeout",
+            "20s",
+            "get",
+            name,
+        ])
+        .stdin(Stdio::null());
+    tokio::task::spawn_blocking(move || command.output().expect("the eeops binary runs"))
+        .await
+        .expect("the command's thread ends")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test]
+async fn both_transports_verify_the_servers_certificate_and_speak_http2() -> TestResult {
+    let (emulator, name) = emulator_with_one_operation().await?;
+    let authority = Authority::new("eeops test authority")?;
+    let front = TlsFront::start(
+        plaintext_address(&emulator)?,
+        authority.server_certificate()?,
+    )
+    .await?;
+    let roots = tempfile::NamedTempFile::new()?;
+    std::fs::write(roots.path(), authority.pem())?;
+
+    for transport in ["grpc", "rest"] {
+        let output = get_trusting(roots.path(), &front.endpoint(), transport, &name).await;
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{transport}: {}",
+            text(&output.stderr)
+        );
+        let operation: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+        assert_eq!(operation["name"], name.as_str(), "{transport}");
+        assert_eq!(operation["done"], true, "{transport}");
+    }
+    // One connection per command, each negotiated as HTTP/2: gRPC needs it,
+    // and REST over TLS asks for it before HTTP/1.1.
+    assert_eq!(front.negotiated(), ["h2", "h2"]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_certificate_no_trusted_root_signed_is_refused_on_both_transports() -> TestResult {
+    let (emulator, name) = emulator_with_one_operation().await?;
+    let server_authority = Authority::new("eeops test authority")?;
+    let trusted_authority = Authority::new("another authority")?;
+    let front = TlsFront::start(
+        plaintext_address(&emulator)?,
+        server_authority.server_certificate()?,
+    )
+    .await?;
+    let roots = tempfile::NamedTempFile::new()?;
+    std::fs::write(roots.path(), trusted_authority.pem())?;
+
+    for transport in ["grpc", "rest"] {
+        let output = get_trusting(roots.path(), &front.endpoint(), transport, &name).await;
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{transport}: {stderr}");
+        assert!(output.stdout.is_empty(), "{transport}: nothing is printed");
+        assert!(
+            stderr.contains("UNAVAILABLE")
+                && stderr.contains("invalid peer certificate: UnknownIssuer"),
+            "{transport}: the error names the certificate: {stderr}"
+        );
+    }
+    // The handshakes failed, so nothing was forwarded.
+    assert!(front.negotiated().is_empty(), "{:?}", front.negotiated());
+    Ok(())
+}
