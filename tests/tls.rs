@@ -121,24 +121,42 @@ impl Drop for TlsFront {
     }
 }
 
-async fn emulator_with_one_operation()
--> Result<(RunningEmulator, String), Box<dyn std::error::Error>> {
-    let emulator = Emulator::builder().start("127.0.0.1:0").await?;
-    let name = emulator.handle().create(
-        OperationSpec::new("tls")
-            .with_id("TLSCHECK")
-            .with_type("EXPORT_IMAGE")
-            .created_ago(Duration::from_secs(3600)),
-    )?;
-    Ok((emulator, name))
+/// An emulator with one finished operation, behind a TLS front whose
+/// certificate `server` signed, and a roots file holding `trusted`'s.
+struct Setup {
+    name: String,
+    front: TlsFront,
+    roots: tempfile::NamedTempFile,
+    _emulator: RunningEmulator,
 }
 
-fn plaintext_address(emulator: &RunningEmulator) -> Result<SocketAddr, Box<dyn std::error::Error>> {
-    let endpoint = emulator.endpoint();
-    Ok(endpoint
-        .strip_prefix("http://")
-        .ok_or("the emulator's endpoint is http://")?
-        .parse()?)
+impl Setup {
+    async fn new(
+        server: &Authority,
+        trusted: &Authority,
+    ) -> Result<Self, Box<dyn std::error::Error>> {
+        let emulator = Emulator::builder().start("127.0.0.1:0").await?;
+        let name = emulator.handle().create(
+            OperationSpec::new("tls")
+                .with_id("TLSCHECK")
+                .with_type("EXPORT_IMAGE")
+                .created_ago(Duration::from_secs(3600)),
+        )?;
+        let plaintext: SocketAddr = emulator
+            .endpoint()
+            .strip_prefix("http://")
+            .ok_or("the emulator's endpoint is http://")?
+            .parse()?;
+        let front = TlsFront::start(plaintext, server.server_certificate()?).await?;
+        let roots = tempfile::NamedTempFile::new()?;
+        std::fs::write(roots.path(), trusted.pem())?;
+        Ok(Self {
+            name,
+            front,
+            roots,
+            _emulator: emulator,
+        })
+    }
 }
 
 /// `eeops get NAME` against `endpoint`, trusting only the roots in `roots`.
@@ -172,18 +190,12 @@ fn text(bytes: &[u8]) -> String {
 
 #[tokio::test]
 async fn both_transports_verify_the_servers_certificate_and_speak_http2() -> TestResult {
-    let (emulator, name) = emulator_with_one_operation().await?;
     let authority = Authority::new("eeops test authority")?;
-    let front = TlsFront::start(
-        plaintext_address(&emulator)?,
-        authority.server_certificate()?,
-    )
-    .await?;
-    let roots = tempfile::NamedTempFile::new()?;
-    std::fs::write(roots.path(), authority.pem())?;
+    let setup = Setup::new(&authority, &authority).await?;
+    let (roots, front, name) = (setup.roots.path(), &setup.front, &setup.name);
 
     for transport in ["grpc", "rest"] {
-        let output = get_trusting(roots.path(), &front.endpoint(), transport, &name).await;
+        let output = get_trusting(roots, &front.endpoint(), transport, name).await;
         assert_eq!(
             output.status.code(),
             Some(0),
@@ -202,19 +214,13 @@ async fn both_transports_verify_the_servers_certificate_and_speak_http2() -> Tes
 
 #[tokio::test]
 async fn a_certificate_no_trusted_root_signed_is_refused_on_both_transports() -> TestResult {
-    let (emulator, name) = emulator_with_one_operation().await?;
     let server_authority = Authority::new("eeops test authority")?;
     let trusted_authority = Authority::new("another authority")?;
-    let front = TlsFront::start(
-        plaintext_address(&emulator)?,
-        server_authority.server_certificate()?,
-    )
-    .await?;
-    let roots = tempfile::NamedTempFile::new()?;
-    std::fs::write(roots.path(), trusted_authority.pem())?;
+    let setup = Setup::new(&server_authority, &trusted_authority).await?;
+    let (roots, front, name) = (setup.roots.path(), &setup.front, &setup.name);
 
     for transport in ["grpc", "rest"] {
-        let output = get_trusting(roots.path(), &front.endpoint(), transport, &name).await;
+        let output = get_trusting(roots, &front.endpoint(), transport, name).await;
         let stderr = text(&output.stderr);
         assert_eq!(output.status.code(), Some(1), "{transport}: {stderr}");
         assert!(output.stdout.is_empty(), "{transport}: nothing is printed");
