@@ -2,9 +2,10 @@
 //! hand-written client for the same calls, both talking to the in-process
 //! emulator on loopback.
 //!
-//! Each comparison measures its two sides in alternating rounds (eeops, raw,
-//! eeops, raw, ...) so that drift on a shared machine hits both, after a
-//! warm-up of each, and ends with one line per comparison:
+//! Each comparison measures its two sides in alternating rounds (eeops then
+//! raw, raw then eeops, ...) so that drift on a shared machine hits both and
+//! neither always runs second, after a warm-up of each, and ends with one
+//! line per comparison:
 //!
 //! ```text
 //! RATIO name=<name> ratio=<eeops cost / raw cost> budget=<budget>
@@ -619,6 +620,17 @@ impl Sides {
     }
 }
 
+/// The sides in the order they run in round `round`: as given in even
+/// rounds, reversed in odd ones, so that no side always follows another
+/// (whose connection, caches and allocator state it would inherit).
+fn in_round_order<T>(round: usize, sides: impl Iterator<Item = T>) -> Vec<T> {
+    let mut sides: Vec<T> = sides.collect();
+    if round % 2 == 1 {
+        sides.reverse();
+    }
+    sides
+}
+
 fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     let n = values.len();
@@ -675,7 +687,7 @@ async fn compare_latency(
     let mut samples = vec![Vec::new(); sides.all().len()];
     for round in 0..config.latency_rounds {
         let offset = round * config.latency_calls;
-        for (side, out) in sides.all().into_iter().zip(&mut samples) {
+        for (side, out) in in_round_order(round, sides.all().into_iter().zip(&mut samples)) {
             sequential(side, config.latency_calls, offset, out).await;
         }
     }
@@ -749,8 +761,8 @@ async fn compare_throughput(
         concurrent(side, warm, IN_FLIGHT).await;
     }
     let mut times = vec![Vec::new(); sides.all().len()];
-    for _ in 0..config.throughput_rounds {
-        for (side, out) in sides.all().into_iter().zip(&mut times) {
+    for round in 0..config.throughput_rounds {
+        for (side, out) in in_round_order(round, sides.all().into_iter().zip(&mut times)) {
             let elapsed = concurrent(side, config.throughput_calls, IN_FLIGHT).await;
             out.push(elapsed.as_secs_f64());
         }
@@ -882,7 +894,7 @@ async fn compare_list(
     let (mut a, mut b) = (Vec::new(), Vec::new());
     for round in 0..config.list_rounds {
         eprintln!("# {name}: round {}/{}", round + 1, config.list_rounds);
-        for (side, times) in [(eeops, &mut a), (raw, &mut b)] {
+        for (side, times) in in_round_order(round, [(eeops, &mut a), (raw, &mut b)].into_iter()) {
             let started = Instant::now();
             let listed = side.list(LIST_PROJECT, first.as_ref()).await;
             times.push(started.elapsed().as_secs_f64());
