@@ -84,6 +84,9 @@ struct Inner {
     credentials: tokio::sync::OnceCell<Credentials>,
     search: CredentialSearch,
     defaults: CallOptions,
+    /// What a call that sets no options of its own runs with: the defaults
+    /// merged once (their headers are in `fixed_headers`).
+    call_defaults: CallOptions,
     /// The headers every call carries, converted once: the builder's own
     /// and `x-goog-api-client`.
     fixed_headers: HeaderMap,
@@ -261,6 +264,7 @@ impl ClientBuilder {
                 routes,
                 credentials,
                 search,
+                call_defaults: CallOptions::new().over(&self.defaults),
                 defaults: self.defaults,
                 fixed_headers,
                 quota_header,
@@ -282,6 +286,7 @@ impl Client {
                 credentials: tokio::sync::OnceCell::new_with(Some(Credentials::anonymous())),
                 search: CredentialSearch::new(),
                 defaults: CallOptions::new().with_timeout(DEFAULT_TIMEOUT),
+                call_defaults: CallOptions::new().with_timeout(DEFAULT_TIMEOUT),
                 fixed_headers: HeaderMap::new(),
                 quota_header: None,
                 retry: RetryPolicy::never(),
@@ -345,9 +350,17 @@ impl Client {
     where
         F: Fn(CallContext) -> BoxFuture<Result<T>>,
     {
-        // Boxed: this future is allocated for every call, and without the
-        // options inline it stays small enough for the allocator's fast path.
-        let options = Box::new(options.over(&self.inner.defaults));
+        // Most calls set no options of their own and use the defaults merged
+        // once; merged ones are boxed, because this future is allocated for
+        // every call and without them inline it stays small enough for the
+        // allocator's fast path.
+        let merged;
+        let options: &CallOptions = if options.is_empty() {
+            &self.inner.call_defaults
+        } else {
+            merged = Box::new(options.over(&self.inner.defaults));
+            &merged
+        };
         let result = async {
             precondition?;
             options.check()?;

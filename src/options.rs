@@ -109,6 +109,15 @@ impl CallOptions {
         }
     }
 
+    /// Whether nothing is set: a call with these options runs with its
+    /// client's defaults alone.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.timeout.is_none()
+            && self.headers.is_empty()
+            && self.retry.is_none()
+            && self.invalid.is_none()
+    }
+
     /// The error kept from building these options, if any.
     pub(crate) fn check(&self) -> Result<()> {
         match &self.invalid {
@@ -217,6 +226,23 @@ impl CallContext {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn options_are_empty_until_something_is_set() {
+        assert!(CallOptions::new().is_empty());
+        assert!(
+            !CallOptions::new()
+                .with_timeout(Duration::from_secs(1))
+                .is_empty()
+        );
+        assert!(!CallOptions::new().with_header("x-a", "b").is_empty());
+        assert!(!CallOptions::new().with_header("bad name", "b").is_empty());
+        assert!(
+            !CallOptions::new()
+                .with_retry_policy(RetryPolicy::never())
+                .is_empty()
+        );
+    }
 
     #[test]
     fn bad_headers_are_kept_until_the_call() {
