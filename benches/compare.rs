@@ -152,7 +152,7 @@ impl Config {
             latency_calls: 400,
             throughput_rounds: 15,
             throughput_calls: 8_000,
-            list_rounds: 5,
+            list_rounds: 7,
             list_count: 100_000,
             warm_list_count: 5_000,
             memory_counts: (10_000, 100_000),
