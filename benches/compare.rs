@@ -219,15 +219,7 @@ async fn run_all(config: &Config) {
     let hyper = raw_hyper();
 
     let names: Arc<[String]> = names.into();
-    let previews: Vec<eeops::HttpPreview> = names
-        .iter()
-        .map(|name| {
-            rest_client
-                .get(name)
-                .http_preview()
-                .expect("a Get has a REST preview")
-        })
-        .collect();
+    let previews = get_previews(&rest_client, &names);
     let prepared: Vec<Prepared> = previews.iter().map(Prepared::from_preview).collect();
     let mut grpc_sides = Sides {
         eeops: Getter::Eeops(EeopsGet {
@@ -397,6 +389,19 @@ async fn raw_channel(endpoint: &str) -> Channel {
         .connect()
         .await
         .expect("a raw channel connects to the emulator")
+}
+
+/// What eeops sends to get each of `names` (the raw sides send the same).
+fn get_previews(client: &Client, names: &[String]) -> Vec<eeops::HttpPreview> {
+    names
+        .iter()
+        .map(|name| {
+            client
+                .get(name)
+                .http_preview()
+                .expect("a Get has a REST preview")
+        })
+        .collect()
 }
 
 /// The gRPC baseline: a raw tonic call carrying the metadata eeops sends
@@ -1406,15 +1411,7 @@ async fn spin(side: &str, seconds: f64, in_flight: usize) {
     let names: Arc<[String]> =
         create_done_operations(&emulator, GET_PROJECT, GET_OPERATIONS).into();
     let rest_client = eeops_client(&endpoint, TransportKind::Rest);
-    let previews: Vec<eeops::HttpPreview> = names
-        .iter()
-        .map(|name| {
-            rest_client
-                .get(name)
-                .http_preview()
-                .expect("a Get has a REST preview")
-        })
-        .collect();
+    let previews = get_previews(&rest_client, &names);
     let getter = match side {
         "grpc-eeops" => Getter::Eeops(EeopsGet {
             client: eeops_client(&endpoint, TransportKind::Grpc),
