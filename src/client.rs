@@ -83,10 +83,10 @@ struct Inner {
     /// Given, or found on first use.
     credentials: tokio::sync::OnceCell<Credentials>,
     search: CredentialSearch,
+    /// The builder's options, merged once: what a call that sets none of
+    /// its own runs with, and what a call's own options go over. Their
+    /// headers are left out: every call sends them from `fixed_headers`.
     defaults: CallOptions,
-    /// What a call that sets no options of its own runs with: the defaults
-    /// merged once (their headers are in `fixed_headers`).
-    call_defaults: CallOptions,
     /// The headers every call carries, converted once: the builder's own
     /// and `x-goog-api-client`.
     fixed_headers: HeaderMap,
@@ -264,8 +264,7 @@ impl ClientBuilder {
                 routes,
                 credentials,
                 search,
-                call_defaults: CallOptions::new().over(&self.defaults),
-                defaults: self.defaults,
+                defaults: CallOptions::new().over(&self.defaults),
                 fixed_headers,
                 quota_header,
                 retry: self.retry,
@@ -286,7 +285,6 @@ impl Client {
                 credentials: tokio::sync::OnceCell::new_with(Some(Credentials::anonymous())),
                 search: CredentialSearch::new(),
                 defaults: CallOptions::new().with_timeout(DEFAULT_TIMEOUT),
-                call_defaults: CallOptions::new().with_timeout(DEFAULT_TIMEOUT),
                 fixed_headers: HeaderMap::new(),
                 quota_header: None,
                 retry: RetryPolicy::never(),
@@ -356,7 +354,7 @@ impl Client {
         // allocator's fast path.
         let merged;
         let options: &CallOptions = if options.is_empty() {
-            &self.inner.call_defaults
+            &self.inner.defaults
         } else {
             merged = Box::new(options.over(&self.inner.defaults));
             &merged
