@@ -40,11 +40,7 @@ const CREDENTIAL_HEADERS: &[&str] = &[
 impl Header {
     /// The value as it may be shown: credentials are redacted.
     pub(crate) fn shown_value(&self) -> &str {
-        if is_credential(&self.name) {
-            "<redacted>"
-        } else {
-            &self.value
-        }
+        shown_value(&self.name, &self.value)
     }
 }
 
@@ -185,9 +181,13 @@ pub(crate) fn append_headers(map: &mut HeaderMap, headers: &[Header]) -> Result<
     Ok(())
 }
 
-/// Whether a header's value is a credential, never to be shown.
-pub(crate) fn is_credential(name: &str) -> bool {
-    CREDENTIAL_HEADERS.contains(&name)
+/// A header's value as it may be shown: a credential's is redacted.
+fn shown_value<'a>(name: &str, value: &'a str) -> &'a str {
+    if CREDENTIAL_HEADERS.contains(&name) {
+        "<redacted>"
+    } else {
+        value
+    }
 }
 
 /// Request headers as they may be shown: name and value, credentials
@@ -195,11 +195,8 @@ pub(crate) fn is_credential(name: &str) -> bool {
 pub(crate) fn shown_headers(map: &HeaderMap) -> Vec<(String, String)> {
     map.iter()
         .map(|(name, value)| {
-            let shown = if is_credential(name.as_str()) {
-                "<redacted>".to_owned()
-            } else {
-                String::from_utf8_lossy(value.as_bytes()).into_owned()
-            };
+            let value = String::from_utf8_lossy(value.as_bytes());
+            let shown = shown_value(name.as_str(), &value).to_owned();
             (name.as_str().to_owned(), shown)
         })
         .collect()
