@@ -174,7 +174,6 @@ impl PathTemplate {
         &self.text
     }
 
-    /// The variables' field paths, in order, e.g. `["name"]`.
     /// Whether one of the variables is bound to `field_path`.
     pub(crate) fn has_variable(&self, field_path: &str) -> bool {
         self.variables
@@ -182,6 +181,7 @@ impl PathTemplate {
             .any(|variable| variable.field_path == field_path)
     }
 
+    /// The variables' field paths, in order, e.g. `["name"]`.
     pub(crate) fn variables(&self) -> Vec<&str> {
         self.variables
             .iter()
@@ -800,14 +800,13 @@ mod tests {
 
     #[test]
     fn the_unreserved_table_is_rfc_3986s_set() {
-        let expected: Vec<u8> = (b'A'..=b'Z')
+        let mut expected: Vec<u8> = (b'A'..=b'Z')
             .chain(b'a'..=b'z')
             .chain(b'0'..=b'9')
             .chain(*b"-._~")
             .collect();
-        let found: Vec<u8> = (0..=255u8).filter(|&byte| is_unreserved(byte)).collect();
-        let mut expected = expected;
         expected.sort_unstable();
+        let found: Vec<u8> = (0..=255u8).filter(|&byte| is_unreserved(byte)).collect();
         assert_eq!(found, expected);
     }
 
