@@ -11,8 +11,66 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
+use crate::error::{Error, Result};
+use crate::rpc::Code;
+
 /// A pooled client for `http://` and `https://` URLs.
 pub(crate) type HttpClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// An endpoint URL taken apart, as both transports accept it: `http` or
+/// `https`, a host and port, and whatever path and query follow them.
+pub(crate) struct Origin {
+    pub(crate) scheme: http::uri::Scheme,
+    pub(crate) authority: http::uri::Authority,
+    /// The path as given (`""`, `"/"` or longer).
+    pub(crate) path: String,
+    pub(crate) has_query: bool,
+}
+
+impl Origin {
+    pub(crate) fn parse(url: &str) -> Result<Self> {
+        let uri: http::Uri = url.parse().map_err(|e| {
+            Error::new(
+                Code::InvalidArgument,
+                format!("invalid endpoint URL {url:?}: {e}"),
+            )
+        })?;
+        let not_an_origin = || {
+            Error::new(
+                Code::InvalidArgument,
+                format!("endpoint {url:?} must be http://host[:port] or https://host[:port]"),
+            )
+        };
+        let parts = uri.into_parts();
+        let (Some(scheme), Some(authority)) = (parts.scheme, parts.authority) else {
+            return Err(not_an_origin());
+        };
+        if !matches!(scheme.as_str(), "http" | "https") {
+            return Err(not_an_origin());
+        }
+        let (path, has_query) = parts
+            .path_and_query
+            .map(|path| (path.path().to_owned(), path.query().is_some()))
+            .unwrap_or_default();
+        Ok(Self {
+            scheme,
+            authority,
+            path,
+            has_query,
+        })
+    }
+}
+
+/// Clients spawn their connections on Tokio, so they are built inside it.
+pub(crate) fn require_runtime() -> Result<()> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(_) => Ok(()),
+        Err(_) => Err(Error::new(
+            Code::FailedPrecondition,
+            "a client must be built inside a Tokio runtime",
+        )),
+    }
+}
 
 /// A TLS connector builder trusting the system's root certificates.
 pub(crate) fn tls_with_system_roots() -> hyper_rustls::HttpsConnectorBuilder<WantsSchemes> {

@@ -13,6 +13,7 @@ use tonic::metadata::{AsciiMetadataValue, MetadataMap};
 use super::h2_channel::H2Channel;
 use super::{BoxFuture, Transport};
 use crate::error::{Error, Result};
+use crate::http::{Origin, require_runtime};
 use crate::longrunning::{
     CancelOperationRequest, DeleteOperationRequest, GetOperationRequest, ListOperationsRequest,
     ListOperationsResponse, Operation, WaitOperationRequest,
@@ -33,33 +34,21 @@ impl GrpcTransport {
     /// HTTP/2, `https://` TLS with the system's root certificates).
     pub(crate) fn new(url: &str, max_response_bytes: usize) -> Result<Self> {
         let invalid = |why: String| Error::new(Code::InvalidArgument, why);
-        let uri: Uri = url
-            .parse()
-            .map_err(|e| invalid(format!("invalid endpoint URL {url:?}")).with_source(e))?;
-        let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
-            return Err(invalid(format!(
-                "endpoint {url:?} must be http://host[:port] (plaintext HTTP/2) or https://host[:port] (TLS)"
-            )));
-        };
-        if !matches!(scheme, "http" | "https") {
-            return Err(invalid(format!(
-                "endpoint {url:?} must start with http:// (plaintext HTTP/2) or https:// (TLS)"
-            )));
-        }
-        if !matches!(uri.path(), "" | "/") || uri.query().is_some() {
+        let Origin {
+            scheme,
+            authority,
+            path,
+            has_query,
+        } = Origin::parse(url)?;
+        if !matches!(path.as_str(), "" | "/") || has_query {
             return Err(invalid(format!(
                 "endpoint {url:?} must have no path: gRPC calls go to the host itself"
             )));
         }
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Err(Error::new(
-                Code::FailedPrecondition,
-                "a client must be built inside a Tokio runtime",
-            ));
-        }
+        require_runtime()?;
         let origin = Uri::builder()
             .scheme(scheme)
-            .authority(authority.clone())
+            .authority(authority)
             .path_and_query("/")
             .build()
             .map_err(|e| invalid(format!("invalid endpoint URL {url:?}")).with_source(e))?;
@@ -330,6 +319,27 @@ impl Transport for GrpcTransport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn endpoints_are_an_origin_with_no_path() {
+        for good in [
+            "http://127.0.0.1:8080",
+            "http://127.0.0.1:8080/",
+            "https://host",
+        ] {
+            assert!(GrpcTransport::new(good, 1024).is_ok(), "{good}");
+        }
+        for bad in [
+            "ftp://host",
+            "host:80",
+            "/just/a/path",
+            "http://host/prefix",
+            "http://host/?a=1",
+        ] {
+            let error = GrpcTransport::new(bad, 1024).expect_err("not a gRPC endpoint");
+            assert_eq!(error.code(), Code::InvalidArgument, "{bad}");
+        }
+    }
 
     #[test]
     fn grpc_timeout_is_coarse_and_never_longer_than_the_time_left() {

@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use super::{BoxFuture, Transport};
 use crate::error::{Error, Result};
+use crate::http::{Origin, require_runtime};
 use crate::http_error::error_from_response;
 use crate::json::{self, ParseMode};
 use crate::longrunning::{
@@ -36,7 +37,7 @@ pub(crate) struct Shared {
     base: Box<str>,
     /// The base URL's scheme, authority and path (without a trailing `/`),
     /// parsed once so that each call parses only its own path.
-    origin: (http::uri::Scheme, http::uri::Authority, String),
+    origin: Origin,
     routes: Routes,
     max_response_bytes: usize,
 }
@@ -93,34 +94,16 @@ impl RestTransport {
                 format!("invalid routes: {problem}"),
             ));
         }
-        let uri: http::Uri = url.parse().map_err(|e| {
-            Error::new(
-                Code::InvalidArgument,
-                format!("invalid endpoint URL {url:?}: {e}"),
-            )
-        })?;
-        let parts = uri.into_parts();
-        let (Some(scheme), Some(authority)) = (parts.scheme, parts.authority) else {
-            return Err(not_an_origin(url));
-        };
-        if !matches!(scheme.as_str(), "http" | "https") {
-            return Err(not_an_origin(url));
-        }
+        let mut origin = Origin::parse(url)?;
         // A path after the host is kept in front of every request's path.
-        let prefix = parts
-            .path_and_query
-            .map(|path| path.path().trim_end_matches('/').to_owned())
-            .unwrap_or_default();
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Err(Error::new(
-                Code::FailedPrecondition,
-                "a client must be built inside a Tokio runtime",
-            ));
-        }
+        origin
+            .path
+            .truncate(origin.path.trim_end_matches('/').len());
+        require_runtime()?;
         let client = crate::http::client(crate::http::is_https(url));
         Ok(Self(Arc::new(Shared {
             client,
-            origin: (scheme, authority, prefix),
+            origin,
             base: url.trim_end_matches('/').into(),
             routes,
             max_response_bytes,
@@ -218,7 +201,12 @@ impl RestTransport {
     /// The request's URI: the base's scheme and authority, and only the
     /// path and query to parse.
     fn uri(&self, parts: &HttpRequestParts) -> std::result::Result<http::Uri, http::Error> {
-        let (scheme, authority, prefix) = &self.origin;
+        let Origin {
+            scheme,
+            authority,
+            path: prefix,
+            ..
+        } = &self.origin;
         let path_and_query = if prefix.is_empty() {
             parts.path_and_query()
         } else {
@@ -365,13 +353,6 @@ fn add_base_headers(
             http::HeaderName::from_static("x-server-timeout");
         headers.insert(X_SERVER_TIMEOUT, server_timeout(remaining));
     }
-}
-
-fn not_an_origin(url: &str) -> Error {
-    Error::new(
-        Code::InvalidArgument,
-        format!("endpoint {url:?} must be http://host[:port] or https://host[:port]"),
-    )
 }
 
 /// `x-server-timeout`: the seconds left, with milliseconds (`59.998`).
