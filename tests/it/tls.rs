@@ -8,18 +8,16 @@
 //! made here too and handed to the tool the way a user would trust a private
 //! one: `SSL_CERT_FILE`, which replaces the system's roots.
 
-mod support;
-
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::serve::{EEOPS, isolated};
 use eeops::emulator::{Emulator, OperationSpec, RunningEmulator};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use support::serve::{EEOPS, isolated};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 

@@ -2,11 +2,9 @@
 //! and old names, JSON Lines, info, cancel --all, wait --all, watch and
 //! completions — with exit codes and output off a terminal.
 
-mod support;
-
 use std::process::{Command, Output, Stdio};
 
-use support::serve::{EEOPS, Serve, isolated};
+use crate::support::serve::{EEOPS, Serve, isolated};
 
 /// `eeops serve` seeded with `seed` tasks in `project`, quick to finish and
 /// to cancel.

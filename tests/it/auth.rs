@@ -3,18 +3,16 @@
 //! file's refresh token, and an emulator that requires the bearer token and
 //! records what it receives — on both transports.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::token_server::{
+    ServiceAccountKey, TEST_PROJECT, TokenServer, TokenServerConfig, earth_engine_credentials_json,
+    write_earth_engine_credentials,
+};
 use eeops::emulator::{Emulator, OperationSpec, RunningEmulator};
 use eeops::rpc::Code;
 use eeops::{Client, CredentialSearch, Credentials, TransportKind};
 use serde_json::Value;
-use support::token_server::{
-    ServiceAccountKey, TEST_PROJECT, TokenServer, TokenServerConfig, earth_engine_credentials_json,
-    write_earth_engine_credentials,
-};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 

@@ -3,13 +3,11 @@
 //! explicit tokens, against `eeops serve --require-token --record` on both
 //! transports; no secret in any output, logs included.
 
-mod support;
-
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use support::serve::{EEOPS, Serve};
-use support::token_server::{
+use crate::support::serve::{EEOPS, Serve};
+use crate::support::token_server::{
     TokenServer, TokenServerConfig, earth_engine_credentials_json, write_earth_engine_credentials,
 };
 

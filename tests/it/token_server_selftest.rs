@@ -2,8 +2,6 @@
 //! accepts what it accepts: assertions are signed here independently, and
 //! every request goes over real HTTP on loopback.
 
-mod support;
-
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
@@ -19,7 +17,7 @@ use rsa::sha2::Sha256;
 use rsa::signature::{SignatureEncoding as _, Signer as _};
 use serde_json::{Value, json};
 
-use support::token_server::{
+use crate::support::token_server::{
     CLOUD_PLATFORM_SCOPE, EARTH_ENGINE_SCOPE, JWT_BEARER_GRANT, ScopeMatch, ServiceAccountKey,
     TEST_PROJECT, TokenServer, TokenServerConfig, earth_engine_credentials_json,
     write_earth_engine_credentials,

@@ -1,11 +1,9 @@
 //! The built `eeops` tool, run as a user would: exit codes, JSON output, the
 //! demo, and `serve` in a child process.
 
-mod support;
-
 use std::process::{Command, Output, Stdio};
 
-use support::serve::{EEOPS, Serve as Server, isolated};
+use crate::support::serve::{EEOPS, Serve as Server, isolated};
 
 fn eeops(args: &[&str]) -> Output {
     isolated(Command::new(EEOPS).args(args))

@@ -1,0 +1,21 @@
+//! The integration tests, one binary: each module is one area, and they share
+//! `support` (the emulator process, the token server).
+
+mod auth;
+mod cli;
+mod cli_auth;
+mod cli_workflow;
+mod conformance;
+mod emulator_auth;
+mod emulator_faults;
+mod emulator_rest;
+mod grpc;
+mod hostile;
+mod properties;
+mod regressions;
+mod reliability;
+mod rest_only;
+mod scenarios;
+mod support;
+mod tls;
+mod token_server_selftest;
