@@ -10,12 +10,12 @@ use crate::auth::{CredentialSearch, Credentials, SecretToken};
 use crate::error::{Error, Result};
 use crate::http::is_remote_plaintext;
 use crate::options::{CallContext, CallOptions, append_headers};
+use crate::proto::rpc::Code;
 use crate::requests::{
     CancelOperation, DeleteOperation, GetOperation, ListOperations, WaitOperation,
 };
 use crate::retry::{self, RetryPolicy};
 use crate::routes::{ApiVersion, Routes, Rpc};
-use crate::rpc::Code;
 use crate::transport::auto::AutoTransport;
 use crate::transport::grpc::GrpcTransport;
 use crate::transport::rest::{self as rest_transport, HttpPreview, RestTransport};

@@ -33,9 +33,9 @@ use serde_json::{Value, json};
 use crate::error::{Error, Result};
 use crate::http_error::error_from_response;
 use crate::json::{self, ParseMode};
+use crate::proto::rpc::Code;
 use crate::routes::HttpRule;
 use crate::routes::transcode::transcode;
-use crate::rpc::Code;
 
 /// Runs vectors; knows every message type of this crate plus any added with
 /// [`Conformance::with_descriptors`].

@@ -23,10 +23,10 @@ use prost::Message;
 
 use crate::http_error::{code_for_http_status, error_from_response};
 use crate::json::{self, ParseMode};
-use crate::longrunning::{ListOperationsResponse, Operation};
+use crate::proto::longrunning::{ListOperationsResponse, Operation};
+use crate::proto::rpc::{Code, Status};
 use crate::routes::template::{PathTemplate, oracle};
 use crate::routes::{ApiVersion, Routes, Rpc};
-use crate::rpc::{Code, Status};
 use crate::transport::rest::parse_reply;
 
 /// Splits fuzzer input into at most `N` text fields at `\n` (missing fields

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::error::{Detail, Error};
 use crate::json::{ParseMode, parse_any};
-use crate::rpc::Code;
+use crate::proto::rpc::Code;
 
 /// The most of a non-JSON body quoted in the message.
 const SNIPPET_CHARS: usize = 200;

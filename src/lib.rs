@@ -85,37 +85,11 @@ pub use lro::{Change, PollingPolicy, UntilDone, Watch, WatchStream};
 pub use operation::{EARTH_ENGINE_METADATA_TYPE_URLS, Metadata, Outcome, operation_id};
 pub use options::CallOptions;
 pub use pager::{OperationStream, PageStream};
+pub use proto::{earthengine, longrunning, rpc};
 pub use requests::{CancelOperation, DeleteOperation, GetOperation, ListOperations, WaitOperation};
 pub use retry::RetryPolicy;
 pub use routes::{ApiVersion, Routes, Rpc};
 pub use transport::rest::HttpPreview;
-
-/// `google.longrunning` messages.
-pub mod longrunning {
-    pub use crate::proto::google::longrunning::{
-        CancelOperationRequest, DeleteOperationRequest, GetOperationRequest, ListOperationsRequest,
-        ListOperationsResponse, Operation, OperationInfo, WaitOperationRequest, operation,
-    };
-}
-
-/// `google.rpc` messages: the status, its codes and the standard details.
-pub mod rpc {
-    pub use crate::proto::google::rpc::{
-        BadRequest, Code, DebugInfo, ErrorInfo, Help, LocalizedMessage, PreconditionFailure,
-        QuotaFailure, RequestInfo, ResourceInfo, RetryInfo, Status, bad_request, help,
-        precondition_failure, quota_failure,
-    };
-}
-
-/// Earth Engine's task metadata (`google.earthengine.v1.OperationMetadata`,
-/// also sent as v1beta and v1alpha).
-pub mod earthengine {
-    pub use crate::proto::google::earthengine::v1::operation_metadata::State;
-    pub use crate::proto::google::earthengine::v1::operation_notification::Severity;
-    pub use crate::proto::google::earthengine::v1::{
-        OperationMetadata, OperationNotification, OperationStage,
-    };
-}
 
 /// The README's examples are compiled as doctests.
 #[cfg(doctest)]

@@ -21,11 +21,11 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::time::Instant;
 
 use crate::client::Client;
-use crate::earthengine::State;
 use crate::error::{Error, Result};
-use crate::longrunning::Operation;
+use crate::proto::earthengine::State;
+use crate::proto::longrunning::Operation;
+use crate::proto::rpc::Code;
 use crate::retry::random_fraction;
-use crate::rpc::Code;
 
 /// How often to look at an operation, and for how long.
 ///
@@ -506,13 +506,13 @@ mod tests {
     use prost::Message;
 
     use super::*;
-    use crate::earthengine::OperationMetadata;
-    use crate::longrunning::{
+    use crate::operation::EARTH_ENGINE_METADATA_TYPE_URLS;
+    use crate::options::CallContext;
+    use crate::proto::earthengine::OperationMetadata;
+    use crate::proto::longrunning::{
         CancelOperationRequest, DeleteOperationRequest, GetOperationRequest, ListOperationsRequest,
         ListOperationsResponse, WaitOperationRequest,
     };
-    use crate::operation::EARTH_ENGINE_METADATA_TYPE_URLS;
-    use crate::options::CallContext;
     use crate::transport::{BoxFuture, Transport};
 
     /// What the fake server saw.

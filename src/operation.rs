@@ -5,10 +5,10 @@ use std::time::{Duration, SystemTime};
 
 use prost::Message;
 
-use crate::earthengine::{OperationMetadata, State};
 use crate::error::Error;
-use crate::longrunning::{Operation, operation};
-use crate::rpc::Code;
+use crate::proto::earthengine::{OperationMetadata, State};
+use crate::proto::longrunning::{Operation, operation};
+use crate::proto::rpc::Code;
 
 /// The type URLs under which Earth Engine sends [`OperationMetadata`]; the
 /// message is the same in every API version.
@@ -189,7 +189,7 @@ pub(crate) fn proto_duration(duration: Duration) -> prost_types::Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rpc::Status;
+    use crate::proto::rpc::Status;
 
     fn with_metadata(type_url: &str, value: Vec<u8>) -> Operation {
         Operation {

@@ -7,8 +7,8 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use tokio::time::Instant;
 
 use crate::error::{Error, Result};
+use crate::proto::rpc::Code;
 use crate::retry::RetryPolicy;
-use crate::rpc::Code;
 
 /// Options for one call, layered over the client's defaults.
 ///

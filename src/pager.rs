@@ -6,9 +6,9 @@ use std::task::{Context, Poll};
 use futures_util::stream::{self, BoxStream, Stream, StreamExt, TryStreamExt};
 
 use crate::error::{Error, Result};
-use crate::longrunning::{ListOperationsResponse, Operation};
+use crate::proto::longrunning::{ListOperationsResponse, Operation};
+use crate::proto::rpc::Code;
 use crate::requests::ListOperations;
-use crate::rpc::Code;
 
 /// Every page of a listing, following page tokens. Ends after the first
 /// error. Use [`PageStream::next`] without importing a trait, or any

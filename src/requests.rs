@@ -7,13 +7,13 @@ use std::time::Duration;
 
 use crate::client::{Client, require_name, shown_name};
 use crate::error::Result;
-use crate::longrunning::{
-    CancelOperationRequest, DeleteOperationRequest, GetOperationRequest, ListOperationsRequest,
-    ListOperationsResponse, Operation, WaitOperationRequest,
-};
 use crate::operation::proto_duration;
 use crate::options::CallOptions;
 use crate::pager::{OperationStream, PageStream};
+use crate::proto::longrunning::{
+    CancelOperationRequest, DeleteOperationRequest, GetOperationRequest, ListOperationsRequest,
+    ListOperationsResponse, Operation, WaitOperationRequest,
+};
 use crate::retry::RetryPolicy;
 use crate::routes::Rpc;
 use crate::transport::rest::HttpPreview;

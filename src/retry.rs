@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::error::{Error, Result};
-use crate::rpc::Code;
+use crate::proto::rpc::Code;
 
 /// When and how often a failed call is tried again.
 ///
@@ -146,7 +146,7 @@ mod tests {
 
     use super::*;
     use crate::error::Detail;
-    use crate::rpc::RetryInfo;
+    use crate::proto::rpc::RetryInfo;
 
     fn unavailable() -> Error {
         Error::new(Code::Unavailable, "down")

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use super::{Credentials, read_json};
 use crate::error::{Error, Result};
-use crate::rpc::Code;
+use crate::proto::rpc::Code;
 
 /// Where to look for credentials, and in what order.
 ///

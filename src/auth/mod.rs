@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::rpc::Code;
+use crate::proto::rpc::Code;
 
 mod cache;
 mod discover;

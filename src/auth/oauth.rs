@@ -13,8 +13,8 @@ use super::SecretToken;
 use super::cache::Fetched;
 use crate::error::{Error, Result};
 use crate::http::{HttpClient, client, is_remote_plaintext};
+use crate::proto::rpc::Code;
 use crate::routes::template::encode_component;
-use crate::rpc::Code;
 
 /// Google's OAuth token endpoint, the default.
 pub const GOOGLE_TOKEN_URI: &str = "https://oauth2.googleapis.com/token";

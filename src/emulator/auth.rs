@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::error::{Detail, Error};
-use crate::rpc::{Code, ErrorInfo};
+use crate::proto::rpc::{Code, ErrorInfo};
 
 /// The domain of the `ErrorInfo` attached to a refusal.
 const DOMAIN: &str = "googleapis.com";

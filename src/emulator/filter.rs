@@ -11,7 +11,7 @@
 //! Fields: `done` (true/false), `name`, `metadata.state`, `metadata.type`,
 //! `metadata.description`. Values are bare words or double-quoted strings.
 
-use crate::earthengine::State;
+use crate::proto::earthengine::State;
 
 /// What a filter looks at in one operation.
 pub(crate) struct FilterView<'a> {

@@ -23,12 +23,12 @@ use super::auth::{self, RequiredToken};
 use super::faults::{self, Faults, Outcome};
 use super::state::Store;
 use crate::error::Error;
-use crate::longrunning::{
+use crate::proto::google::longrunning::operations_server::{Operations, OperationsServer};
+use crate::proto::longrunning::{
     CancelOperationRequest, DeleteOperationRequest, GetOperationRequest, ListOperationsRequest,
     ListOperationsResponse, Operation, WaitOperationRequest,
 };
-use crate::proto::google::longrunning::operations_server::{Operations, OperationsServer};
-use crate::rpc::Code;
+use crate::proto::rpc::Code;
 
 /// Serves `google.longrunning.Operations` from the shared store.
 pub(crate) struct OperationsService {
@@ -156,7 +156,7 @@ pub(crate) fn to_status(error: &Error) -> tonic::Status {
 
 type Reply<T> = Result<Response<T>, tonic::Status>;
 
-fn reply<T>(result: crate::Result<T>) -> Reply<T> {
+fn reply<T>(result: crate::error::Result<T>) -> Reply<T> {
     result.map(Response::new).map_err(|error| to_status(&error))
 }
 

@@ -7,10 +7,10 @@ use std::time::{Duration, SystemTime};
 use prost::Message;
 use tokio::time::Instant;
 
-use crate::earthengine::{OperationMetadata, OperationStage, State};
-use crate::longrunning::{Operation, operation};
 use crate::operation::{EARTH_ENGINE_METADATA_TYPE_URLS, timestamp};
-use crate::rpc::{Code, Status};
+use crate::proto::earthengine::{OperationMetadata, OperationStage, State};
+use crate::proto::longrunning::{Operation, operation};
+use crate::proto::rpc::{Code, Status};
 
 /// Milliseconds since the emulator's epoch; negative for operations seeded
 /// as having been created before the emulator started.

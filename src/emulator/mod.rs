@@ -49,10 +49,10 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::earthengine::State;
 use crate::error::{Error, Result};
 use crate::proto::FILE_DESCRIPTOR_SET;
-use crate::rpc::Code;
+use crate::proto::earthengine::State;
+use crate::proto::rpc::Code;
 
 mod auth;
 mod discovery;

@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 use super::auth::{bearer_token, fingerprint};
 use super::rest::{decode_query_component, is_grpc};
 use crate::error::{Error, Result};
-use crate::rpc::Code;
+use crate::proto::rpc::Code;
 
 /// How many records [`Recorder::records`] keeps, the most recent ones.
 pub(crate) const KEPT_RECORDS: usize = 10_000;

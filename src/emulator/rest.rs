@@ -34,11 +34,13 @@ use super::state::Store;
 use crate::error::{Detail, Error};
 use crate::http_error::http_status_for_code;
 use crate::json::{ParseMode, any_to_json, operation_to_json, parse_typed};
-use crate::longrunning::{CancelOperationRequest, ListOperationsResponse, WaitOperationRequest};
+use crate::proto::longrunning::{
+    CancelOperationRequest, ListOperationsResponse, WaitOperationRequest,
+};
+use crate::proto::rpc::bad_request::FieldViolation;
+use crate::proto::rpc::{BadRequest, Code};
 use crate::routes::template::hex_value;
 use crate::routes::{ApiVersion, HttpRule, Routes, Rpc};
-use crate::rpc::bad_request::FieldViolation;
-use crate::rpc::{BadRequest, Code};
 
 /// The largest request body read; larger ones are refused with 413.
 pub(crate) const MAX_BODY_BYTES: usize = 1 << 20;

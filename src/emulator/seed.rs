@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::spec::OperationSpec;
-use crate::rpc::Code;
+use crate::proto::rpc::Code;
 
 /// A small deterministic generator (SplitMix64): the same seed gives the
 /// same demo data on every machine.

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::rpc::Code;
+use crate::proto::rpc::Code;
 
 /// The script of one emulated operation: who owns it, what it is, how long
 /// each phase lasts and how it ends.

@@ -13,10 +13,10 @@ use tokio::time::Instant;
 
 use super::filter::{Filter, FilterView};
 use super::lifecycle::{Clock, Millis, Script};
-use crate::earthengine::State;
 use crate::error::{Detail, Error, Result};
-use crate::longrunning::{ListOperationsResponse, Operation};
-use crate::rpc::{BadRequest, Code, ErrorInfo, ResourceInfo, bad_request::FieldViolation};
+use crate::proto::earthengine::State;
+use crate::proto::longrunning::{ListOperationsResponse, Operation};
+use crate::proto::rpc::{BadRequest, Code, ErrorInfo, ResourceInfo, bad_request::FieldViolation};
 
 /// Page size used when a request asks for none.
 pub const DEFAULT_PAGE_SIZE: usize = 100;

@@ -27,9 +27,9 @@ pub(crate) use parse::{parse_any, parse_text};
 pub use print::any_to_json;
 pub(crate) use print::message_to_json;
 
-use crate::longrunning::Operation;
 use crate::proto::FILE_DESCRIPTOR_SET;
-use crate::rpc::Status;
+use crate::proto::longrunning::Operation;
+use crate::proto::rpc::Status;
 
 static POOL: LazyLock<DescriptorPool> = LazyLock::new(build_pool);
 
@@ -170,9 +170,9 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::earthengine::{OperationMetadata, OperationStage, State};
-    use crate::longrunning::operation;
-    use crate::rpc::Status;
+    use crate::proto::earthengine::{OperationMetadata, OperationStage, State};
+    use crate::proto::longrunning::operation;
+    use crate::proto::rpc::Status;
 
     #[test]
     fn earth_engine_metadata_prints_under_every_version() {
@@ -281,7 +281,7 @@ mod tests {
                 message: "gone".into(),
                 details: vec![prost_types::Any {
                     type_url: "type.googleapis.com/google.rpc.ErrorInfo".into(),
-                    value: crate::rpc::ErrorInfo {
+                    value: crate::proto::rpc::ErrorInfo {
                         reason: "GONE".into(),
                         ..Default::default()
                     }

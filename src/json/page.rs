@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 use super::descriptor;
 use super::parse::{JsonError, ParseMode, parse_message};
-use crate::longrunning::{ListOperationsResponse, Operation};
+use crate::proto::longrunning::{ListOperationsResponse, Operation};
 
 const OPERATIONS: &str = "operations";
 

@@ -307,7 +307,9 @@ mod tests {
     use prost::Message;
 
     use super::*;
-    use crate::longrunning::{CancelOperationRequest, DeleteOperationRequest, GetOperationRequest};
+    use crate::proto::longrunning::{
+        CancelOperationRequest, DeleteOperationRequest, GetOperationRequest,
+    };
     use crate::routes::{ApiVersion, Routes, Rpc};
 
     /// Route tables with every shape a name-only request meets: Earth

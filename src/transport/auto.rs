@@ -8,12 +8,12 @@ use super::grpc::GrpcTransport;
 use super::rest::RestTransport;
 use super::{BoxFuture, Transport};
 use crate::error::{Error, Result};
-use crate::longrunning::{
+use crate::options::CallContext;
+use crate::proto::longrunning::{
     CancelOperationRequest, DeleteOperationRequest, GetOperationRequest, ListOperationsRequest,
     ListOperationsResponse, Operation, WaitOperationRequest,
 };
-use crate::options::CallContext;
-use crate::rpc::Code;
+use crate::proto::rpc::Code;
 
 const UNDECIDED: u8 = 0;
 const GRPC: u8 = 1;

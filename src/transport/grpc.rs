@@ -14,13 +14,13 @@ use super::h2_channel::H2Channel;
 use super::{BoxFuture, Transport};
 use crate::error::{Error, Result};
 use crate::http::{Origin, require_runtime};
-use crate::longrunning::{
+use crate::options::CallContext;
+use crate::proto::google::longrunning::operations_client::OperationsClient;
+use crate::proto::longrunning::{
     CancelOperationRequest, DeleteOperationRequest, GetOperationRequest, ListOperationsRequest,
     ListOperationsResponse, Operation, WaitOperationRequest,
 };
-use crate::options::CallContext;
-use crate::proto::google::longrunning::operations_client::OperationsClient;
-use crate::rpc::{Code, Status};
+use crate::proto::rpc::{Code, Status};
 
 /// Talks to an Operations service over gRPC.
 #[derive(Clone, Debug)]

@@ -8,11 +8,11 @@ use std::future::Future;
 use std::pin::Pin;
 
 use crate::error::Result;
-use crate::longrunning::{
+use crate::options::CallContext;
+use crate::proto::longrunning::{
     CancelOperationRequest, DeleteOperationRequest, GetOperationRequest, ListOperationsRequest,
     ListOperationsResponse, Operation, WaitOperationRequest,
 };
-use crate::options::CallContext;
 
 pub(crate) mod auto;
 pub(crate) mod codec;

@@ -16,14 +16,14 @@ use crate::error::{Error, Result};
 use crate::http::{Origin, require_runtime};
 use crate::http_error::error_from_response;
 use crate::json::{self, ParseMode};
-use crate::longrunning::{
+use crate::options::{CallContext, shown_headers};
+use crate::proto::longrunning::{
     CancelOperationRequest, DeleteOperationRequest, GetOperationRequest, ListOperationsRequest,
     ListOperationsResponse, Operation, WaitOperationRequest,
 };
-use crate::options::{CallContext, shown_headers};
+use crate::proto::rpc::Code;
 use crate::routes::transcode::{HttpRequestParts, transcode, transcode_name_only};
 use crate::routes::{Routes, Rpc};
-use crate::rpc::Code;
 
 /// Talks to an Operations service over HTTP/JSON.
 ///

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::{Fault, FaultId, Faults};
 use crate::emulator::rest::{Failure, error_response, json_response, read_body};
 use crate::error::Error;
-use crate::rpc::Code;
+use crate::proto::rpc::Code;
 
 /// The path of the collection.
 pub(crate) const PATH: &str = "/_eeops/faults";

@@ -22,8 +22,8 @@ use super::seed::SplitMix;
 use crate::error::{Detail, Error};
 use crate::http_error::{code_for_http_status, http_status_for_code};
 use crate::operation::proto_duration;
+use crate::proto::rpc::{Code, ErrorInfo, RetryInfo};
 use crate::routes::Rpc;
-use crate::rpc::{Code, ErrorInfo, RetryInfo};
 
 /// The code of a failing fault that sets neither a code nor an HTTP status.
 pub const DEFAULT_FAULT_CODE: Code = Code::Unavailable;

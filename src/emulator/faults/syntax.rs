@@ -7,8 +7,8 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 
 use super::{Fault, Selection};
+use crate::proto::rpc::Code;
 use crate::routes::Rpc;
-use crate::rpc::Code;
 
 /// Every key, in the order [`Fault`]'s text form writes them.
 const KEYS: [&str; 10] = [
