@@ -66,6 +66,7 @@ mod requests;
 mod retry;
 #[allow(dead_code)]
 mod routes;
+pub mod task_filter;
 mod transport;
 
 #[cfg(feature = "emulator")]
@@ -89,6 +90,7 @@ pub use proto::{earthengine, longrunning, rpc};
 pub use requests::{CancelOperation, DeleteOperation, GetOperation, ListOperations, WaitOperation};
 pub use retry::RetryPolicy;
 pub use routes::{ApiVersion, Routes, Rpc};
+pub use task_filter::TaskFilter;
 pub use transport::rest::HttpPreview;
 
 /// The README's examples are compiled as doctests.

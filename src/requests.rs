@@ -16,6 +16,7 @@ use crate::proto::longrunning::{
 };
 use crate::retry::RetryPolicy;
 use crate::routes::Rpc;
+use crate::task_filter::TaskFilter;
 use crate::transport::rest::HttpPreview;
 
 /// The per-call option setters every request builder has.
@@ -122,6 +123,7 @@ pub struct ListOperations {
     client: Client,
     request: ListOperationsRequest,
     options: CallOptions,
+    task_filter: TaskFilter,
 }
 
 impl ListOperations {
@@ -133,11 +135,22 @@ impl ListOperations {
                 ..Default::default()
             },
             options: CallOptions::new(),
+            task_filter: TaskFilter::new(),
         }
     }
 
-    /// A server-side filter, such as `done=false` or
-    /// `metadata.state=RUNNING OR metadata.state=PENDING`.
+    /// Keeps only the operations that match `filter`, checked on the client
+    /// against every operation of every page (a page may then hold fewer
+    /// operations than the server sent, or none). This is right whatever
+    /// the server does with filters; see [`TaskFilter`].
+    pub fn with_task_filter(mut self, filter: TaskFilter) -> Self {
+        self.task_filter = filter;
+        self
+    }
+
+    /// A server-side filter, passed through as given, such as `done=false`:
+    /// its grammar is the server's (Earth Engine documents none). For conditions on tasks that
+    /// must hold whatever the server, use [`Self::with_task_filter`].
     pub fn set_filter(mut self, filter: impl Into<String>) -> Self {
         self.request.filter = filter.into();
         self
@@ -175,9 +188,10 @@ impl ListOperations {
             client,
             request,
             options,
+            task_filter,
         } = self;
         let parent = request.name.clone();
-        client
+        let mut page = client
             .execute(
                 || format!("listing operations of {}", shown_name(&parent)),
                 &parent,
@@ -186,7 +200,10 @@ impl ListOperations {
                 require_name(&request.name, "parent"),
                 |call| client.transport().list_operations(request.clone(), call),
             )
-            .await
+            .await?;
+        page.operations
+            .retain(|operation| task_filter.matches(operation));
+        Ok(page)
     }
 
     /// Every page, following page tokens until the last one.

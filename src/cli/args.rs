@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use eeops::earthengine::State;
 
 use super::duration::parse_duration;
+use super::since::{Since, parse_since};
 
 /// Google long-running operations (Earth Engine tasks): list, inspect,
 /// cancel, delete and wait on them over gRPC, or serve an emulator.
@@ -171,7 +172,10 @@ pub(crate) enum Command {
 
 #[derive(Debug, Args)]
 pub(crate) struct ListArgs {
-    /// Server-side filter, e.g. 'done=false' or 'metadata.state=RUNNING OR metadata.state=PENDING'.
+    /// A filter passed to the server as given, in the server's own grammar
+    /// (Earth Engine documents none; see the README for the emulator's), e.g.
+    /// 'done=false'. --state, --type, --since and --description are checked
+    /// here instead, so they work whatever the server.
     #[arg(long)]
     pub(crate) filter: Option<String>,
 
@@ -187,20 +191,29 @@ pub(crate) struct ListArgs {
     #[arg(long)]
     pub(crate) parent: Option<String>,
 
-    /// Only operations in these states (repeatable or comma-separated:
-    /// PENDING, RUNNING, CANCELLING, SUCCEEDED, CANCELLED, FAILED, or the
-    /// older READY, COMPLETED, CANCEL_REQUESTED).
+    /// Only operations in these states, in any case (repeatable or
+    /// comma-separated: PENDING, RUNNING, CANCELLING, SUCCEEDED, CANCELLED,
+    /// FAILED, or the older READY, COMPLETED, CANCEL_REQUESTED).
     #[arg(long, value_delimiter = ',', value_parser = parse_state)]
     pub(crate) state: Vec<State>,
 
-    /// Only operations of these types, e.g. EXPORT_IMAGE (repeatable or
-    /// comma-separated).
-    #[arg(long = "type", value_delimiter = ',', value_name = "TYPE")]
-    pub(crate) kinds: Vec<String>,
+    /// Only operations of these types (repeatable or comma-separated): the
+    /// API's names in any case (EXPORT_IMAGE, export_features, ...) or the
+    /// earthengine tool's (Export.image, Export.table, Export.video,
+    /// Export.map, Upload).
+    #[arg(long = "type", value_delimiter = ',', value_name = "TYPE", value_parser = parse_task_type)]
+    pub(crate) kinds: Vec<Vec<&'static str>>,
 
-    /// Only operations created within this long (e.g. 2h, 3d).
-    #[arg(long, value_parser = parse_duration, value_name = "DUR")]
-    pub(crate) since: Option<Duration>,
+    /// Only operations created since: a duration back from now (2h, 3d), a
+    /// date (2026-12-01, midnight UTC) or an RFC 3339 time
+    /// (2026-12-01T08:00:00Z).
+    #[arg(long, value_parser = parse_since, value_name = "WHEN")]
+    pub(crate) since: Option<Since>,
+
+    /// Only operations whose description matches this shell-style pattern,
+    /// in any case (`*` any text, `?` one character, `[abc]` one of a set).
+    #[arg(long, value_name = "PATTERN")]
+    pub(crate) description: Option<String>,
 
     /// Add times, EECU-seconds, destinations, priority and attempt.
     #[arg(long)]
@@ -227,21 +240,14 @@ fn parse_fault(spec: &str) -> Result<eeops::emulator::Fault, String> {
     eeops::emulator::Fault::parse(spec)
 }
 
-/// A task state, by Earth Engine's name or its older one.
+/// A task state, by Earth Engine's name or its older one, in any case.
 pub(crate) fn parse_state(text: &str) -> Result<State, String> {
-    let upper = text.trim().to_ascii_uppercase();
-    let state = match upper.as_str() {
-        "READY" => State::Pending,
-        "COMPLETED" => State::Succeeded,
-        "CANCEL_REQUESTED" => State::Cancelling,
-        other => State::from_str_name(other).filter(|s| *s != State::Unspecified).ok_or_else(|| {
-            format!(
-                "unknown state {text:?}; states are PENDING, RUNNING, CANCELLING, SUCCEEDED, CANCELLED, FAILED \
-                 (or READY, COMPLETED, CANCEL_REQUESTED)"
-            )
-        })?,
-    };
-    Ok(state)
+    eeops::task_filter::parse_state(text).map_err(|error| error.message().to_owned())
+}
+
+/// The API's task types a task type name stands for.
+fn parse_task_type(text: &str) -> Result<Vec<&'static str>, String> {
+    eeops::task_filter::parse_task_type(text).map_err(|error| error.message().to_owned())
 }
 
 #[derive(Debug, Args)]

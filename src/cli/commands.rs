@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use eeops::earthengine::State;
 use eeops::longrunning::Operation;
-use eeops::{Client, Outcome};
+use eeops::{Client, Outcome, TaskFilter};
 use futures_util::stream::{self, StreamExt};
 
 use super::args::{CancelArgs, Command, Format, ListArgs, WaitArgs};
@@ -19,41 +19,6 @@ const WAIT_STEP: Duration = Duration::from_secs(5);
 /// How many cancels `cancel --all` sends at once.
 const CANCEL_CONCURRENCY: usize = 8;
 
-/// The server-side filter for `--state` and `--type`, joined to `--filter`.
-fn filter(user: Option<&str>, states: &[State], kinds: &[String]) -> Option<String> {
-    let any_of = |field: &str, values: Vec<String>| {
-        (!values.is_empty()).then(|| {
-            let alternatives: Vec<String> = values.iter().map(|v| format!("{field}={v}")).collect();
-            format!("({})", alternatives.join(" OR "))
-        })
-    };
-    let user = user.filter(|f| !f.trim().is_empty());
-    let parts: Vec<String> = [
-        user.map(|f| {
-            if states.is_empty() && kinds.is_empty() {
-                f.to_owned()
-            } else {
-                format!("({f})")
-            }
-        }),
-        any_of(
-            "metadata.state",
-            states.iter().map(|s| s.as_str_name().to_owned()).collect(),
-        ),
-        any_of(
-            "metadata.type",
-            kinds
-                .iter()
-                .map(|k| format!("\"{}\"", k.replace('"', "\\\"")))
-                .collect(),
-        ),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    (!parts.is_empty()).then(|| parts.join(" AND "))
-}
-
 /// The parent `list` and `--all` work on.
 fn parent(ctx: &Context, explicit: Option<&String>) -> Result<String, CliError> {
     match explicit {
@@ -62,10 +27,29 @@ fn parent(ctx: &Context, explicit: Option<&String>) -> Result<String, CliError> 
     }
 }
 
-/// The first page's request of a `list`.
+/// The conditions of `list`'s --state, --type, --since and --description,
+/// checked on every operation listed.
+fn task_filter(args: &ListArgs) -> TaskFilter {
+    let mut filter = TaskFilter::new()
+        .with_states(args.state.iter().copied())
+        .with_types(args.kinds.iter().flatten().copied());
+    if let Some(since) = args.since {
+        filter = filter.with_created_since(since.cutoff(SystemTime::now()));
+    }
+    if let Some(pattern) = &args.description {
+        filter = filter.with_description(pattern);
+    }
+    filter
+}
+
+/// The first page's request of a `list`: `--filter` goes to the server as
+/// given, the other conditions are checked here.
 fn list_request(ctx: &Context, args: &ListArgs) -> Result<eeops::ListOperations, CliError> {
-    let mut request = ctx.client.list(parent(ctx, args.parent.as_ref())?);
-    if let Some(filter) = filter(args.filter.as_deref(), &args.state, &args.kinds) {
+    let mut request = ctx
+        .client
+        .list(parent(ctx, args.parent.as_ref())?)
+        .with_task_filter(task_filter(args));
+    if let Some(filter) = args.filter.as_deref().filter(|f| !f.trim().is_empty()) {
         request = request.set_filter(filter);
     }
     let page_size = args.page_size.or_else(|| {
@@ -78,17 +62,6 @@ fn list_request(ctx: &Context, args: &ListArgs) -> Result<eeops::ListOperations,
     Ok(request)
 }
 
-/// Whether the operation was created within `since` of now.
-fn created_within(operation: &Operation, since: Duration) -> bool {
-    let cutoff = SystemTime::now()
-        .checked_sub(since)
-        .unwrap_or(SystemTime::UNIX_EPOCH);
-    operation
-        .earth_engine_metadata()
-        .and_then(|m| m.created_at())
-        .is_some_and(|created| created >= cutoff)
-}
-
 pub(crate) async fn list(ctx: &Context, args: ListArgs) -> Result<u8, CliError> {
     let limit = args.limit.unwrap_or(u64::MAX);
     let mut stream = list_request(ctx, &args)?.operations();
@@ -97,15 +70,10 @@ pub(crate) async fn list(ctx: &Context, args: ListArgs) -> Result<u8, CliError> 
         match stream.next().await {
             Some(operation) => {
                 let operation = operation?;
-                if args
-                    .since
-                    .is_none_or(|since| created_within(&operation, since))
-                {
-                    if ctx.format == Format::Jsonl {
-                        ctx.print(&output::json_line(&operation));
-                    }
-                    operations.push(operation);
+                if ctx.format == Format::Jsonl {
+                    ctx.print(&output::json_line(&operation));
                 }
+                operations.push(operation);
             }
             None => break,
         }
@@ -186,7 +154,7 @@ async fn cancel_one(client: &Client, name: String) -> Cancelled {
 
 pub(crate) async fn cancel(ctx: &Context, args: CancelArgs) -> Result<u8, CliError> {
     let names = if args.all {
-        live_operations(ctx, &args.state).await?
+        live_operations(ctx, &cancel_states(&args.state)).await?
     } else {
         args.ids_or_names
             .iter()
@@ -257,13 +225,35 @@ pub(crate) async fn cancel(ctx: &Context, args: CancelArgs) -> Result<u8, CliErr
     ))
 }
 
-/// Every pending and running operation of the project (optionally only in
-/// some states).
+/// The states `cancel --all` acts on: those asked for, else PENDING and
+/// RUNNING (a CANCELLING operation has been asked already).
+fn cancel_states(asked: &[State]) -> Vec<State> {
+    if asked.is_empty() {
+        vec![State::Pending, State::Running]
+    } else {
+        asked.to_vec()
+    }
+}
+
+/// The operations of the project `cancel --all` and `wait --all` act on:
+/// every one not done and, when `states` are given, in one of them. Each is
+/// judged by its own state as listed, never by what the server made of a
+/// filter.
 async fn live_operations(ctx: &Context, states: &[State]) -> Result<Vec<String>, CliError> {
-    let mut request = ctx.client.list(parent(ctx, None)?).set_page_size(1000);
-    request = request.set_filter(filter(Some("done=false"), states, &[]).unwrap_or_default());
-    let all = request.operations().try_collect().await?;
-    Ok(all.into_iter().map(|op| op.name).collect())
+    let filter = TaskFilter::new().with_states(states.iter().copied());
+    let all = ctx
+        .client
+        .list(parent(ctx, None)?)
+        .set_page_size(1000)
+        .with_task_filter(filter)
+        .operations()
+        .try_collect()
+        .await?;
+    Ok(all
+        .into_iter()
+        .filter(|op| !op.done && !op.state().is_terminal())
+        .map(|op| op.name)
+        .collect())
 }
 
 pub(crate) async fn delete(ctx: &Context, ids_or_names: &[String]) -> Result<u8, CliError> {
@@ -407,7 +397,7 @@ pub(crate) async fn dry_run(ctx: &Context, command: Command) -> Result<u8, CliEr
     };
     let previews = match command {
         Command::Cancel(args) if args.all => {
-            let names = live_operations(ctx, &args.state).await?;
+            let names = live_operations(ctx, &cancel_states(&args.state)).await?;
             for name in &names {
                 ctx.print(&format!("would cancel {name}"));
             }

@@ -28,6 +28,7 @@ mod duration;
 mod exit;
 mod output;
 mod progress;
+mod since;
 
 use args::{ApiVersion, Cli, Command, Format, GlobalArgs, ServeArgs, TransportArg};
 

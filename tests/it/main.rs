@@ -9,6 +9,7 @@ mod conformance;
 mod emulator_auth;
 mod emulator_faults;
 mod emulator_rest;
+mod foreign_servers;
 mod grpc;
 mod hostile;
 mod properties;

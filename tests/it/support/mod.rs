@@ -1,4 +1,5 @@
 //! Helpers shared by the integration tests.
 
+pub mod foreign_rest;
 pub mod serve;
 pub mod token_server;

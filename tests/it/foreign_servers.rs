@@ -1,0 +1,187 @@
+//! The tool against Earth Engine-dialect servers that are not ours: list
+//! conditions hold whatever a server does with filters, `cancel --all` and
+//! `wait --all` act on what each operation says of itself, and the names
+//! people use for types and states are understood.
+
+use std::process::{Command, Output, Stdio};
+
+use crate::support::foreign_rest::{Filters, ForeignRest, PROJECT};
+use crate::support::serve::{EEOPS, isolated};
+
+fn eeops(server: &ForeignRest, args: &[&str]) -> Output {
+    isolated(Command::new(EEOPS).args([
+        "--endpoint",
+        &server.endpoint,
+        "--transport",
+        "rest",
+        "--project",
+        PROJECT,
+        "--no-auth",
+    ]))
+    .args(args)
+    .stdin(Stdio::null())
+    .output()
+    .expect("the eeops binary runs")
+}
+
+/// The task ids of a JSON array of operations, sorted.
+fn ids(output: &Output) -> Vec<String> {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let operations: serde_json::Value =
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    let mut ids: Vec<String> = operations
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|op| {
+            let name = op["name"].as_str().expect("a name");
+            name.rsplit('/').next().unwrap_or(name).to_owned()
+        })
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn list_conditions_hold_whether_the_server_refuses_or_ignores_filters() {
+    for filters in [Filters::Refused, Filters::Ignored] {
+        let server = ForeignRest::start(filters, false);
+        let list = |args: &[&str]| {
+            let mut all = vec!["list", "--format", "json"];
+            all.extend_from_slice(args);
+            ids(&eeops(&server, &all))
+        };
+        assert_eq!(
+            list(&["--state", "running"]),
+            ["RUNNINGIMAGE"],
+            "{filters:?}"
+        );
+        assert_eq!(
+            list(&["--state", "READY,COMPLETED"]),
+            ["DONEIMAGE", "PENDINGTABLE"],
+            "{filters:?}"
+        );
+        for image in ["Export.image", "export_image", "EXPORT_IMAGE"] {
+            assert_eq!(
+                list(&["--type", image]),
+                ["DONEIMAGE", "RUNNINGIMAGE"],
+                "{filters:?} {image}"
+            );
+        }
+        assert_eq!(list(&["--type", "Upload"]), ["FAILEDUPLOAD"], "{filters:?}");
+        assert_eq!(
+            list(&["--type", "Export.table", "--type", "export.video"]),
+            ["CANCELLINGVIDEO", "PENDINGTABLE"],
+            "{filters:?}"
+        );
+        assert_eq!(
+            list(&["--description", "NIGHTLY-*"]),
+            ["DONEIMAGE", "RUNNINGIMAGE"],
+            "{filters:?}"
+        );
+        assert_eq!(
+            list(&["--description", "nightly-*", "--since", "2h"]),
+            ["RUNNINGIMAGE"],
+            "{filters:?}"
+        );
+        assert_eq!(
+            list(&["--since", "1970-01-02", "--state", "FAILED"]),
+            ["FAILEDUPLOAD"],
+            "{filters:?}"
+        );
+        assert!(
+            list(&["--since", "2999-01-01T00:00:00Z"]).is_empty(),
+            "{filters:?}"
+        );
+        // Both pages were read every time, and no condition became a filter.
+        let requests = server.requests();
+        assert!(
+            requests.iter().all(|r| !r
+                .split(['?', '&'])
+                .any(|p| p.len() > 7 && p.starts_with("filter="))),
+            "{requests:?}"
+        );
+        assert!(requests.iter().any(|r| r.contains("pageToken=second")));
+    }
+}
+
+#[test]
+fn a_pass_through_filter_reaches_the_server_as_given() {
+    let server = ForeignRest::start(Filters::Refused, false);
+    let output = eeops(&server, &["list", "--filter", "done=false"]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("Invalid filter"), "{stderr}");
+}
+
+#[test]
+fn unknown_types_and_states_are_usage_errors_naming_the_known_ones() {
+    let server = ForeignRest::start(Filters::Ignored, false);
+    for (args, known) in [
+        (
+            ["list", "--type", "Export.images"],
+            "EXPORT_IMAGE (Export.image)",
+        ),
+        (["list", "--state", "DONE"], "CANCEL_REQUESTED"),
+    ] {
+        let output = eeops(&server, &args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(known), "{args:?}: {stderr}");
+    }
+    assert!(
+        server.requests().is_empty(),
+        "nothing is sent on a usage error"
+    );
+}
+
+#[test]
+fn cancel_all_sends_cancels_only_for_pending_and_running_operations() {
+    let server = ForeignRest::start(Filters::Ignored, false);
+    let output = eeops(&server, &["cancel", "--all", "--format", "json"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let mut cancelled: Vec<String> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.ends_with(":cancel"))
+        .collect();
+    cancelled.sort();
+    assert_eq!(
+        cancelled,
+        [
+            format!("POST /v1/projects/{PROJECT}/operations/PENDINGTABLE:cancel"),
+            format!("POST /v1/projects/{PROJECT}/operations/RUNNINGIMAGE:cancel"),
+        ]
+    );
+
+    let server = ForeignRest::start(Filters::Refused, false);
+    let output = eeops(
+        &server,
+        &[
+            "cancel",
+            "--all",
+            "--state",
+            "SUCCEEDED,FAILED",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0));
+    assert!(
+        !server.requests().iter().any(|r| r.ends_with(":cancel")),
+        "{:?}",
+        server.requests()
+    );
+}
+
+#[test]
+fn wait_all_waits_for_the_operations_not_done() {
+    let server = ForeignRest::start(Filters::Refused, true);
+    let output = eeops(&server, &["wait", "--all", "--format", "json"]);
+    assert_eq!(
+        ids(&output),
+        ["CANCELLINGVIDEO", "PENDINGTABLE", "RUNNINGIMAGE"]
+    );
+}
