@@ -48,6 +48,40 @@
 //! Errors are one type, [`Error`], with the canonical gRPC [`rpc::Code`], the
 //! server's message, the decoded `google.rpc.Status` details and what the
 //! client was doing.
+//!
+//! ## Calling from a tonic service
+//!
+//! A service built on tonic that calls eeops returns its errors with `?`:
+//! [`Error`] converts into a `tonic::Status` with the same code, message and
+//! `google.rpc.Status` details (tonic 0.14).
+//!
+//! ```
+//! use eeops::longrunning::Operation;
+//!
+//! /// A handler of a tonic service of yours: `?` turns eeops' error into
+//! /// the status the service answers with.
+//! async fn task(
+//!     client: &eeops::Client,
+//!     name: String,
+//! ) -> Result<tonic::Response<Operation>, tonic::Status> {
+//!     let operation = client.get(name).await?;
+//!     Ok(tonic::Response::new(operation))
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> eeops::Result<()> {
+//! let emulator = eeops::emulator::Emulator::builder().start("127.0.0.1:0").await?;
+//! let client = eeops::Client::builder()
+//!     .with_endpoint(emulator.endpoint())
+//!     .with_credentials(eeops::Credentials::anonymous())
+//!     .build()?;
+//! let status = task(&client, "projects/p/operations/MISSING".into())
+//!     .await
+//!     .expect_err("no such operation");
+//! assert_eq!(status.code(), tonic::Code::NotFound);
+//! emulator.shutdown().await?;
+//! # Ok(()) }
+//! ```
 
 mod auth;
 mod client;
@@ -67,6 +101,7 @@ mod retry;
 #[allow(dead_code)]
 mod routes;
 pub mod task_filter;
+mod tonic_status;
 mod transport;
 
 #[cfg(feature = "emulator")]
