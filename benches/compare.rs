@@ -871,13 +871,13 @@ impl Lister {
                     if next_page_token.is_empty() {
                         return count;
                     }
-                    uri = format!(
-                        "{}&pageToken={}",
-                        first.uri,
-                        percent_encode(next_page_token)
-                    )
-                    .parse()
-                    .expect("a page URL is valid");
+                    // The emulator's tokens are URL-safe base64: the form
+                    // encoding writes them as eeops' query encoding does.
+                    let token: String =
+                        form_urlencoded::byte_serialize(next_page_token.as_bytes()).collect();
+                    uri = format!("{}&pageToken={token}", first.uri)
+                        .parse()
+                        .expect("a page URL is valid");
                 }
             }
         }
@@ -920,19 +920,6 @@ async fn compare_list(
         ratio: ta / tb,
         budget,
     }
-}
-
-/// Percent-encodes everything outside RFC 3986's unreserved characters.
-fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 /// The operations (each as its own JSON text) and the next page token of a

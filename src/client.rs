@@ -550,10 +550,10 @@ fn quota_header(project: &str) -> Result<HeaderValue> {
 /// `name=<resource>` for `x-goog-request-params`: percent-encoded except
 /// for `/`, which Google's clients leave as it is.
 fn request_params(resource: &str) -> Result<HeaderValue> {
-    use crate::routes::template::{encode_into_keeping_slashes, encoded_len_keeping_slashes};
-    let mut text = String::with_capacity("name=".len() + encoded_len_keeping_slashes(resource));
+    use crate::percent::{KEEPING_SLASHES, encode_into, encoded_len};
+    let mut text = String::with_capacity("name=".len() + encoded_len(resource, KEEPING_SLASHES));
     text.push_str("name=");
-    encode_into_keeping_slashes(&mut text, resource);
+    encode_into(&mut text, resource, KEEPING_SLASHES);
     // A string filled to its capacity becomes the header's bytes without a
     // copy or a second allocation.
     let mut value = HeaderValue::try_from(text).map_err(|_| {

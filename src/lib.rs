@@ -95,6 +95,7 @@ mod lro;
 mod operation;
 mod options;
 mod pager;
+mod percent;
 mod proto;
 mod requests;
 mod retry;

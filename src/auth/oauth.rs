@@ -14,7 +14,6 @@ use super::cache::Fetched;
 use crate::error::{Error, Result};
 use crate::http::{HttpClient, client, is_remote_plaintext};
 use crate::proto::rpc::Code;
-use crate::routes::template::encode_component;
 
 /// Google's OAuth token endpoint, the default.
 pub const GOOGLE_TOKEN_URI: &str = "https://oauth2.googleapis.com/token";
@@ -66,16 +65,12 @@ impl RefreshTokenGrant {
 
     /// Exchanges the refresh token for an access token.
     pub(crate) async fn fetch(&self) -> Result<Fetched> {
-        let form = [
-            ("grant_type", "refresh_token"),
-            ("refresh_token", self.refresh_token.expose()),
-            ("client_id", self.client_id.as_str()),
-            ("client_secret", self.client_secret.expose()),
-        ]
-        .iter()
-        .map(|(key, value)| format!("{}={}", encode_component(key), encode_component(value)))
-        .collect::<Vec<_>>()
-        .join("&");
+        let form = form_urlencoded::Serializer::new(String::new())
+            .append_pair("grant_type", "refresh_token")
+            .append_pair("refresh_token", self.refresh_token.expose())
+            .append_pair("client_id", &self.client_id)
+            .append_pair("client_secret", self.client_secret.expose())
+            .finish();
         let request = http::Request::post(&self.token_uri)
             .header("content-type", "application/x-www-form-urlencoded")
             .header("accept", "application/json")

@@ -12,8 +12,9 @@ use http::{HeaderMap, Request, Version};
 use serde_json::{Map, Value, json};
 
 use super::auth::{bearer_token, fingerprint};
-use super::rest::{decode_query_component, is_grpc};
+use super::rest::is_grpc;
 use crate::error::{Error, Result};
+use crate::percent;
 use crate::proto::rpc::Code;
 
 /// How many records [`Recorder::records`] keeps, the most recent ones.
@@ -195,10 +196,10 @@ fn redact_query(path: &str) -> String {
             let Some((raw_key, raw_value)) = pair.split_once('=') else {
                 return pair.to_owned();
             };
-            let key = decode_query_component(raw_key).unwrap_or_default();
+            let key = percent::decode_query(raw_key).unwrap_or_default();
             if SECRET_PARAMETERS.contains(&key.as_str()) {
                 let value =
-                    decode_query_component(raw_value).unwrap_or_else(|| raw_value.to_owned());
+                    percent::decode_query(raw_value).unwrap_or_else(|| raw_value.to_owned());
                 format!("{raw_key}=sha256:{}", fingerprint(value.as_bytes()))
             } else {
                 pair.to_owned()

@@ -34,12 +34,12 @@ use super::state::Store;
 use crate::error::{Detail, Error};
 use crate::http_error::http_status_for_code;
 use crate::json::{ParseMode, any_to_json, operation_to_json, parse_typed};
+use crate::percent;
 use crate::proto::longrunning::{
     CancelOperationRequest, ListOperationsResponse, WaitOperationRequest,
 };
 use crate::proto::rpc::bad_request::FieldViolation;
 use crate::proto::rpc::{BadRequest, Code};
-use crate::routes::template::hex_value;
 use crate::routes::{ApiVersion, HttpRule, Routes, Rpc};
 
 /// The largest request body read; larger ones are refused with 413.
@@ -377,7 +377,7 @@ fn parse_query(query: &str, rpc: Rpc) -> Result<ListQuery, Error> {
     let mut seen: HashSet<&'static str> = HashSet::new();
     for pair in query.split('&').filter(|pair| !pair.is_empty()) {
         let (raw_key, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
-        let key = decode_query_component(raw_key).ok_or_else(|| {
+        let key = percent::decode_query(raw_key).ok_or_else(|| {
             invalid(
                 raw_key,
                 format!(
@@ -386,7 +386,7 @@ fn parse_query(query: &str, rpc: Rpc) -> Result<ListQuery, Error> {
                 ),
             )
         })?;
-        let value = decode_query_component(raw_value).ok_or_else(|| {
+        let value = percent::decode_query(raw_value).ok_or_else(|| {
             invalid(
                 &key,
                 format!("the value of query parameter {key:?} is not valid percent-encoded UTF-8"),
@@ -452,25 +452,6 @@ fn parse_query(query: &str, rpc: Rpc) -> Result<ListQuery, Error> {
         }
     }
     Ok(list)
-}
-
-/// Decodes one form-encoded query component: `+` is a space and `%XX` a
-/// byte; None on a bad escape or invalid UTF-8.
-pub(crate) fn decode_query_component(raw: &str) -> Option<String> {
-    let mut bytes = raw.bytes();
-    let mut out = Vec::with_capacity(raw.len());
-    while let Some(byte) = bytes.next() {
-        match byte {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let high = hex_value(bytes.next()?)?;
-                let low = hex_value(bytes.next()?)?;
-                out.push((high << 4) | low);
-            }
-            other => out.push(other),
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// Reads the whole body, refusing more than [`MAX_BODY_BYTES`].

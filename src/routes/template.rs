@@ -19,24 +19,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
 
-/// Bytes that are never percent-encoded in a path segment (RFC 3986
-/// unreserved); everything else is, including every reserved character.
-fn is_unreserved(byte: u8) -> bool {
-    UNRESERVED[usize::from(byte)]
-}
-
-/// RFC 3986's unreserved bytes (ALPHA / DIGIT / `-._~`) as a table: every
-/// byte of every name is looked up here, on every call.
-const UNRESERVED: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut byte = 0;
-    while byte < 256 {
-        let b = byte as u8;
-        table[byte] = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
-        byte += 1;
-    }
-    table
-};
+use crate::percent::{self, COMPONENT};
 
 /// Characters accepted in template literals and verbs: unreserved characters
 /// and the sub-delimiters that are legal, unencoded, in a path segment.
@@ -582,7 +565,7 @@ fn expand_single(pattern: &Segment, value: &str, out: &mut String) -> Result<(),
         }
         Segment::Star | Segment::DoubleStar => {
             out.push('/');
-            encode_into(out, value);
+            percent::encode_into(out, value, COMPONENT);
             Ok(())
         }
     }
@@ -603,90 +586,28 @@ fn expand_multi(pattern: &[Segment], value: &str, out: &mut String) -> Result<()
         }
         for piece in pieces.get(range).unwrap_or_default() {
             out.push('/');
-            encode_into(out, piece);
+            percent::encode_into(out, piece, COMPONENT);
         }
     }
     Ok(())
-}
-
-/// Percent-encodes every byte outside the unreserved set, as query keys and
-/// values are sent too.
-pub(crate) fn encode_component(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    encode_into(&mut out, text);
-    out
-}
-
-/// Percent-encodes every byte outside the unreserved set, upper-case hex.
-fn encode_into(out: &mut String, piece: &str) {
-    encode_bytes(out, piece, is_unreserved);
-}
-
-/// Like [`encode_component`], but `/` stays as it is (as routing headers
-/// carry resource names).
-pub(crate) fn encode_into_keeping_slashes(out: &mut String, text: &str) {
-    encode_bytes(out, text, is_kept_with_slashes);
-}
-
-/// The length [`encode_into_keeping_slashes`] gives `text`.
-pub(crate) fn encoded_len_keeping_slashes(text: &str) -> usize {
-    text.bytes()
-        .map(|byte| if is_kept_with_slashes(byte) { 1 } else { 3 })
-        .sum()
-}
-
-fn is_kept_with_slashes(byte: u8) -> bool {
-    byte == b'/' || is_unreserved(byte)
-}
-
-fn encode_bytes(out: &mut String, piece: &str, kept: impl Fn(u8) -> bool) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let bytes = piece.as_bytes();
-    let mut at = 0;
-    while at < bytes.len() {
-        // Runs of bytes kept as they are are copied whole: kept bytes are
-        // ASCII, so a run always ends on a character boundary.
-        let run = bytes[at..].iter().take_while(|&&byte| kept(byte)).count();
-        if run > 0 {
-            out.push_str(piece.get(at..at + run).unwrap_or_default());
-            at += run;
-            continue;
-        }
-        let byte = bytes[at];
-        out.push('%');
-        out.push(char::from(HEX[usize::from(byte >> 4)]));
-        out.push(char::from(HEX[usize::from(byte & 0x0F)]));
-        at += 1;
-    }
-}
-
-/// The value of one hex digit (either case); shared with the emulator's
-/// query decoding.
-pub(crate) fn hex_value(byte: u8) -> Option<u8> {
-    char::from(byte)
-        .to_digit(16)
-        .and_then(|digit| u8::try_from(digit).ok())
 }
 
 /// Percent-decodes one raw path segment; None on a bad escape, invalid UTF-8
 /// or a (decoded) dot segment. With `keep_slash`, an encoded `/` stays the
 /// text `%2F` so that it cannot add a segment to a multi-segment value.
 fn decode_piece(piece: &str, keep_slash: bool) -> Option<String> {
-    let mut bytes = piece.bytes();
-    let mut out = Vec::with_capacity(piece.len());
-    while let Some(byte) = bytes.next() {
-        if byte != b'%' {
-            out.push(byte);
-            continue;
-        }
-        let high = hex_value(bytes.next()?)?;
-        let low = hex_value(bytes.next()?)?;
-        match (high << 4) | low {
-            b'/' if keep_slash => out.extend_from_slice(b"%2F"),
-            decoded => out.push(decoded),
-        }
-    }
-    let decoded = String::from_utf8(out).ok()?;
+    let decoded = if keep_slash && piece.contains("%2") {
+        // Every `%` starts an escape in a well-formed piece, so each `%2F`
+        // found here is one.
+        let pieces: Option<Vec<_>> = piece
+            .replace("%2f", "%2F")
+            .split("%2F")
+            .map(|part| percent::decode(part).map(Cow::into_owned))
+            .collect();
+        pieces?.join("%2F")
+    } else {
+        percent::decode(piece)?.into_owned()
+    };
     check_piece(&decoded).ok()?;
     Some(decoded)
 }
@@ -715,28 +636,7 @@ fn capture(variable: &Variable, ranges: &[Range<usize>], pieces: &[&str]) -> Opt
 #[cfg(any(test, fuzzing))]
 pub(crate) mod oracle {
     use super::PathTemplate;
-
-    /// Plain percent-decoding of one path segment, independent of the
-    /// matcher's decoder; None on a bad escape or invalid UTF-8.
-    pub(crate) fn percent_decode(segment: &str) -> Option<String> {
-        let bytes = segment.as_bytes();
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut index = 0;
-        while let Some(&byte) = bytes.get(index) {
-            if byte == b'%' {
-                let hex = segment.get(index + 1..index + 3)?;
-                if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                    return None;
-                }
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                index += 3;
-            } else {
-                out.push(byte);
-                index += 1;
-            }
-        }
-        String::from_utf8(out).ok()
-    }
+    use crate::percent;
 
     /// Checks that `path`, which `template` expanded from `value` (every
     /// variable set to it), addresses exactly that value: only printable
@@ -771,11 +671,11 @@ pub(crate) mod oracle {
             if matches!(segment, "" | "." | "..") {
                 return fail("empty or dot segment");
             }
-            match percent_decode(segment) {
-                Some(text) if matches!(text.as_str(), "." | "..") => {
+            match percent::decode(segment) {
+                Some(text) if matches!(text.as_ref(), "." | "..") => {
                     return fail("a segment decodes to a dot segment");
                 }
-                Some(text) => decoded.push(text),
+                Some(text) => decoded.push(text.into_owned()),
                 None => return fail("bad escape"),
             }
         }
@@ -797,18 +697,6 @@ pub(crate) mod oracle {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_unreserved_table_is_rfc_3986s_set() {
-        let mut expected: Vec<u8> = (b'A'..=b'Z')
-            .chain(b'a'..=b'z')
-            .chain(b'0'..=b'9')
-            .chain(*b"-._~")
-            .collect();
-        expected.sort_unstable();
-        let found: Vec<u8> = (0..=255u8).filter(|&byte| is_unreserved(byte)).collect();
-        assert_eq!(found, expected);
-    }
 
     /// Parses a template that the test knows to be valid.
     fn template(text: &str) -> PathTemplate {
@@ -1485,27 +1373,6 @@ mod properties {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(512))]
-
-        /// Percent-encoding by runs gives what encoding byte by byte gives.
-        #[test]
-        fn encoding_matches_the_byte_by_byte_definition(text in any::<String>()) {
-            let by_byte = |keep_slash: bool| -> String {
-                text.bytes()
-                    .map(|byte| {
-                        if is_unreserved(byte) || (keep_slash && byte == b'/') {
-                            char::from(byte).to_string()
-                        } else {
-                            format!("%{byte:02X}")
-                        }
-                    })
-                    .collect()
-            };
-            prop_assert_eq!(encode_component(&text), by_byte(false));
-            let mut kept = String::new();
-            encode_into_keeping_slashes(&mut kept, &text);
-            prop_assert_eq!(kept.len(), encoded_len_keeping_slashes(&text));
-            prop_assert_eq!(kept, by_byte(true));
-        }
 
         /// (a) Every Earth Engine operation name expands onto Get, Cancel,
         /// Delete and Wait of every version and matches back to itself.

@@ -8,8 +8,8 @@ use prost_reflect::{DynamicMessage, FieldDescriptor, Kind, ReflectMessage, Value
 use serde_json::Value;
 
 use super::HttpRule;
-use super::template::encode_component;
 use crate::json::{has_special_json, message_to_json};
+use crate::percent::encode_component;
 
 /// What to send for one request.
 #[derive(Clone, Debug, PartialEq)]

@@ -14,6 +14,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 
+use crate::support::percent::encode;
+
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 /// The two ways a REST client reaches the server.
@@ -131,20 +133,6 @@ async fn start() -> Result<RunningEmulator, eeops::Error> {
         .with_cancel_latency(Duration::from_millis(50))
         .start("127.0.0.1:0")
         .await
-}
-
-/// Percent-encodes a query value (every byte outside the unreserved set).
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|byte| {
-            if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-                char::from(byte).to_string()
-            } else {
-                format!("%{byte:02X}")
-            }
-        })
-        .collect()
 }
 
 /// The names in a list reply, in order.

@@ -19,6 +19,8 @@ use prost::Message;
 use prost_types::{Any, Duration, Struct, Timestamp};
 use serde_json::{Map, Value, json};
 
+use crate::support::percent::decode_exact;
+
 /// The endpoint previews are built for; nothing is ever sent to it.
 const ENDPOINT: &str = "http://127.0.0.1:9";
 
@@ -57,27 +59,6 @@ fn client(routes: Routes) -> Client {
         .with_routes(routes)
         .build()
         .expect("a REST client builds without a server")
-}
-
-/// Plain percent-decoding; None on a bad escape or invalid UTF-8.
-fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while let Some(&byte) = bytes.get(index) {
-        if byte == b'%' {
-            let hex = text.get(index + 1..index + 3)?;
-            if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return None;
-            }
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            index += 3;
-        } else {
-            out.push(byte);
-            index += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// A preview's URL split into its decoded path segments (the verb, if
@@ -119,8 +100,8 @@ fn decoded_segments(
             "empty or dot segment in {}",
             url
         );
-        let decoded = percent_decode(segment)
-            .ok_or_else(|| TestCaseError::fail(format!("bad escape in {url}")))?;
+        let decoded = decode_exact(segment)
+            .ok_or_else(|| TestCaseError::fail(format!("bad or non-canonical escape in {url}")))?;
         prop_assert!(
             !matches!(decoded.as_str(), "." | ".."),
             "{} decodes to a dot segment in {}",
@@ -294,7 +275,7 @@ proptest! {
                 .ok_or_else(|| TestCaseError::fail(format!("no '=' in {pair}")))?;
             prop_assert!(!value.contains('='), "an unencoded '=' in {}", pair);
             let decode = |text: &str| {
-                percent_decode(text).ok_or_else(|| TestCaseError::fail(format!("bad escape in {query}")))
+                decode_exact(text).ok_or_else(|| TestCaseError::fail(format!("bad or non-canonical escape in {query}")))
             };
             got.push((decode(key)?, decode(value)?));
         }

@@ -576,53 +576,16 @@ async fn token_request(
     }
 }
 
-/// Parses an `application/x-www-form-urlencoded` body. Repeated parameters,
-/// bad percent escapes and non-UTF-8 text are errors.
+/// Parses an `application/x-www-form-urlencoded` body; a repeated
+/// parameter is an error.
 fn parse_form(body: &[u8]) -> Result<HashMap<String, String>, String> {
-    let text = std::str::from_utf8(body).map_err(|_| "the body is not UTF-8".to_owned())?;
     let mut form = HashMap::new();
-    for pair in text.split('&').filter(|pair| !pair.is_empty()) {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let name = percent_decode(name)?;
-        let value = percent_decode(value)?;
-        if form.contains_key(&name) {
+    for (name, value) in form_urlencoded::parse(body) {
+        if form.insert(name.to_string(), value.into_owned()).is_some() {
             return Err(format!("parameter {name:?} is repeated"));
         }
-        form.insert(name, value);
     }
     Ok(form)
-}
-
-/// Decodes one form component: `+` is a space, `%XX` a byte.
-fn percent_decode(component: &str) -> Result<String, String> {
-    let bytes = component.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => {
-                decoded.push(b' ');
-                i += 1;
-            }
-            b'%' => {
-                let escape = bytes
-                    .get(i + 1..i + 3)
-                    .ok_or_else(|| format!("truncated percent escape in {component:?}"))?;
-                let hex = std::str::from_utf8(escape)
-                    .ok()
-                    .and_then(|hex| u8::from_str_radix(hex, 16).ok())
-                    .filter(|_| escape.iter().all(u8::is_ascii_hexdigit))
-                    .ok_or_else(|| format!("bad percent escape in {component:?}"))?;
-                decoded.push(hex);
-                i += 3;
-            }
-            byte => {
-                decoded.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(decoded).map_err(|_| format!("{component:?} does not decode to UTF-8"))
 }
 
 /// A required form parameter.
