@@ -168,6 +168,33 @@ pub(crate) enum Command {
     Serve(ServeArgs),
     /// Run the main job end to end on an in-process emulator, narrated.
     Demo,
+    /// Write one self-contained HTML page of the project's tasks over time:
+    /// a timeline, EECU-hours, finishes per day, failures by message.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    /// Only tasks in these states (repeatable or comma-separated, as for list).
+    #[arg(long, value_delimiter = ',', value_parser = parse_state)]
+    pub(crate) state: Vec<State>,
+
+    /// Only tasks of these types, e.g. EXPORT_IMAGE (repeatable or comma-separated).
+    #[arg(long = "type", value_delimiter = ',', value_name = "TYPE")]
+    pub(crate) kinds: Vec<String>,
+
+    /// Only tasks created within this long (e.g. 12h, 7d).
+    #[arg(long, value_parser = parse_duration, value_name = "DUR")]
+    pub(crate) since: Option<Duration>,
+
+    /// Only tasks whose description matches: `*` and `?` match a whole
+    /// description, plain text matches anywhere in it; case is ignored.
+    #[arg(long, value_name = "PATTERN")]
+    pub(crate) description: Option<String>,
+
+    /// The file to write, or `-` for stdout [default: eeops-report-PROJECT-DATE.html].
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub(crate) out: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -428,7 +428,7 @@ pub(crate) async fn dry_run(ctx: &Context, command: Command) -> Result<u8, CliEr
             .into_iter()
             .map(|name| ctx.client.get(name).http_preview())
             .collect::<Result<Vec<_>, _>>()?,
-        Command::Serve(_) | Command::Demo | Command::Completions { .. } => {
+        Command::Serve(_) | Command::Demo | Command::Completions { .. } | Command::Report(_) => {
             return Err(CliError::Usage(
                 "--dry-run applies to list, get, info, cancel, delete, wait and watch".into(),
             ));

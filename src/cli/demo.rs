@@ -156,6 +156,21 @@ pub(crate) async fn run(global: &GlobalArgs) -> Result<u8, CliError> {
         ),
     }
 
+    say!("\n5. Writing a report of projects/{project}: timeline, EECU-hours, failures");
+    match super::report::write_default(&ctx, &project).await {
+        Ok(path) => {
+            let shown = std::env::current_dir().map_or(path.clone(), |dir| dir.join(&path));
+            checks.expect(
+                true,
+                &format!(
+                    "report written to {} (open it in a browser)",
+                    shown.display()
+                ),
+            );
+        }
+        Err(message) => checks.expect(false, &message),
+    }
+
     emulator.shutdown().await?;
     say!();
     if checks.failures.is_empty() {

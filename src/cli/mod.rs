@@ -28,6 +28,7 @@ mod duration;
 mod exit;
 mod output;
 mod progress;
+mod report;
 mod since;
 
 use args::{ApiVersion, Cli, Command, Format, GlobalArgs, ServeArgs, TransportArg};
@@ -248,6 +249,7 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Delete { ids_or_names } => commands::delete(&ctx, &ids_or_names).await,
         Command::Wait(args) => commands::wait(&ctx, args).await,
         Command::Watch { ids_or_names } => commands::watch(&ctx, &ids_or_names).await,
+        Command::Report(args) => report::run(&ctx, args).await,
         Command::Serve(_) | Command::Demo | Command::Completions { .. } => Ok(exit::SUCCESS),
     };
     if let Some(emulator) = emulator {

@@ -22,7 +22,13 @@ fn exit_code(output: &Output) -> i32 {
 
 #[test]
 fn demo_runs_the_main_job_and_exits_zero() {
-    let output = eeops(&["demo"]);
+    // In a folder of its own: the demo leaves its report where it runs.
+    let folder = tempfile::tempdir().expect("temp dir");
+    let output = isolated(Command::new(EEOPS).arg("demo"))
+        .current_dir(folder.path())
+        .stdin(Stdio::null())
+        .output()
+        .expect("the eeops binary runs");
     let stdout = text(&output.stdout);
     assert_eq!(exit_code(&output), 0, "{stdout}\n{}", text(&output.stderr));
     for expected in [
@@ -37,6 +43,25 @@ fn demo_runs_the_main_job_and_exits_zero() {
             "missing {expected:?} in\n{stdout}"
         );
     }
+    let reports: Vec<_> = std::fs::read_dir(folder.path())
+        .expect("readable")
+        .map(|entry| entry.expect("entry").path())
+        .collect();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    let name = reports[0]
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    assert!(
+        name.starts_with("eeops-report-demo-") && name.ends_with(".html"),
+        "{name}"
+    );
+    assert!(
+        stdout.contains(&format!("report written to {}", reports[0].display())),
+        "{stdout}"
+    );
+    let page = std::fs::read_to_string(&reports[0]).expect("the report is readable");
+    assert!(page.contains("data-tasks=\"12\""), "the demo's 12 tasks");
 }
 
 #[test]

@@ -15,6 +15,7 @@ mod hostile;
 mod properties;
 mod regressions;
 mod reliability;
+mod report;
 mod rest_only;
 mod scenarios;
 mod support;

@@ -7,18 +7,21 @@ use std::process::{Child, Command, Stdio};
 /// The tool under test.
 pub const EEOPS: &str = env!("CARGO_BIN_EXE_eeops");
 
+/// The variables that would reach outside the test.
+const AMBIENT: [&str; 7] = [
+    "EEOPS_PROJECT",
+    "EEOPS_ENDPOINT",
+    "EEOPS_ACCESS_TOKEN",
+    "EEOPS_TOKEN_URI",
+    "GOOGLE_APPLICATION_CREDENTIALS",
+    "GOOGLE_CLOUD_QUOTA_PROJECT",
+    "RUST_LOG",
+];
+
 /// No ambient configuration or credentials: a HOME of its own (so no real
 /// Earth Engine credentials file is read), no credential variables.
 pub fn isolated(command: &mut Command) -> &mut Command {
-    for name in [
-        "EEOPS_PROJECT",
-        "EEOPS_ENDPOINT",
-        "EEOPS_ACCESS_TOKEN",
-        "EEOPS_TOKEN_URI",
-        "GOOGLE_APPLICATION_CREDENTIALS",
-        "GOOGLE_CLOUD_QUOTA_PROJECT",
-        "RUST_LOG",
-    ] {
+    for name in AMBIENT {
         command.env_remove(name);
     }
     command.env("HOME", std::env::temp_dir().join("eeops-cli-tests-home"))
@@ -61,4 +64,12 @@ impl Drop for Serve {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// [`isolated`] for a Tokio child process.
+pub fn isolated_async(command: &mut tokio::process::Command) -> &mut tokio::process::Command {
+    for name in AMBIENT {
+        command.env_remove(name);
+    }
+    command.env("HOME", std::env::temp_dir().join("eeops-cli-tests-home"))
 }
