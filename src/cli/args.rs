@@ -1,9 +1,10 @@
 //! The command line, as clap parses it.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use eeops::TaskFilter;
 use eeops::earthengine::State;
 
 use super::duration::parse_duration;
@@ -175,22 +176,8 @@ pub(crate) enum Command {
 
 #[derive(Debug, Args)]
 pub(crate) struct ReportArgs {
-    /// Only tasks in these states (repeatable or comma-separated, as for list).
-    #[arg(long, value_delimiter = ',', value_parser = parse_state)]
-    pub(crate) state: Vec<State>,
-
-    /// Only tasks of these types, e.g. EXPORT_IMAGE (repeatable or comma-separated).
-    #[arg(long = "type", value_delimiter = ',', value_name = "TYPE")]
-    pub(crate) kinds: Vec<String>,
-
-    /// Only tasks created within this long (e.g. 12h, 7d).
-    #[arg(long, value_parser = parse_duration, value_name = "DUR")]
-    pub(crate) since: Option<Duration>,
-
-    /// Only tasks whose description matches: `*` and `?` match a whole
-    /// description, plain text matches anywhere in it; case is ignored.
-    #[arg(long, value_name = "PATTERN")]
-    pub(crate) description: Option<String>,
+    #[command(flatten)]
+    pub(crate) filters: TaskFilterArgs,
 
     /// The file to write, or `-` for stdout [default: eeops-report-PROJECT-DATE.html].
     #[arg(long, short = 'o', value_name = "FILE")]
@@ -218,33 +205,57 @@ pub(crate) struct ListArgs {
     #[arg(long)]
     pub(crate) parent: Option<String>,
 
-    /// Only operations in these states, in any case (repeatable or
+    #[command(flatten)]
+    pub(crate) filters: TaskFilterArgs,
+
+    /// Add times, EECU-seconds, destinations, priority and attempt.
+    #[arg(long)]
+    pub(crate) long: bool,
+}
+
+/// The conditions on tasks that `list` and `report` share, checked on the
+/// client for every operation listed.
+#[derive(Debug, Args)]
+pub(crate) struct TaskFilterArgs {
+    /// Only tasks in these states, in any case (repeatable or
     /// comma-separated: PENDING, RUNNING, CANCELLING, SUCCEEDED, CANCELLED,
     /// FAILED, or the older READY, COMPLETED, CANCEL_REQUESTED).
     #[arg(long, value_delimiter = ',', value_parser = parse_state)]
     pub(crate) state: Vec<State>,
 
-    /// Only operations of these types (repeatable or comma-separated): the
+    /// Only tasks of these types (repeatable or comma-separated): the
     /// API's names in any case (EXPORT_IMAGE, export_features, ...) or the
     /// earthengine tool's (Export.image, Export.table, Export.video,
     /// Export.map, Upload).
     #[arg(long = "type", value_delimiter = ',', value_name = "TYPE", value_parser = parse_task_type)]
     pub(crate) kinds: Vec<Vec<&'static str>>,
 
-    /// Only operations created since: a duration back from now (2h, 3d), a
+    /// Only tasks created since: a duration back from now (2h, 3d), a
     /// date (2026-12-01, midnight UTC) or an RFC 3339 time
     /// (2026-12-01T08:00:00Z).
     #[arg(long, value_parser = parse_since, value_name = "WHEN")]
     pub(crate) since: Option<Since>,
 
-    /// Only operations whose description matches this shell-style pattern,
+    /// Only tasks whose description matches this shell-style pattern,
     /// in any case (`*` any text, `?` one character, `[abc]` one of a set).
     #[arg(long, value_name = "PATTERN")]
     pub(crate) description: Option<String>,
+}
 
-    /// Add times, EECU-seconds, destinations, priority and attempt.
-    #[arg(long)]
-    pub(crate) long: bool,
+impl TaskFilterArgs {
+    /// The filter these flags ask for, `--since` counted back from `now`.
+    pub(crate) fn task_filter(&self, now: SystemTime) -> TaskFilter {
+        let mut filter = TaskFilter::new()
+            .with_states(self.state.iter().copied())
+            .with_types(self.kinds.iter().flatten().copied());
+        if let Some(since) = self.since {
+            filter = filter.with_created_since(since.cutoff(now));
+        }
+        if let Some(pattern) = &self.description {
+            filter = filter.with_description(pattern);
+        }
+        filter
+    }
 }
 
 #[derive(Debug, Args)]

@@ -27,28 +27,13 @@ fn parent(ctx: &Context, explicit: Option<&String>) -> Result<String, CliError> 
     }
 }
 
-/// The conditions of `list`'s --state, --type, --since and --description,
-/// checked on every operation listed.
-fn task_filter(args: &ListArgs) -> TaskFilter {
-    let mut filter = TaskFilter::new()
-        .with_states(args.state.iter().copied())
-        .with_types(args.kinds.iter().flatten().copied());
-    if let Some(since) = args.since {
-        filter = filter.with_created_since(since.cutoff(SystemTime::now()));
-    }
-    if let Some(pattern) = &args.description {
-        filter = filter.with_description(pattern);
-    }
-    filter
-}
-
 /// The first page's request of a `list`: `--filter` goes to the server as
 /// given, the other conditions are checked here.
 fn list_request(ctx: &Context, args: &ListArgs) -> Result<eeops::ListOperations, CliError> {
     let mut request = ctx
         .client
         .list(parent(ctx, args.parent.as_ref())?)
-        .with_task_filter(task_filter(args));
+        .with_task_filter(args.filters.task_filter(SystemTime::now()));
     if let Some(filter) = args.filter.as_deref().filter(|f| !f.trim().is_empty()) {
         request = request.set_filter(filter);
     }

@@ -8,7 +8,6 @@
 
 mod charts;
 mod failures;
-mod filter;
 mod html;
 mod model;
 mod time;
@@ -17,11 +16,11 @@ mod timeline;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use eeops::Client;
+use eeops::{Client, TaskFilter};
 
-use super::args::ReportArgs;
+use super::args::{ReportArgs, TaskFilterArgs};
+use super::since::Since;
 use super::{CliError, Context, exit};
-use filter::Selection;
 use html::Provenance;
 use model::{Report, Task};
 
@@ -83,17 +82,20 @@ fn default_file_name(project: &str, now: time::Millis) -> String {
 }
 
 /// The filters as a command line would give them, for the page's header.
-fn describe_filters(args: &ReportArgs) -> String {
+fn describe_filters(args: &TaskFilterArgs) -> String {
     let mut parts = Vec::new();
     if !args.state.is_empty() {
         let states: Vec<&str> = args.state.iter().map(|s| s.as_str_name()).collect();
         parts.push(format!("--state {}", states.join(",")));
     }
     if !args.kinds.is_empty() {
-        parts.push(format!("--type {}", args.kinds.join(",")));
+        let kinds: Vec<&str> = args.kinds.iter().flatten().copied().collect();
+        parts.push(format!("--type {}", kinds.join(",")));
     }
-    if let Some(since) = args.since {
-        parts.push(format!("--since {}", compact_duration(since)));
+    match args.since {
+        Some(Since::Ago(duration)) => parts.push(format!("--since {}", compact_duration(duration))),
+        Some(Since::At(at)) => parts.push(format!("--since {}", prost_types::Timestamp::from(at))),
+        None => {}
     }
     if let Some(pattern) = &args.description {
         parts.push(format!("--description {pattern:?}"));
@@ -113,21 +115,22 @@ fn compact_duration(duration: std::time::Duration) -> String {
     }
 }
 
-/// Lists the tasks under `parent` and keeps what the page needs of those
-/// `selection` keeps.
+/// Lists the tasks under `parent` that `filter` keeps, and keeps what the
+/// page needs of each.
 async fn gather(
     client: &Client,
     parent: String,
-    selection: &Selection,
+    filter: TaskFilter,
     now: time::Millis,
 ) -> Result<Report, eeops::Error> {
-    let mut stream = client.list(parent).set_page_size(PAGE_SIZE).operations();
+    let mut stream = client
+        .list(parent)
+        .set_page_size(PAGE_SIZE)
+        .with_task_filter(filter)
+        .operations();
     let mut report = Report::new(now);
     while let Some(operation) = stream.next().await {
-        let task = Task::from_operation(&operation?);
-        if selection.keeps(&task) {
-            report.add(task);
-        }
+        report.add(Task::from_operation(&operation?));
     }
     Ok(report)
 }
@@ -182,27 +185,19 @@ fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 pub(crate) async fn run(ctx: &Context, args: ReportArgs) -> Result<u8, CliError> {
     let project = ctx.project()?.to_owned();
-    let now = time::from_system_time(SystemTime::now());
+    let clock = SystemTime::now();
+    let now = time::from_system_time(clock);
     let destination = Destination::choose(args.out.as_deref(), &project, now)?;
-    let since = args.since.map(|since| {
-        time::from_system_time(
-            SystemTime::now()
-                .checked_sub(since)
-                .unwrap_or(SystemTime::UNIX_EPOCH),
-        )
-    });
-    let selection = Selection {
-        states: args.state.clone(),
-        kinds: args.kinds.clone(),
-        created_since: since,
-        description: args.description.clone(),
-    };
-    let report = gather(&ctx.client, format!("projects/{project}"), &selection, now).await?;
+    let filter = args.filters.task_filter(clock);
+    let report = gather(&ctx.client, format!("projects/{project}"), filter, now).await?;
     let made = Provenance {
         project,
         endpoint: ctx.client.endpoint().to_owned(),
-        filters: describe_filters(&args),
-        since,
+        filters: describe_filters(&args.filters),
+        since: args
+            .filters
+            .since
+            .map(|since| time::from_system_time(since.cutoff(clock))),
     };
     let page = html::page(&report, &made);
     match deliver(ctx, &destination, &page, report.tasks.len()) {
@@ -222,7 +217,7 @@ pub(crate) async fn write_default(ctx: &Context, project: &str) -> Result<PathBu
     let report = gather(
         &ctx.client,
         format!("projects/{project}"),
-        &Selection::default(),
+        TaskFilter::new(),
         now,
     )
     .await
