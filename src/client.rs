@@ -30,7 +30,9 @@ pub const EARTH_ENGINE_ENDPOINT: &str = "https://earthengine.googleapis.com";
 /// The per-call timeout used when none is configured.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Which wire protocol a client speaks.
+/// Which wire protocol a client speaks. A builder given none picks REST for
+/// Earth Engine's endpoints (whose task metadata has documented JSON names
+/// but no published field numbers) and gRPC for any other.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TransportKind {
@@ -100,7 +102,8 @@ struct Inner {
 #[must_use]
 pub struct ClientBuilder {
     endpoint: String,
-    transport: TransportKind,
+    /// Chosen, or picked from the endpoint at `build()`.
+    transport: Option<TransportKind>,
     api_version: ApiVersion,
     routes: Option<Routes>,
     max_response_bytes: usize,
@@ -116,7 +119,7 @@ impl Default for ClientBuilder {
     fn default() -> Self {
         Self {
             endpoint: EARTH_ENGINE_ENDPOINT.to_owned(),
-            transport: TransportKind::default(),
+            transport: None,
             api_version: ApiVersion::default(),
             routes: None,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
@@ -138,9 +141,10 @@ impl ClientBuilder {
         self
     }
 
-    /// The wire protocol.
+    /// The wire protocol. Without one: REST for Earth Engine's endpoints
+    /// ([`crate::is_earth_engine_endpoint`]), gRPC for any other.
     pub fn with_transport(mut self, transport: TransportKind) -> Self {
-        self.transport = transport;
+        self.transport = Some(transport);
         self
     }
 
@@ -241,7 +245,10 @@ impl ClientBuilder {
         let routes = self
             .routes
             .unwrap_or_else(|| Routes::earth_engine(self.api_version));
-        let transport: Box<dyn Transport> = match self.transport {
+        let kind = self
+            .transport
+            .unwrap_or_else(|| crate::endpoint::default_transport(&self.endpoint));
+        let transport: Box<dyn Transport> = match kind {
             TransportKind::Grpc => {
                 Box::new(GrpcTransport::new(&self.endpoint, self.max_response_bytes)?)
             }

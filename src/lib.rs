@@ -86,12 +86,14 @@
 mod auth;
 mod client;
 pub mod conformance;
+mod endpoint;
 mod error;
 mod http;
 #[allow(dead_code)]
 mod http_error;
 pub mod json;
 mod lro;
+mod metadata_numbering;
 mod operation;
 mod options;
 mod pager;
@@ -117,8 +119,10 @@ pub use client::{
     Client, ClientBuilder, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, EARTH_ENGINE_ENDPOINT,
     TransportKind,
 };
+pub use endpoint::is_earth_engine_endpoint;
 pub use error::{Detail, Error, Result};
 pub use lro::{Change, PollingPolicy, UntilDone, Watch, WatchStream};
+pub use metadata_numbering::UNVERIFIED_METADATA_PREFIX;
 pub use operation::{EARTH_ENGINE_METADATA_TYPE_URLS, Metadata, Outcome, operation_id};
 pub use options::CallOptions;
 pub use pager::{OperationStream, PageStream};

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 use prost::Message;
 
 use crate::error::Error;
+use crate::metadata_numbering::unverified;
 use crate::proto::earthengine::{OperationMetadata, State};
 use crate::proto::longrunning::{Operation, operation};
 use crate::proto::rpc::Code;
@@ -29,6 +30,14 @@ pub enum Metadata {
     /// A type this crate does not decode, or bytes that did not decode as the
     /// type they claimed; kept exactly as received.
     Other(prost_types::Any),
+    /// Earth Engine's task metadata whose field numbering is not known to be
+    /// this crate's: it came over gRPC from a server that does not say it
+    /// numbers the message as this crate does (Google publishes no field
+    /// numbers for it). Kept as received, under its own type URL; over REST
+    /// it would be read by its documented field names. The operation's
+    /// `metadata` field holds it with [`crate::UNVERIFIED_METADATA_PREFIX`] in front
+    /// of the type URL.
+    Undecodable(prost_types::Any),
 }
 
 /// How an operation ended, or that it has not.
@@ -51,18 +60,25 @@ impl Operation {
         operation_id(&self.name)
     }
 
-    /// The operation's `metadata`, decoded when it is Earth Engine's. Never
-    /// fails: anything else is kept raw.
+    /// The operation's `metadata`, decoded when it is Earth Engine's and its
+    /// field numbering is known (see [`Metadata::Undecodable`]). Never fails:
+    /// anything else is kept raw.
     pub fn decoded_metadata(&self) -> Metadata {
-        match &self.metadata {
-            None => Metadata::None,
-            Some(any) if EARTH_ENGINE_METADATA_TYPE_URLS.contains(&any.type_url.as_str()) => {
-                match OperationMetadata::decode(any.value.as_slice()) {
-                    Ok(metadata) => Metadata::EarthEngine(Box::new(metadata)),
-                    Err(_) => Metadata::Other(any.clone()),
-                }
-            }
-            Some(any) => Metadata::Other(any.clone()),
+        let Some(any) = &self.metadata else {
+            return Metadata::None;
+        };
+        if let Some(type_url) = unverified(&any.type_url) {
+            return Metadata::Undecodable(prost_types::Any {
+                type_url: type_url.to_owned(),
+                value: any.value.clone(),
+            });
+        }
+        if !EARTH_ENGINE_METADATA_TYPE_URLS.contains(&any.type_url.as_str()) {
+            return Metadata::Other(any.clone());
+        }
+        match OperationMetadata::decode(any.value.as_slice()) {
+            Ok(metadata) => Metadata::EarthEngine(Box::new(metadata)),
+            Err(_) => Metadata::Other(any.clone()),
         }
     }
 

@@ -38,9 +38,10 @@ pub(crate) struct GlobalArgs {
     #[arg(long, global = true, env = "EEOPS_ENDPOINT", default_value = eeops::EARTH_ENGINE_ENDPOINT)]
     pub(crate) endpoint: String,
 
-    /// Wire protocol.
-    #[arg(long, global = true, value_enum, default_value_t = TransportArg::Auto)]
-    pub(crate) transport: TransportArg,
+    /// Wire protocol [default: rest for Earth Engine's endpoints, whose task
+    /// metadata is only documented by name; auto for any other].
+    #[arg(long, global = true, value_enum)]
+    pub(crate) transport: Option<TransportArg>,
 
     /// Earth Engine API version of the HTTP/JSON routes.
     #[arg(long, global = true, value_enum, default_value_t = ApiVersion::V1)]

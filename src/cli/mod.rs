@@ -268,9 +268,11 @@ pub(crate) fn output_format(global: &GlobalArgs) -> Format {
 
 pub(crate) fn build_client(global: &GlobalArgs, endpoint: &str) -> Result<Client, CliError> {
     let transport = match global.transport {
-        TransportArg::Grpc => TransportKind::Grpc,
-        TransportArg::Rest => TransportKind::Rest,
-        TransportArg::Auto => TransportKind::Auto,
+        Some(TransportArg::Grpc) => TransportKind::Grpc,
+        Some(TransportArg::Rest) => TransportKind::Rest,
+        Some(TransportArg::Auto) => TransportKind::Auto,
+        None if eeops::is_earth_engine_endpoint(endpoint) => TransportKind::Rest,
+        None => TransportKind::Auto,
     };
     let api_version = match global.api_version {
         ApiVersion::V1 => eeops::ApiVersion::V1,

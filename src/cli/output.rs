@@ -1,6 +1,7 @@
 //! How operations are shown: a table or a detail block for people, proto3
 //! JSON for programs.
 
+use eeops::Metadata;
 use eeops::earthengine::{OperationMetadata, State};
 use eeops::longrunning::Operation;
 
@@ -176,8 +177,16 @@ pub(crate) fn detail(op: &Operation) -> String {
         }
     } else {
         fields.push(("state", state));
-        if let Some(any) = &op.metadata {
-            fields.push(("metadata", any.type_url.clone()));
+        match op.decoded_metadata() {
+            Metadata::Undecodable(any) => {
+                fields.push(("metadata", any.type_url));
+                fields.push((
+                    "note",
+                    "metadata not decodable from this server over gRPC; -v says why".into(),
+                ));
+            }
+            Metadata::Other(any) => fields.push(("metadata", any.type_url)),
+            _ => {}
         }
     }
     fields.push(("done", op.done.to_string()));

@@ -23,6 +23,7 @@ use super::auth::{self, RequiredToken};
 use super::faults::{self, Faults, Outcome};
 use super::state::Store;
 use crate::error::Error;
+use crate::metadata_numbering;
 use crate::proto::google::longrunning::operations_server::{Operations, OperationsServer};
 use crate::proto::longrunning::{
     CancelOperationRequest, DeleteOperationRequest, GetOperationRequest, ListOperationsRequest,
@@ -156,8 +157,17 @@ pub(crate) fn to_status(error: &Error) -> tonic::Status {
 
 type Reply<T> = Result<Response<T>, tonic::Status>;
 
+/// The result as a reply whose headers say that its Earth Engine metadata
+/// is numbered as this crate's `.proto` numbers it.
 fn reply<T>(result: crate::error::Result<T>) -> Reply<T> {
-    result.map(Response::new).map_err(|error| to_status(&error))
+    let mut response = result
+        .map(Response::new)
+        .map_err(|error| to_status(&error))?;
+    response.metadata_mut().insert(
+        metadata_numbering::HEADER,
+        tonic::metadata::AsciiMetadataValue::from_static(metadata_numbering::OURS),
+    );
+    Ok(response)
 }
 
 /// The caller's deadline from `grpc-timeout` (`<digits><unit>`, unit one of

@@ -9,6 +9,7 @@ use prost_reflect::{
 use serde_json::{Map, Number, Value};
 
 use super::{has_special_json, pool};
+use crate::metadata_numbering::unverified;
 
 const ANY: &str = "google.protobuf.Any";
 
@@ -132,8 +133,16 @@ fn any_parts_to_json(type_url: &str, value: Bytes) -> Value {
         // `parse_any` reads it back).
         return Value::Object(Map::new());
     }
-    let type_name = type_url.rsplit_once('/').map_or("", |(_, name)| name);
     let mut object = Map::new();
+    if let Some(original) = unverified(type_url) {
+        // Bytes numbered by a server whose numbering is not known: shown as
+        // they came, never read with this crate's field numbers.
+        object.insert("@type".into(), Value::String(original.to_owned()));
+        let raw = base64::engine::general_purpose::STANDARD.encode(&value);
+        object.insert("value".into(), Value::String(raw));
+        return Value::Object(object);
+    }
+    let type_name = type_url.rsplit_once('/').map_or("", |(_, name)| name);
     object.insert("@type".into(), Value::String(type_url.to_owned()));
     let decoded = pool()
         .get_message_by_name(type_name)

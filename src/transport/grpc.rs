@@ -14,6 +14,7 @@ use super::h2_channel::H2Channel;
 use super::{BoxFuture, Transport};
 use crate::error::{Error, Result};
 use crate::http::{Origin, require_runtime};
+use crate::metadata_numbering;
 use crate::options::CallContext;
 use crate::proto::google::longrunning::operations_client::OperationsClient;
 use crate::proto::longrunning::{
@@ -73,7 +74,7 @@ impl GrpcTransport {
     ) -> BoxFuture<Result<Resp>>
     where
         Req: Send + 'static,
-        Resp: Send + 'static,
+        Resp: metadata_numbering::Reply + Send + 'static,
         F: FnOnce(OperationsClient<H2Channel>, tonic::Request<Req>) -> Fut + Send + 'static,
         Fut: Future<Output = std::result::Result<tonic::Response<Resp>, tonic::Status>>
             + Send
@@ -94,7 +95,10 @@ impl GrpcTransport {
         let endpoint = self.endpoint.clone();
         let finish = move |outcome: std::result::Result<tonic::Response<Resp>, tonic::Status>| {
             outcome
-                .map(tonic::Response::into_inner)
+                .map(|response| {
+                    let (headers, reply, _) = response.into_parts();
+                    metadata_numbering::check(&headers, reply)
+                })
                 .map_err(|status| error_from_status(&status, &endpoint))
         };
         // Combinators rather than an async block, which would keep a second

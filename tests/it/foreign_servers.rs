@@ -1,10 +1,19 @@
 //! The tool against Earth Engine-dialect servers that are not ours: list
 //! conditions hold whatever a server does with filters, `cancel --all` and
 //! `wait --all` act on what each operation says of itself, and the names
-//! people use for types and states are understood.
+//! people use for types and states are understood; metadata a gRPC server
+//! numbers its own way is kept raw instead of misread.
 
 use std::process::{Command, Output, Stdio};
 
+use base64::Engine as _;
+use eeops::earthengine::State;
+use eeops::emulator::{Emulator, OperationSpec};
+use eeops::{
+    Client, Credentials, EARTH_ENGINE_METADATA_TYPE_URLS, Metadata, TaskFilter, TransportKind,
+};
+
+use crate::support::foreign_grpc::{self, ForeignGrpc};
 use crate::support::foreign_rest::{Filters, ForeignRest, PROJECT};
 use crate::support::serve::{EEOPS, isolated};
 
@@ -184,4 +193,106 @@ fn wait_all_waits_for_the_operations_not_done() {
         ids(&output),
         ["CANCELLINGVIDEO", "PENDINGTABLE", "RUNNINGIMAGE"]
     );
+}
+
+/// A client over gRPC, without credentials.
+fn grpc_client(endpoint: &str) -> eeops::Result<Client> {
+    Client::builder()
+        .with_endpoint(endpoint)
+        .with_transport(TransportKind::Grpc)
+        .with_credentials(Credentials::anonymous())
+        .build()
+}
+
+#[tokio::test]
+async fn metadata_numbered_by_another_grpc_server_is_kept_raw() -> eeops::Result<()> {
+    let server = ForeignGrpc::start(None);
+    let client = grpc_client(&server.endpoint)?;
+    let fetched = client.get(foreign_grpc::NAME).await?;
+    let listed = client
+        .list("projects/foreign")
+        .operations()
+        .try_collect()
+        .await?;
+    for op in [&fetched, &listed[0]] {
+        match op.decoded_metadata() {
+            Metadata::Undecodable(any) => {
+                assert_eq!(any.type_url, EARTH_ENGINE_METADATA_TYPE_URLS[0]);
+                assert_eq!(any.value, foreign_grpc::foreign_metadata());
+            }
+            other => panic!("read with a numbering the server never claimed: {other:?}"),
+        }
+        assert_eq!(op.earth_engine_metadata(), None);
+        // From `done` alone, not the misread state code (4 is SUCCEEDED in ours).
+        assert_eq!(op.state(), State::Running);
+        assert_eq!(
+            eeops::json::operation_to_json(op)["metadata"],
+            serde_json::json!({
+                "@type": EARTH_ENGINE_METADATA_TYPE_URLS[0],
+                "value": base64::engine::general_purpose::STANDARD
+                    .encode(foreign_grpc::foreign_metadata()),
+            })
+        );
+        let by_type = TaskFilter::new().with_types(["EXPORT_IMAGE"]);
+        assert!(!by_type.matches(op), "no type is known, so none matches");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_servers_word_is_what_allows_our_numbering() -> eeops::Result<()> {
+    // The same bytes from a server that claims our numbering are read with
+    // it — and misread, which is why nothing else is trusted.
+    let server = ForeignGrpc::start(Some(("x-eeops-metadata-numbering", "eeops-1")));
+    let op = grpc_client(&server.endpoint)?
+        .get(foreign_grpc::NAME)
+        .await?;
+    let metadata = op
+        .earth_engine_metadata()
+        .expect("decoded on the server's word");
+    assert_eq!(metadata.description, foreign_grpc::KIND);
+    assert_eq!(op.state(), State::Succeeded);
+    // Our emulator says so, and is read right.
+    let emulator = Emulator::builder().start("127.0.0.1:0").await?;
+    let name = emulator.create(
+        OperationSpec::new("p")
+            .with_type("EXPORT_VIDEO")
+            .with_description("timelapse")
+            .running_until_cancelled(),
+    )?;
+    let op = grpc_client(&emulator.endpoint())?.get(&name).await?;
+    let metadata = op.earth_engine_metadata().expect("decoded");
+    assert_eq!(
+        (metadata.r#type.as_str(), metadata.description.as_str()),
+        ("EXPORT_VIDEO", "timelapse")
+    );
+    emulator.shutdown().await?;
+    Ok(())
+}
+
+#[test]
+fn the_tool_shows_such_metadata_as_not_decodable_and_says_why_at_v() {
+    let server = ForeignGrpc::start(None);
+    let run = |args: &[&str]| {
+        isolated(Command::new(EEOPS).args([
+            "--endpoint",
+            &server.endpoint,
+            "--transport",
+            "grpc",
+            "--no-auth",
+        ]))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("the eeops binary runs")
+    };
+    let info = run(&["-v", "info", foreign_grpc::NAME, "--format", "table"]);
+    let stdout = String::from_utf8_lossy(&info.stdout);
+    let stderr = String::from_utf8_lossy(&info.stderr);
+    assert_eq!(info.status.code(), Some(0), "{stderr}");
+    assert!(stdout.contains("not decodable"), "{stdout}");
+    assert!(!stdout.contains(foreign_grpc::DESCRIPTION), "{stdout}");
+    assert!(stderr.contains("--transport rest"), "{stderr}");
+    let quiet = run(&["info", foreign_grpc::NAME, "--format", "table"]);
+    assert!(!String::from_utf8_lossy(&quiet.stderr).contains("--transport rest"));
 }

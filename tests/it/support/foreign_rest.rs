@@ -80,7 +80,16 @@ pub const PROJECT: &str = "foreign";
 pub struct ForeignRest {
     pub endpoint: String,
     requests: Arc<Mutex<Vec<String>>>,
-    _runtime: tokio::runtime::Runtime,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Drop for ForeignRest {
+    fn drop(&mut self) {
+        // Allowed from inside another runtime too (an async test).
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 impl ForeignRest {
@@ -92,14 +101,16 @@ impl ForeignRest {
             .enable_all()
             .build()
             .expect("a runtime");
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .expect("bind");
+        // Bound here, before the server runs, without entering the runtime
+        // (this may be called from inside another one).
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("non-blocking");
         let endpoint = format!("http://{}", listener.local_addr().expect("address"));
         let requests = Arc::new(Mutex::new(Vec::new()));
         let seen = requests.clone();
         let now = SystemTime::now();
         runtime.spawn(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("a listener");
             while let Ok((socket, _)) = listener.accept().await {
                 let seen = seen.clone();
                 tokio::spawn(async move {
@@ -130,7 +141,7 @@ impl ForeignRest {
         Self {
             endpoint,
             requests,
-            _runtime: runtime,
+            runtime: Some(runtime),
         }
     }
 
