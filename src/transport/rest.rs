@@ -400,48 +400,11 @@ fn parse_retry_after(value: &str) -> Option<Duration> {
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
     }
-    let at = parse_http_date(value)?;
+    let at = httpdate::parse_http_date(value).ok()?;
     Some(
         at.duration_since(std::time::SystemTime::now())
             .unwrap_or_default(),
     )
-}
-
-/// An IMF-fixdate such as `Sun, 06 Nov 1994 08:49:37 GMT`.
-fn parse_http_date(text: &str) -> Option<std::time::SystemTime> {
-    let (_, rest) = text.split_once(", ")?;
-    let parts: Vec<&str> = rest.split(' ').collect();
-    let [day, month, year, time, "GMT"] = parts.as_slice() else {
-        return None;
-    };
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let month = i64::try_from(MONTHS.iter().position(|m| m == month)? + 1).ok()?;
-    let (day, year): (i64, i64) = (day.parse().ok()?, year.parse().ok()?);
-    let clock: Vec<i64> = time
-        .split(':')
-        .map(|part| part.parse().ok())
-        .collect::<Option<_>>()?;
-    let [hour, minute, second] = clock.as_slice() else {
-        return None;
-    };
-    if !(1..=31).contains(&day) || *hour > 23 || *minute > 59 || *second > 60 {
-        return None;
-    }
-    // Days since 1970-01-01 of a proleptic Gregorian date.
-    let (y, m) = if month <= 2 {
-        (year - 1, month + 9)
-    } else {
-        (year, month - 3)
-    };
-    let era = y.div_euclid(400);
-    let year_of_era = y - era * 400;
-    let day_of_year = (153 * m + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    let days = era * 146_097 + day_of_era - 719_468;
-    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second;
-    Some(std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(seconds).ok()?))
 }
 
 /// A successful reply as `M`; an empty body is an empty message.
@@ -640,10 +603,15 @@ mod tests {
             Some(Duration::ZERO),
             "in the past"
         );
-        assert_eq!(
-            parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
-            Some(std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777))
-        );
+        // A date in the future, in each of the three forms HTTP allows.
+        for date in [
+            "Fri, 01 Jan 2100 00:00:00 GMT",
+            "Tuesday, 01-Jan-69 00:00:00 GMT",
+            "Fri Jan  1 00:00:00 2100",
+        ] {
+            let wait = parse_retry_after(date).unwrap_or_default();
+            assert!(wait > Duration::from_secs(365 * 86_400), "{date}: {wait:?}");
+        }
         for bad in [
             "soon",
             "",
