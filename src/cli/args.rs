@@ -275,6 +275,14 @@ pub(crate) struct CancelArgs {
     pub(crate) state: Vec<State>,
 }
 
+/// A count of at least one.
+fn parse_count(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(count) if count >= 1 => Ok(count),
+        _ => Err(format!("{text:?} is not a whole number of at least 1")),
+    }
+}
+
 fn parse_fault(spec: &str) -> Result<eeops::emulator::Fault, String> {
     eeops::emulator::Fault::parse(spec)
 }
@@ -342,4 +350,28 @@ pub(crate) struct ServeArgs {
     /// Time from a cancel request to CANCELLED.
     #[arg(long, value_parser = parse_duration, default_value = "500ms", value_name = "DUR")]
     pub(crate) cancel_latency: Duration,
+
+    /// Time a client has to send a request's headers over HTTP/1.1 (also
+    /// closes kept-alive HTTP/1.1 connections silent this long).
+    #[arg(long, value_parser = parse_duration, default_value = "10s", value_name = "DUR")]
+    pub(crate) header_read_timeout: Duration,
+
+    /// Close a connection that has had no request in progress this long.
+    #[arg(long, value_parser = parse_duration, default_value = "60s", value_name = "DUR")]
+    pub(crate) idle_timeout: Duration,
+
+    /// Connections served at once; more wait to be accepted.
+    #[arg(long, default_value_t = eeops::emulator::DEFAULT_MAX_CONNECTIONS, value_parser = parse_count, value_name = "N")]
+    pub(crate) max_connections: usize,
+
+    /// gRPC calls (HTTP/2 streams) in progress at once per connection;
+    /// clients queue the rest.
+    #[arg(long, default_value_t = eeops::emulator::DEFAULT_MAX_CONCURRENT_STREAMS, value_parser = clap::value_parser!(u32).range(1..), value_name = "N")]
+    pub(crate) max_streams: u32,
+
+    /// On Ctrl-C or SIGTERM, time connections get to finish before they
+    /// are closed (waits in progress are answered at once; a second Ctrl-C
+    /// exits at once).
+    #[arg(long, value_parser = parse_duration, default_value = "1s", value_name = "DUR")]
+    pub(crate) shutdown_grace: Duration,
 }

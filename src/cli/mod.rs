@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
-use eeops::emulator::{Emulator, RunningEmulator};
+use eeops::emulator::Emulator;
 use eeops::{Client, CredentialSearch, Credentials, Detail, TransportKind};
 
 /// `println!` that ignores a closed stdout (`eeops list | head`) instead
@@ -29,9 +29,10 @@ mod exit;
 mod output;
 mod progress;
 mod report;
+mod serve;
 mod since;
 
-use args::{ApiVersion, Cli, Command, Format, GlobalArgs, ServeArgs, TransportArg};
+use args::{ApiVersion, Cli, Command, Format, GlobalArgs, TransportArg};
 
 /// The project `--emulator` and `serve --seed` use when none is given.
 const DEMO_PROJECT: &str = "demo";
@@ -189,7 +190,7 @@ pub fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<u8, CliError> {
     let Cli { global, command } = cli;
     match command {
-        Command::Serve(args) => return serve(&global, args).await,
+        Command::Serve(args) => return serve::run(&global, args).await,
         Command::Demo => return demo::run(&global).await,
         Command::Completions { shell } => {
             // Generated into memory: the generator panics on a closed pipe.
@@ -303,64 +304,4 @@ pub(crate) fn build_client(global: &GlobalArgs, endpoint: &str) -> Result<Client
     Ok(builder
         .with_insecure_plaintext_credentials(global.allow_insecure_plaintext)
         .build()?)
-}
-
-async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<u8, CliError> {
-    let mut builder = Emulator::builder()
-        .with_queue_time(args.queue_time)
-        .with_run_time(args.run_time)
-        .with_cancel_latency(args.cancel_latency);
-    let project = global
-        .project
-        .clone()
-        .unwrap_or_else(|| DEMO_PROJECT.to_owned());
-    if args.seed > 0 {
-        builder = builder.with_seed(&project, args.seed);
-    }
-    if let Some(token) = args.require_token {
-        builder = builder.with_required_token(token);
-    }
-    for fault in args.faults {
-        builder = builder.with_fault(fault);
-    }
-    if let Some(path) = args.record {
-        builder = builder.with_record_file(path);
-    }
-    let emulator: RunningEmulator = builder.start(&args.listen).await?;
-    say!(
-        "eeops emulator listening on {} (gRPC with reflection, and HTTP/JSON)",
-        emulator.endpoint()
-    );
-    if args.seed > 0 {
-        say!("seeded {} operations in projects/{project}", args.seed);
-    }
-    commands::flush();
-    emulator.run_until(shutdown_signal()).await?;
-    eprintln!("eeops emulator stopped");
-    Ok(exit::SUCCESS)
-}
-
-/// Completes on Ctrl-C or, on Unix, SIGTERM.
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        let term = async {
-            match terminate.as_mut() {
-                Some(signal) => {
-                    signal.recv().await;
-                }
-                None => std::future::pending::<()>().await,
-            }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            () = term => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

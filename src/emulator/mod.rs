@@ -40,13 +40,13 @@
 //! # Ok(()) }
 //! ```
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::error::{Error, Result};
@@ -63,6 +63,7 @@ mod lifecycle;
 mod record;
 mod rest;
 mod seed;
+mod server;
 mod spec;
 mod state;
 
@@ -70,6 +71,11 @@ use auth::RequiredToken;
 pub use faults::{DEFAULT_FAULT_CODE, FAULT_DOMAIN, FAULT_REASON, Fault, FaultId, Faults};
 use lifecycle::{Ending, Script, millis};
 use record::Recorder;
+use server::Limits;
+pub use server::{
+    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONCURRENT_STREAMS,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_SHUTDOWN_GRACE,
+};
 pub use spec::OperationSpec;
 use spec::RunTime;
 pub use state::{DEFAULT_PAGE_SIZE, DEFAULT_WAIT, MAX_PAGE_SIZE};
@@ -96,6 +102,7 @@ pub struct EmulatorBuilder {
     required_token: Option<RequiredToken>,
     record_file: Option<PathBuf>,
     faults: Vec<Fault>,
+    limits: Limits,
 }
 
 impl Default for EmulatorBuilder {
@@ -111,6 +118,7 @@ impl Default for EmulatorBuilder {
             required_token: None,
             record_file: None,
             faults: Vec::new(),
+            limits: Limits::default(),
         }
     }
 }
@@ -200,6 +208,47 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Time a client has to send a request's headers over HTTP/1.1
+    /// ([`DEFAULT_HEADER_READ_TIMEOUT`]); a kept-alive HTTP/1.1 connection
+    /// that sends nothing for this long is closed too.
+    pub fn with_header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.header_read_timeout = timeout;
+        self
+    }
+
+    /// Closes a connection, on either protocol, once it has had no request
+    /// in progress for this long ([`DEFAULT_IDLE_TIMEOUT`]); a client that
+    /// connects and sends nothing, or never finishes its HTTP/2 handshake,
+    /// is closed after this long.
+    pub fn with_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.idle_timeout = timeout;
+        self
+    }
+
+    /// How many connections are served at once
+    /// ([`DEFAULT_MAX_CONNECTIONS`]); further ones wait to be accepted until
+    /// one closes.
+    pub fn with_max_connections(mut self, max: usize) -> Self {
+        self.limits.max_connections = max.max(1);
+        self
+    }
+
+    /// How many HTTP/2 streams (gRPC calls) one connection may have in
+    /// progress ([`DEFAULT_MAX_CONCURRENT_STREAMS`]); HTTP/2 clients queue
+    /// the rest until one ends.
+    pub fn with_max_concurrent_streams(mut self, max: u32) -> Self {
+        self.limits.max_concurrent_streams = max.max(1);
+        self
+    }
+
+    /// How long connections get to finish once shutdown begins
+    /// ([`DEFAULT_SHUTDOWN_GRACE`]); those still open are then closed.
+    /// Waits in progress are answered at once when shutdown begins.
+    pub fn with_shutdown_grace(mut self, grace: Duration) -> Self {
+        self.limits.shutdown_grace = grace;
+        self
+    }
+
     /// Binds `addr` (such as `127.0.0.1:0`) and starts serving gRPC and
     /// HTTP/JSON on it in the background; the address is bound before this
     /// returns.
@@ -233,7 +282,7 @@ impl EmulatorBuilder {
             faults.add(fault);
         }
         let handle = Handle {
-            store: store.clone(),
+            store: Arc::clone(&store),
         };
         for (project, count) in &self.seeds {
             for spec in seed::demo_specs(project, *count, self.timings.run, self.seed_value) {
@@ -264,7 +313,7 @@ impl EmulatorBuilder {
         // through to the REST front end, over HTTP/1.1 or HTTP/2.
         let mut router = rest::with_rest_fallback(
             grpc_routes.routes().into_axum_router(),
-            store,
+            Arc::clone(&store),
             self.required_token,
             faults.clone(),
         );
@@ -279,22 +328,11 @@ impl EmulatorBuilder {
                 },
             ));
         }
-        let (stop, stopped) = oneshot::channel::<()>();
+        let (stop, stopped) = watch::channel(false);
         // Served by hyper directly (HTTP/1.1 and HTTP/2 on one port), not
         // through tonic's server, which starts a timer for every call that
         // carries a deadline; the emulator reads deadlines where it waits.
-        let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
-            // Small replies (a trailer after a header) must not wait for the
-            // peer's delayed ACK.
-            if let Err(error) = stream.set_nodelay(true) {
-                tracing::debug!(%error, "cannot disable Nagle's algorithm");
-            }
-        });
-        let server = axum::serve(listener, router)
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .into_future();
+        let server = server::serve(listener, router, self.limits, stopped);
         let task = tokio::spawn(server);
         tracing::info!(
             %local_addr,
@@ -306,7 +344,7 @@ impl EmulatorBuilder {
             handle,
             recorder,
             faults,
-            stop: Mutex::new(Some(stop)),
+            stop,
             task: Some(task),
         })
     }
@@ -322,7 +360,7 @@ pub struct RunningEmulator {
     handle: Handle,
     recorder: Option<Arc<Recorder>>,
     faults: Faults,
-    stop: Mutex<Option<oneshot::Sender<()>>>,
+    stop: watch::Sender<bool>,
     task: Option<JoinHandle<std::io::Result<()>>>,
 }
 
@@ -411,9 +449,17 @@ impl RunningEmulator {
         self.local_addr
     }
 
-    /// The URL clients use: `http://{address}`.
+    /// The URL clients use: `http://{address}`, with the loopback address
+    /// in place of an unspecified one (`0.0.0.0` or `::`, which name no
+    /// host a client can connect to).
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.local_addr)
+        let mut addr = self.local_addr;
+        match addr.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => addr.set_ip(Ipv4Addr::LOCALHOST.into()),
+            IpAddr::V6(ip) if ip.is_unspecified() => addr.set_ip(Ipv6Addr::LOCALHOST.into()),
+            _ => {}
+        }
+        format!("http://{addr}")
     }
 
     /// Scripting access to the state.
@@ -480,18 +526,15 @@ impl RunningEmulator {
     }
 
     fn signal_stop(&self) {
-        let sender = self
-            .stop
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        if let Some(sender) = sender {
-            let _ = sender.send(());
-        }
+        self.handle.store.close();
+        self.stop.send_replace(true);
     }
 
-    /// Stops accepting calls, lets calls in flight finish and waits for the
-    /// server to end. A panic in the server is passed on to the caller.
+    /// Stops accepting connections, answers waits in progress with their
+    /// operation's state, lets other calls in progress finish within the
+    /// grace period ([`EmulatorBuilder::with_shutdown_grace`]), closes the
+    /// connections still open after it and waits for the server to end. A
+    /// panic in the server is passed on to the caller.
     pub async fn shutdown(mut self) -> Result<()> {
         self.signal_stop();
         let Some(task) = self.task.take() else {

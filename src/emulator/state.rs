@@ -4,6 +4,7 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -49,6 +50,8 @@ struct Tables {
 pub(crate) struct Store {
     tables: Mutex<Tables>,
     changes: watch::Sender<u64>,
+    /// Set when the server shuts down: waits answer at once from then on.
+    closing: AtomicBool,
     pub(crate) clock: Clock,
     pub(crate) timings: Timings,
 }
@@ -63,6 +66,7 @@ impl Store {
         Self {
             tables: Mutex::new(Tables::default()),
             changes: watch::channel(0).0,
+            closing: AtomicBool::new(false),
             clock: Clock::start(),
             timings,
         }
@@ -79,6 +83,13 @@ impl Store {
 
     fn changed(&self) {
         self.changes.send_modify(|generation| *generation += 1);
+    }
+
+    /// Answers every wait in progress, and every later one, with the
+    /// operation's state at once: the server is shutting down.
+    pub(crate) fn close(&self) {
+        self.closing.store(true, Ordering::SeqCst);
+        self.changed();
     }
 
     pub(crate) fn now(&self) -> Millis {
@@ -160,8 +171,9 @@ impl Store {
         Ok(())
     }
 
-    /// Blocks until the operation is done, `timeout` passes or `deadline`
-    /// (the caller's) comes, whichever is first, then returns its state.
+    /// Blocks until the operation is done, `timeout` passes, `deadline`
+    /// (the caller's) comes or the store closes, whichever is first, then
+    /// returns its state.
     pub(crate) async fn wait(
         &self,
         name: &str,
@@ -178,13 +190,17 @@ impl Store {
             limit = limit.min(deadline - margin);
         }
         let mut changes = self.changes.subscribe();
+        tracing::debug!(?name, "wait started");
         loop {
             changes.borrow_and_update();
             let now = self.now();
             let (operation, done_at) = self.with_script(name, |script| {
                 (script.snapshot(now, &self.clock), script.done_at())
             })?;
-            if operation.done || Instant::now() >= limit {
+            // Read after marking the changes seen: a close from now on
+            // wakes the select below.
+            let closing = self.closing.load(Ordering::SeqCst);
+            if operation.done || closing || Instant::now() >= limit {
                 return Ok(operation);
             }
             let wake = done_at.map_or(limit, |done| self.clock.instant(done).min(limit));

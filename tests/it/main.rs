@@ -18,6 +18,7 @@ mod reliability;
 mod report;
 mod rest_only;
 mod scenarios;
+mod server;
 mod support;
 mod tls;
 mod token_server_selftest;

@@ -2,7 +2,10 @@
 //! in it, and `eeops serve` in a child process.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::Duration;
 
 /// The tool under test.
 pub const EEOPS: &str = env!("CARGO_BIN_EXE_eeops");
@@ -27,24 +30,66 @@ pub fn isolated(command: &mut Command) -> &mut Command {
     command.env("HOME", std::env::temp_dir().join("eeops-cli-tests-home"))
 }
 
+/// How long a test waits for the server to do something it must do before
+/// the test fails: a bound that catches a hang, not a measurement.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
 /// `eeops serve --listen 127.0.0.1:0 ARGS...`, killed when dropped.
 pub struct Serve {
-    child: Child,
+    child: Option<Child>,
+    pid: u32,
     /// The URL it printed.
     pub endpoint: String,
+    /// The first line it printed.
+    pub banner: String,
+    /// Its stderr, line by line, when started with [`Serve::start_logged`].
+    log: Option<Receiver<String>>,
 }
 
 impl Serve {
     /// Starts it and waits for the line that names its endpoint (so it is
     /// listening before this returns).
     pub fn start(args: &[&str]) -> Self {
-        let mut child = isolated(&mut Command::new(EEOPS))
-            .args(["serve", "--listen", "127.0.0.1:0"])
+        Self::spawn("127.0.0.1:0", args, false)
+    }
+
+    /// Like [`start`](Self::start), with its debug log readable through
+    /// [`log_line`](Self::log_line).
+    pub fn start_logged(args: &[&str]) -> Self {
+        Self::spawn("127.0.0.1:0", args, true)
+    }
+
+    /// Like [`start_logged`](Self::start_logged), listening on `listen`.
+    pub fn start_logged_on(listen: &str, args: &[&str]) -> Self {
+        Self::spawn(listen, args, true)
+    }
+
+    fn spawn(listen: &str, args: &[&str], logged: bool) -> Self {
+        let mut command = Command::new(EEOPS);
+        isolated(&mut command)
+            .args(["serve", "--listen", listen])
             .args(args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("serve starts");
+            .stderr(if logged {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            });
+        if logged {
+            command.env("RUST_LOG", "eeops=debug");
+        }
+        let mut child = command.spawn().expect("serve starts");
+        let log = child.stderr.take().map(|stderr| {
+            let (lines, log) = mpsc::channel();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    if lines.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+            log
+        });
         let stdout = child.stdout.take().expect("piped stdout");
         let mut first = String::new();
         BufReader::new(stdout)
@@ -55,14 +100,70 @@ impl Serve {
             .find(|word| word.starts_with("http://"))
             .unwrap_or_else(|| panic!("no endpoint in {first:?}"))
             .to_owned();
-        Self { child, endpoint }
+        Self {
+            pid: child.id(),
+            child: Some(child),
+            endpoint,
+            banner: first,
+            log,
+        }
+    }
+
+    /// The address clients connect to.
+    pub fn addr(&self) -> SocketAddr {
+        self.endpoint
+            .trim_start_matches("http://")
+            .parse()
+            .expect("an address in the endpoint")
+    }
+
+    /// The next stderr line that contains `needle`, skipping others; fails
+    /// the test if none comes within [`PATIENCE`].
+    pub fn log_line(&self, needle: &str) -> String {
+        let log = self.log.as_ref().expect("started with start_logged");
+        loop {
+            match log.recv_timeout(PATIENCE) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => {}
+                Err(error) => panic!("no log line with {needle:?}: {error}"),
+            }
+        }
+    }
+
+    /// Sends the signal `name` (such as `TERM` or `INT`) to the server.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args(["-s", name, &self.pid.to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -s {name} failed: {status}");
+    }
+
+    /// Waits for the server to exit and returns how it did; fails the test
+    /// (and kills the server) if it is still running after [`PATIENCE`].
+    pub fn exit_status(&mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("still running");
+        let (done, exited) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = done.send(child.wait());
+            child
+        });
+        match exited.recv_timeout(PATIENCE) {
+            Ok(status) => status.expect("the server's exit status"),
+            Err(_) => {
+                self.signal("KILL");
+                panic!("the server was still running {PATIENCE:?} after it was told to stop");
+            }
+        }
     }
 }
 
 impl Drop for Serve {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 

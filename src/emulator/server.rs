@@ -1,0 +1,247 @@
+//! The emulator's listener: it accepts connections up to a limit, serves
+//! HTTP/1.1 and HTTP/2 on each with hyper, closes connections that send
+//! their headers too slowly or sit idle, and on shutdown gives open
+//! connections a grace period before closing them, so that no client can
+//! keep the server running.
+//!
+//! It uses hyper directly rather than `axum::serve`, which has no timeouts,
+//! no connection limit and waits for every connection to end on shutdown.
+
+use std::convert::Infallible;
+use std::io;
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use http::Request;
+use http_body_util::BodyExt as _;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::task::JoinSet;
+use tonic::codegen::Service;
+
+/// Limits that keep clients from holding the server's resources.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    /// Time a client has to send a request's headers over HTTP/1.1, from
+    /// the first byte it is expected (this also closes a kept-alive
+    /// HTTP/1.1 connection that sends nothing for this long).
+    pub(crate) header_read_timeout: Duration,
+    /// A connection with no request in progress for this long is closed.
+    pub(crate) idle_timeout: Duration,
+    /// Connections served at once; more wait to be accepted.
+    pub(crate) max_connections: usize,
+    /// HTTP/2 streams (gRPC calls) in progress at once on one connection;
+    /// clients queue the rest.
+    pub(crate) max_concurrent_streams: u32,
+    /// Time open connections get to finish after shutdown begins before
+    /// they are closed.
+    pub(crate) shutdown_grace: Duration,
+}
+
+/// Default [`Limits::header_read_timeout`].
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default [`Limits::idle_timeout`].
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default [`Limits::max_connections`].
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// Default [`Limits::max_concurrent_streams`].
+pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 1000;
+/// Default [`Limits::shutdown_grace`].
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+        }
+    }
+}
+
+/// Serves `router` on `listener` until `stop` turns true, then closes the
+/// listener, asks every connection to finish (HTTP/2 GOAWAY, HTTP/1.1
+/// `connection: close`) and closes those still open after the grace period.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    router: axum::Router,
+    limits: Limits,
+    mut stop: watch::Receiver<bool>,
+) -> io::Result<()> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(limits.max_concurrent_streams)
+        // A client that opens streams before it has read the limit gets
+        // some refused; that is not misbehaviour worth closing it for.
+        .max_local_error_reset_streams(None);
+    let builder = Arc::new(builder);
+    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            biased;
+            () = stopped(&mut stop) => break,
+            Some(ended) = connections.join_next() => {
+                if let Err(error) = ended {
+                    tracing::error!(%error, "a connection's task failed");
+                }
+            }
+            accepted = accept_within_limit(&listener, &permits) => {
+                let (stream, permit) = match accepted {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot accept a connection");
+                        // Out of file descriptors and the like: give the
+                        // system a moment instead of spinning.
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                connections.spawn(connection(
+                    stream,
+                    Arc::clone(&builder),
+                    router.clone(),
+                    limits.idle_timeout,
+                    stop.clone(),
+                    permit,
+                ));
+            }
+        }
+    }
+    drop(listener);
+    let open = connections.len();
+    let drained = tokio::time::timeout(limits.shutdown_grace, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::info!(
+            open,
+            still_open = connections.len(),
+            "closing the connections still open after the grace period"
+        );
+        connections.shutdown().await;
+    }
+    Ok(())
+}
+
+/// Completes when `stop` turns true (or its sender is gone).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stop| *stop).await;
+}
+
+/// Waits for a free connection slot, then for a connection.
+async fn accept_within_limit(
+    listener: &TcpListener,
+    permits: &Arc<Semaphore>,
+) -> io::Result<(TcpStream, OwnedSemaphorePermit)> {
+    let Ok(permit) = Arc::clone(permits).acquire_owned().await else {
+        // The semaphore is never closed.
+        return std::future::pending().await;
+    };
+    let (stream, peer) = listener.accept().await?;
+    tracing::debug!(%peer, "connection accepted");
+    // Small replies (a trailer after a header) must not wait for the peer's
+    // delayed ACK.
+    if let Err(error) = stream.set_nodelay(true) {
+        tracing::debug!(%error, "cannot disable Nagle's algorithm");
+    }
+    Ok((stream, permit))
+}
+
+/// Serves one connection until it ends, idles for `idle_timeout`, or
+/// shutdown asks it to finish; holds its slot (`_permit`) until then.
+async fn connection(
+    stream: TcpStream,
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    router: axum::Router,
+    idle_timeout: Duration,
+    mut stop: watch::Receiver<bool>,
+    _permit: OwnedSemaphorePermit,
+) {
+    let peer = stream.peer_addr().ok();
+    let (in_progress, mut activity) = watch::channel(0usize);
+    let in_progress = Arc::new(in_progress);
+    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+        let counted = InProgress::start(Arc::clone(&in_progress));
+        let mut router = router.clone();
+        async move {
+            let request = request.map(Body::new);
+            std::future::poll_fn(|cx| Service::<Request<Body>>::poll_ready(&mut router, cx))
+                .await?;
+            let response = router.call(request).await?;
+            // The request counts until its reply's body is sent or dropped.
+            Ok::<_, Infallible>(response.map(|body| {
+                Body::new(body.map_frame(move |frame| {
+                    let _ = &counted;
+                    frame
+                }))
+            }))
+        }
+    });
+    let mut served = pin!(builder.serve_connection_with_upgrades(TokioIo::new(stream), service));
+    tokio::select! {
+        ended = served.as_mut() => {
+            match ended {
+                Ok(()) => tracing::debug!(?peer, "connection closed"),
+                Err(error) => tracing::debug!(?peer, %error, "connection closed on an error"),
+            }
+            return;
+        }
+        () = idle(&mut activity, idle_timeout) => {
+            tracing::debug!(?peer, "connection closed: idle");
+            return;
+        }
+        () = stopped(&mut stop) => {}
+    }
+    served.as_mut().graceful_shutdown();
+    // The listener closes whatever is left after the grace period.
+    let _ = served.await;
+    tracing::debug!(?peer, "connection closed for shutdown");
+}
+
+/// Completes once no request has been in progress for `timeout`.
+async fn idle(activity: &mut watch::Receiver<usize>, timeout: Duration) {
+    loop {
+        if activity.wait_for(|count| *count == 0).await.is_err() {
+            return std::future::pending().await;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(timeout) => return,
+            changed = activity.changed() => {
+                if changed.is_err() {
+                    return std::future::pending().await;
+                }
+            }
+        }
+    }
+}
+
+/// One request in progress on a connection, counted until dropped.
+struct InProgress(Arc<watch::Sender<usize>>);
+
+impl InProgress {
+    fn start(count: Arc<watch::Sender<usize>>) -> Self {
+        count.send_modify(|count| *count += 1);
+        Self(count)
+    }
+}
+
+impl Drop for InProgress {
+    fn drop(&mut self) {
+        self.0.send_modify(|count| *count -= 1);
+    }
+}

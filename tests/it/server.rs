@@ -1,0 +1,293 @@
+//! `eeops serve` as a server people leave running: it stops on SIGTERM or
+//! Ctrl-C whatever its clients do, and slow, idle or too many clients cannot
+//! hold its resources. Every test runs the built tool and sends it real
+//! signals.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+
+use serde_json::Value;
+
+use crate::support::serve::{PATIENCE, Serve};
+
+/// The client connection preface of HTTP/2, and nothing after it.
+const HTTP2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+fn connect(server: &Serve) -> TcpStream {
+    let stream = TcpStream::connect(server.addr()).expect("connects");
+    stream
+        .set_read_timeout(Some(PATIENCE))
+        .expect("a read timeout");
+    stream
+}
+
+/// A client that sent the HTTP/2 preface and nothing more, once the server
+/// has begun its side of the handshake (its first frame has arrived).
+fn preface_only(server: &Serve) -> TcpStream {
+    let mut stream = connect(server);
+    stream.write_all(HTTP2_PREFACE).expect("sends the preface");
+    let mut frame_header = [0; 9];
+    stream
+        .read_exact(&mut frame_header)
+        .expect("the server's SETTINGS frame");
+    assert_eq!(frame_header[3], 0x4, "a SETTINGS frame: {frame_header:?}");
+    stream
+}
+
+/// Reads one HTTP/1.1 response with a `Content-Length` from `stream`: its
+/// status and body.
+fn read_response(stream: &mut TcpStream) -> (u16, Vec<u8>) {
+    let mut head = Vec::new();
+    let mut byte = [0; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte).expect("a response head");
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {head:?}"));
+    let length: usize = head
+        .lines()
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse().ok())?
+        })
+        .unwrap_or_else(|| panic!("no content-length in {head:?}"));
+    let mut body = vec![0; length];
+    stream.read_exact(&mut body).expect("the response body");
+    (status, body)
+}
+
+/// Sends a whole HTTP/1.1 request on `stream` and reads its response.
+fn exchange(stream: &mut TcpStream, method: &str, path: &str, body: &str) -> (u16, Vec<u8>) {
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("sends the request");
+    read_response(stream)
+}
+
+/// Whether the server closed `stream` (the read ends without an error once
+/// whatever it still sent is read).
+fn closed_by_server(stream: &mut TcpStream) -> bool {
+    let mut rest = Vec::new();
+    match stream.read_to_end(&mut rest) {
+        Ok(_) => true,
+        Err(error) => error.kind() == std::io::ErrorKind::ConnectionReset,
+    }
+}
+
+#[test]
+fn sigterm_stops_serve_while_a_client_sent_only_the_http2_preface() {
+    let mut server = Serve::start(&[]);
+    let mut stuck = preface_only(&server);
+    server.signal("TERM");
+    let status = server.exit_status();
+    assert!(status.success(), "{status}");
+    assert!(closed_by_server(&mut stuck));
+}
+
+#[test]
+fn ctrl_c_stops_serve_while_a_client_is_half_way_through_an_http1_request() {
+    let mut server = Serve::start(&[]);
+    let mut stuck = connect(&server);
+    // A whole request first: the connection is being served.
+    let (status, _) = exchange(&mut stuck, "GET", "/$discovery/rest", "");
+    assert_eq!(status, 200);
+    stuck
+        .write_all(b"GET /v1/projects/p/operations HTTP/1.1\r\nhost: te")
+        .expect("sends half a request");
+    server.signal("INT");
+    let status = server.exit_status();
+    assert!(status.success(), "{status}");
+    assert!(closed_by_server(&mut stuck));
+}
+
+#[test]
+fn a_second_ctrl_c_exits_at_once() {
+    // A grace period longer than the test's patience: only the second
+    // interrupt can end it in time.
+    let mut server = Serve::start_logged(&["--shutdown-grace", "1h"]);
+    let _stuck = preface_only(&server);
+    server.signal("INT");
+    server.log_line("stopping");
+    server.signal("INT");
+    let status = server.exit_status();
+    assert_eq!(status.code(), Some(130), "{status}");
+}
+
+/// A seeded operation that will not be done for hours.
+fn long_running_operation(server: &Serve) -> String {
+    let mut stream = connect(server);
+    let (status, body) = exchange(&mut stream, "GET", "/v1/projects/demo/operations", "");
+    assert_eq!(status, 200);
+    let page: Value = serde_json::from_slice(&body).expect("a JSON page");
+    page["operations"]
+        .as_array()
+        .expect("operations")
+        .iter()
+        .find(|operation| operation["done"] != true)
+        .and_then(|operation| operation["name"].as_str())
+        .expect("an operation still running")
+        .to_owned()
+}
+
+/// WaitOperation over gRPC with a timeout of an hour.
+fn grpc_wait(
+    endpoint: String,
+    name: String,
+) -> Result<eeops::longrunning::Operation, tonic::Status> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async move {
+        let channel = tonic::transport::Endpoint::from_shared(endpoint)
+            .expect("an endpoint")
+            .connect()
+            .await
+            .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+        let mut grpc = tonic::client::Grpc::new(channel);
+        grpc.ready()
+            .await
+            .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+        let request = tonic::Request::new(eeops::longrunning::WaitOperationRequest {
+            name,
+            timeout: Some(prost_types::Duration {
+                seconds: 3600,
+                nanos: 0,
+            }),
+        });
+        let path = tonic::codegen::http::uri::PathAndQuery::from_static(
+            "/google.longrunning.Operations/WaitOperation",
+        );
+        let codec = tonic_prost::ProstCodec::<
+            eeops::longrunning::WaitOperationRequest,
+            eeops::longrunning::Operation,
+        >::default();
+        grpc.unary(request, path, codec)
+            .await
+            .map(tonic::Response::into_inner)
+    })
+}
+
+#[test]
+fn hour_long_waits_over_grpc_and_rest_are_answered_when_serve_stops() {
+    let mut server = Serve::start_logged(&["--seed", "12", "--run-time", "3h"]);
+    let name = long_running_operation(&server);
+    let grpc = std::thread::spawn({
+        let (endpoint, name) = (server.endpoint.clone(), name.clone());
+        move || grpc_wait(endpoint, name)
+    });
+    server.log_line("wait started");
+    let mut rest = connect(&server);
+    write!(
+        rest,
+        "POST /v1/{name}:wait HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\n\
+         content-length: 19\r\n\r\n{{\"timeout\":\"3600s\"}}"
+    )
+    .expect("sends the wait");
+    server.log_line("wait started");
+    server.signal("TERM");
+
+    let (status, body) = read_response(&mut rest);
+    match status {
+        200 => {
+            let operation: Value = serde_json::from_slice(&body).expect("an operation");
+            assert_eq!(operation["name"], name.as_str());
+            assert_ne!(operation["done"], true);
+        }
+        503 => {}
+        other => panic!(
+            "REST wait answered {other}: {}",
+            String::from_utf8_lossy(&body)
+        ),
+    }
+    match grpc.join().expect("the gRPC client") {
+        Ok(operation) => {
+            assert_eq!(operation.name, name);
+            assert!(!operation.done);
+        }
+        Err(status) => assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}"),
+    }
+    let status = server.exit_status();
+    assert!(status.success(), "{status}");
+}
+
+#[test]
+fn slow_silent_and_idle_clients_are_disconnected() {
+    let server = Serve::start(&["--header-read-timeout", "1s", "--idle-timeout", "1s"]);
+    // Only the HTTP/2 preface: the handshake never finishes.
+    let mut preface = preface_only(&server);
+    // Half the headers of an HTTP/1.1 request.
+    let mut half = connect(&server);
+    half.write_all(b"GET /v1/projects/p/operations HTTP/1.1\r\nhost:")
+        .expect("sends half a request");
+    // Nothing at all.
+    let mut silent = connect(&server);
+    // A kept-alive HTTP/1.1 connection after its request.
+    let mut idle = connect(&server);
+    let (status, _) = exchange(&mut idle, "GET", "/$discovery/rest", "");
+    assert_eq!(status, 200);
+    for (client, stream) in [
+        ("preface only", &mut preface),
+        ("half a request", &mut half),
+        ("silent", &mut silent),
+        ("idle", &mut idle),
+    ] {
+        assert!(closed_by_server(stream), "{client}");
+    }
+}
+
+#[test]
+fn connections_beyond_the_limit_wait_for_a_free_slot() {
+    let server = Serve::start_logged(&["--max-connections", "1"]);
+    let mut first = connect(&server);
+    let (status, _) = exchange(&mut first, "GET", "/$discovery/rest", "");
+    assert_eq!(status, 200);
+    server.log_line("connection accepted");
+    let mut second = connect(&server);
+    write!(
+        second,
+        "GET /$discovery/rest HTTP/1.1\r\nhost: test\r\ncontent-length: 0\r\n\r\n"
+    )
+    .expect("sends a request");
+    // The first connection is still served while the second waits.
+    let (status, _) = exchange(&mut first, "GET", "/$discovery/rest", "");
+    assert_eq!(status, 200);
+    drop(first);
+    let (status, _) = read_response(&mut second);
+    assert_eq!(status, 200);
+    // The second was accepted only after the first closed.
+    server.log_line("connection closed");
+    server.log_line("connection accepted");
+}
+
+#[test]
+fn serve_on_every_interface_warns_and_shows_a_usable_address() {
+    let server = Serve::start_logged_on("0.0.0.0:0", &[]);
+    assert!(
+        server.addr().ip().is_loopback(),
+        "the banner names a loopback address: {}",
+        server.banner
+    );
+    let warning = server.log_line("warning");
+    for exposed in [
+        "0.0.0.0",
+        "Operations API",
+        "/_eeops/faults",
+        "no --require-token",
+    ] {
+        assert!(warning.contains(exposed), "{exposed} not in {warning}");
+    }
+    let mut stream = connect(&server);
+    let (status, _) = exchange(&mut stream, "GET", "/$discovery/rest", "");
+    assert_eq!(status, 200);
+}
