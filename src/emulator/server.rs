@@ -43,15 +43,15 @@ pub(crate) struct Limits {
     pub(crate) shutdown_grace: Duration,
 }
 
-/// Default [`Limits::header_read_timeout`].
+/// Time a client has to send an HTTP/1.1 request's headers, by default ([`EmulatorBuilder::with_header_read_timeout`](super::EmulatorBuilder::with_header_read_timeout)).
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default [`Limits::idle_timeout`].
+/// Time a connection may stay with no request in progress, by default ([`EmulatorBuilder::with_idle_timeout`](super::EmulatorBuilder::with_idle_timeout)).
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
-/// Default [`Limits::max_connections`].
+/// Connections served at once, by default ([`EmulatorBuilder::with_max_connections`](super::EmulatorBuilder::with_max_connections)).
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
-/// Default [`Limits::max_concurrent_streams`].
+/// HTTP/2 streams in progress per connection, by default ([`EmulatorBuilder::with_max_concurrent_streams`](super::EmulatorBuilder::with_max_concurrent_streams)).
 pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 1000;
-/// Default [`Limits::shutdown_grace`].
+/// Time connections get to finish once shutdown begins, by default ([`EmulatorBuilder::with_shutdown_grace`](super::EmulatorBuilder::with_shutdown_grace)).
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 
 impl Default for Limits {
