@@ -84,6 +84,7 @@
 //! ```
 
 mod auth;
+mod call;
 mod client;
 pub mod conformance;
 mod endpoint;
@@ -94,6 +95,7 @@ mod http_error;
 pub mod json;
 mod lro;
 mod metadata_numbering;
+mod methods;
 mod operation;
 mod options;
 mod pager;

@@ -1,5 +1,8 @@
 //! Pagination as streams: every page, or every operation of every page.
+//! Pages come from a fetch function given each page's token, so this module
+//! depends on no request type.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -8,7 +11,6 @@ use futures_util::stream::{self, BoxStream, Stream, StreamExt, TryStreamExt};
 use crate::error::{Error, Result};
 use crate::proto::longrunning::{ListOperationsResponse, Operation};
 use crate::proto::rpc::Code;
-use crate::requests::ListOperations;
 
 /// Every page of a listing, following page tokens. Ends after the first
 /// error. Use [`PageStream::next`] without importing a trait, or any
@@ -25,25 +27,33 @@ pub struct OperationStream {
 }
 
 impl PageStream {
-    pub(crate) fn new(first: ListOperations) -> Self {
-        let inner = stream::try_unfold(Some(first), |next| async move {
-            let Some(request) = next else {
-                return Ok(None);
-            };
-            let sent_token = request.page_token().to_owned();
-            let page = request.clone().send().await?;
-            let token = page.next_page_token.clone();
-            if !token.is_empty() && token == sent_token {
-                return Err(Error::new(
-                    Code::Internal,
-                    format!(
-                        "the server returned the page token it was sent ({token:?}); stopping rather than looping"
-                    ),
-                ));
-            }
-            let following = (!token.is_empty()).then(|| request.set_page_token(token));
-            Ok(Some((page, following)))
-        });
+    /// The pages `fetch` returns, given each page's token, from
+    /// `first_token` on; the stream knows nothing else about the listing.
+    pub(crate) fn new<F, Fut>(first_token: String, fetch: F) -> Self
+    where
+        F: FnMut(String) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<ListOperationsResponse>> + Send + 'static,
+    {
+        let inner = stream::try_unfold(
+            (Some(first_token), fetch),
+            |(next, mut fetch)| async move {
+                let Some(sent_token) = next else {
+                    return Ok(None);
+                };
+                let page = fetch(sent_token.clone()).await?;
+                let token = page.next_page_token.clone();
+                if !token.is_empty() && token == sent_token {
+                    return Err(Error::new(
+                        Code::Internal,
+                        format!(
+                            "the server returned the page token it was sent ({token:?}); stopping rather than looping"
+                        ),
+                    ));
+                }
+                let following = (!token.is_empty()).then_some(token);
+                Ok(Some((page, (following, fetch))))
+            },
+        );
         Self {
             inner: inner.boxed(),
         }

@@ -110,11 +110,14 @@ pub(crate) fn random_fraction() -> f64 {
 }
 
 /// Runs `attempt` until it succeeds, fails for good, runs out of attempts or
-/// would pass `deadline`.
+/// would pass `deadline`. An error `at_once` accepts is followed by the next
+/// attempt without delay, even for a call that is not repeatable: the caller
+/// knows the server did not act on it (a refused token, replaced since).
 pub(crate) async fn run<T, F, Fut>(
     policy: &RetryPolicy,
     repeatable: bool,
     deadline: Option<Instant>,
+    at_once: impl Fn(&Error) -> bool,
     mut attempt: F,
 ) -> Result<T>
 where
@@ -127,10 +130,16 @@ where
             Ok(value) => return Ok(value),
             Err(error) => error,
         };
-        if !repeatable || number >= policy.max_attempts || !RetryPolicy::is_transient(&error) {
+        let now = at_once(&error);
+        let retried = now || (repeatable && RetryPolicy::is_transient(&error));
+        if !retried || number >= policy.max_attempts {
             return Err(error);
         }
-        let delay = policy.delay_after(number, &error);
+        let delay = if now {
+            Duration::ZERO
+        } else {
+            policy.delay_after(number, &error)
+        };
         if deadline.is_some_and(|deadline| Instant::now() + delay >= deadline) {
             return Err(error);
         }
@@ -156,10 +165,16 @@ mod tests {
     async fn transient_errors_are_retried_up_to_the_limit() {
         let calls = AtomicU32::new(0);
         let policy = RetryPolicy::new().with_max_attempts(3);
-        let result: Result<()> = run(&policy, true, None, |_| async {
-            calls.fetch_add(1, Ordering::SeqCst);
-            Err(unavailable())
-        })
+        let result: Result<()> = run(
+            &policy,
+            true,
+            None,
+            |_| false,
+            |_| async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err(unavailable())
+            },
+        )
         .await;
         assert_eq!(result.map_err(|e| e.code()), Err(Code::Unavailable));
         assert_eq!(calls.load(Ordering::SeqCst), 3);
@@ -169,25 +184,58 @@ mod tests {
     async fn permanent_errors_and_unrepeatable_calls_are_not_retried() {
         let calls = AtomicU32::new(0);
         let policy = RetryPolicy::new();
-        let _ = run::<(), _, _>(&policy, true, None, |_| async {
-            calls.fetch_add(1, Ordering::SeqCst);
-            Err(Error::new(Code::NotFound, "gone"))
-        })
+        let _ = run::<(), _, _>(
+            &policy,
+            true,
+            None,
+            |_| false,
+            |_| async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err(Error::new(Code::NotFound, "gone"))
+            },
+        )
         .await;
-        let _ = run::<(), _, _>(&policy, false, None, |_| async {
-            calls.fetch_add(1, Ordering::SeqCst);
-            Err(unavailable())
-        })
+        let _ = run::<(), _, _>(
+            &policy,
+            false,
+            None,
+            |_| false,
+            |_| async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err(unavailable())
+            },
+        )
         .await;
         assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 
     #[tokio::test(start_paused = true)]
+    async fn errors_the_caller_marks_are_retried_even_for_unrepeatable_calls() {
+        let refused = |error: &Error| error.code() == Code::Unauthenticated;
+        let first_refused = |n: u32| async move {
+            if n == 1 {
+                Err(Error::new(Code::Unauthenticated, "refused"))
+            } else {
+                Ok(n)
+            }
+        };
+        let result = run(&RetryPolicy::new(), false, None, refused, first_refused).await;
+        assert_eq!(result.ok(), Some(2));
+        // The retry is an attempt like any other: a policy of one has none.
+        let result = run(&RetryPolicy::never(), false, None, refused, first_refused).await;
+        assert_eq!(result.map_err(|e| e.code()), Err(Code::Unauthenticated));
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn success_after_a_transient_failure() {
         let policy = RetryPolicy::new();
-        let result = run(&policy, true, None, |n| async move {
-            if n < 3 { Err(unavailable()) } else { Ok(n) }
-        })
+        let result = run(
+            &policy,
+            true,
+            None,
+            |_| false,
+            |n| async move { if n < 3 { Err(unavailable()) } else { Ok(n) } },
+        )
         .await;
         assert_eq!(result.ok(), Some(3));
     }
@@ -226,10 +274,16 @@ mod tests {
         let calls = AtomicU32::new(0);
         let policy = RetryPolicy::new().with_initial_delay(Duration::from_secs(100));
         let deadline = Instant::now() + Duration::from_millis(1);
-        let _ = run::<(), _, _>(&policy, true, Some(deadline), |_| {
-            calls.fetch_add(1, Ordering::SeqCst);
-            async { Err(unavailable()) }
-        })
+        let _ = run::<(), _, _>(
+            &policy,
+            true,
+            Some(deadline),
+            |_| false,
+            |_| {
+                calls.fetch_add(1, Ordering::SeqCst);
+                async { Err(unavailable()) }
+            },
+        )
         .await;
         assert_eq!(calls.load(Ordering::SeqCst), 1);
     }

@@ -34,23 +34,18 @@ pub(crate) struct TokenCache {
 }
 
 impl TokenCache {
-    /// A fresh token, fetching one when there is none. `refused` is a token
-    /// the server just rejected: it is never handed out again.
-    pub(crate) async fn get<F, Fut>(
-        &self,
-        refused: Option<&SecretToken>,
-        fetch: F,
-    ) -> Result<SecretToken>
+    /// A fresh token, fetching one when there is none.
+    pub(crate) async fn get<F, Fut>(&self, fetch: F) -> Result<SecretToken>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Fetched>>,
     {
-        if let Some(token) = self.fresh(refused) {
+        if let Some(token) = self.fresh() {
             return Ok(token);
         }
         let _turn = self.refreshing.lock().await;
         // Whoever held the lock before us may have refreshed already.
-        if let Some(token) = self.fresh(refused) {
+        if let Some(token) = self.fresh() {
             return Ok(token);
         }
         let fetched = fetch().await?;
@@ -66,12 +61,24 @@ impl TokenCache {
         Ok(token)
     }
 
-    /// The cached token if it is fresh and not `refused`; never waits.
-    pub(crate) fn fresh(&self, refused: Option<&SecretToken>) -> Option<SecretToken> {
+    /// The cached token if it is fresh; never waits.
+    pub(crate) fn fresh(&self) -> Option<SecretToken> {
         let current = self.lock().clone()?;
         let expired = current.refresh_at.is_some_and(|at| Instant::now() >= at);
-        let rejected = refused.is_some_and(|refused| refused.expose() == current.token.expose());
-        (!expired && !rejected).then_some(current.token)
+        (!expired).then_some(current.token)
+    }
+
+    /// Drops `refused` (a token the server rejected) if it is still the
+    /// cached one: it is never handed out again. A newer token that another
+    /// call already fetched stays.
+    pub(crate) fn forget(&self, refused: &SecretToken) {
+        let mut current = self.lock();
+        if current
+            .as_ref()
+            .is_some_and(|cached| cached.token.expose() == refused.expose())
+        {
+            *current = None;
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<Cached>> {
@@ -114,7 +121,7 @@ mod tests {
                 let (cache, counter) = (cache.clone(), counter.clone());
                 tokio::spawn(async move {
                     cache
-                        .get(None, || source(&counter, Duration::from_secs(3600)))
+                        .get(|| source(&counter, Duration::from_secs(3600)))
                         .await
                 })
             })
@@ -131,25 +138,16 @@ mod tests {
         let cache = TokenCache::default();
         let counter = Arc::new(AtomicUsize::new(0));
         let hour = Duration::from_secs(3600);
-        let first = cache
-            .get(None, || source(&counter, hour))
-            .await
-            .expect("token");
+        let first = cache.get(|| source(&counter, hour)).await.expect("token");
         tokio::time::advance(hour - Duration::from_secs(31)).await;
-        let still = cache
-            .get(None, || source(&counter, hour))
-            .await
-            .expect("token");
+        let still = cache.get(|| source(&counter, hour)).await.expect("token");
         assert_eq!(
             still.expose(),
             first.expose(),
             "valid for more than the margin: kept"
         );
         tokio::time::advance(Duration::from_secs(2)).await;
-        let renewed = cache
-            .get(None, || source(&counter, hour))
-            .await
-            .expect("token");
+        let renewed = cache.get(|| source(&counter, hour)).await.expect("token");
         assert_ne!(
             renewed.expose(),
             first.expose(),
@@ -163,14 +161,9 @@ mod tests {
         let cache = TokenCache::default();
         let counter = Arc::new(AtomicUsize::new(0));
         let hour = Duration::from_secs(3600);
-        let first = cache
-            .get(None, || source(&counter, hour))
-            .await
-            .expect("token");
-        let second = cache
-            .get(Some(&first), || source(&counter, hour))
-            .await
-            .expect("token");
+        let first = cache.get(|| source(&counter, hour)).await.expect("token");
+        cache.forget(&first);
+        let second = cache.get(|| source(&counter, hour)).await.expect("token");
         assert_ne!(first.expose(), second.expose());
     }
 }

@@ -7,11 +7,13 @@
 //! a cache that refreshes them shortly before they expire and lets only one
 //! refresh run at a time. Tokens never appear in `Debug` or `Display` output.
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
+use tokio::time::Instant;
 
 use crate::error::{Error, Result};
 use crate::proto::rpc::Code;
@@ -93,8 +95,8 @@ enum Source {
     Anonymous,
     Static(SecretToken),
     Provider(Arc<dyn gcp_auth::TokenProvider>),
-    /// A key file: gcp_auth caches its tokens with no way to drop one the
-    /// server refused, so a refusal reloads the key into a new provider.
+    /// A key file, reloaded into a new provider when the server refuses a
+    /// token (see [`Credentials::refused`]).
     ServiceAccount {
         path: PathBuf,
         provider: std::sync::Mutex<Arc<gcp_auth::CustomServiceAccount>>,
@@ -260,23 +262,50 @@ impl Credentials {
         )
     }
 
-    /// The token for the next attempt (`None` when anonymous); `refused` is a
-    /// token the server just rejected.
-    pub(crate) async fn token(&self, refused: Option<&SecretToken>) -> Result<Option<SecretToken>> {
+    /// The token for the next attempt (`None` when anonymous). Fetching one
+    /// ends by `deadline`: a token source that does not answer fails the
+    /// call with DEADLINE_EXCEEDED naming the source.
+    pub(crate) async fn token(&self, deadline: Option<Instant>) -> Result<Option<SecretToken>> {
         match &self.inner.source {
             Source::Anonymous => Ok(None),
             Source::Static(token) => Ok(Some(token.clone())),
-            _ => match self.inner.cache.fresh(refused) {
+            _ => match self.inner.cache.fresh() {
                 Some(token) => Ok(Some(token)),
                 // Boxed so that a fetch's large future is not part of every
                 // call's.
-                None => Box::pin(self.fetch_token(refused)).await.map(Some),
+                None => Box::pin(before(deadline, self.fetch_token(), || {
+                    Error::new(
+                        Code::DeadlineExceeded,
+                        format!(
+                            "{}: no access token before the call's deadline: the token source did not answer",
+                            self.inner.description
+                        ),
+                    )
+                }))
+                .await
+                .map(Some),
             },
         }
     }
 
+    /// Forgets a token the server refused, so that the next attempt gets a
+    /// new one.
+    pub(crate) fn refused(&self, token: &SecretToken) {
+        self.inner.cache.forget(token);
+        // gcp_auth caches its tokens with no way to drop one, so the key is
+        // loaded again into a new provider; if that fails, the next fetch
+        // reports it through the old one.
+        if let Source::ServiceAccount { path, provider } = &self.inner.source
+            && let Ok(reloaded) = load_service_account(path)
+        {
+            *provider
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(reloaded);
+        }
+    }
+
     /// A token from the source, through the cache's one fetch in flight.
-    async fn fetch_token(&self, refused: Option<&SecretToken>) -> Result<SecretToken> {
+    async fn fetch_token(&self) -> Result<SecretToken> {
         let fetch = || async {
             match &self.inner.source {
                 Source::Anonymous => Err(Error::new(
@@ -289,13 +318,7 @@ impl Credentials {
                 }),
                 Source::RefreshToken(grant) => grant.fetch().await,
                 Source::Provider(provider) => self.token_from_provider(provider.as_ref()).await,
-                Source::ServiceAccount { path, provider } => {
-                    if refused.is_some() {
-                        let reloaded = Arc::new(load_service_account(path)?);
-                        *provider
-                            .lock()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner) = reloaded;
-                    }
+                Source::ServiceAccount { provider, .. } => {
                     let current = provider
                         .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -304,7 +327,21 @@ impl Credentials {
                 }
             }
         };
-        self.inner.cache.get(refused, fetch).await
+        self.inner.cache.get(fetch).await
+    }
+}
+
+/// Runs `work` until `deadline`, failing with `late()` when it passes first.
+pub(crate) async fn before<T>(
+    deadline: Option<Instant>,
+    work: impl Future<Output = Result<T>>,
+    late: impl FnOnce() -> Error,
+) -> Result<T> {
+    match deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline, work)
+            .await
+            .unwrap_or_else(|_| Err(late())),
+        None => work.await,
     }
 }
 

@@ -2,13 +2,13 @@
 //! with hyper (HTTP/1.1 or HTTP/2, rustls, pooled connections), and its JSON
 //! reply or REST error body mapped back.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::ResponseFuture;
-use prost::Message;
+use prost::{Message, Name};
 use serde_json::Value;
 
 use super::{BoxFuture, Transport};
@@ -254,11 +254,10 @@ impl RestTransport {
 
 /// A request whose only field is `name` transcoded onto `routes`, by the
 /// shortcut when the routes allow it.
-fn name_only_parts(
+fn name_only_parts<M: Message + Name>(
     routes: &Routes,
     rpc: Rpc,
-    (request, name): (&impl Message, &str),
-    type_name: &str,
+    (request, name): (&M, &str),
 ) -> Result<HttpRequestParts> {
     let rules = routes.rules(rpc);
     if rules.is_empty() {
@@ -266,7 +265,7 @@ fn name_only_parts(
     }
     match transcode_name_only(rules, name) {
         Some(parts) => parts.map_err(|e| Error::new(Code::InvalidArgument, e.to_string())),
-        None => request_parts(routes, rpc, request, type_name),
+        None => request_parts(routes, rpc, request),
     }
 }
 
@@ -278,32 +277,30 @@ fn no_binding(rpc: Rpc) -> Error {
 }
 
 /// A request message transcoded onto `routes`.
-fn request_parts(
+fn request_parts<M: Message + Name>(
     routes: &Routes,
     rpc: Rpc,
-    request: &impl Message,
-    type_name: &str,
+    request: &M,
 ) -> Result<HttpRequestParts> {
     let rules = routes.rules(rpc);
     if rules.is_empty() {
         return Err(no_binding(rpc));
     }
-    let message = json::to_dynamic(request, type_name).ok_or_else(|| {
+    let message = json::to_dynamic(request, &M::full_name()).ok_or_else(|| {
         Error::new(
             Code::Internal,
-            format!("{type_name} is not a known message type"),
+            format!("{} is not a known message type", M::full_name()),
         )
     })?;
     transcode(rules, &message).map_err(|e| Error::new(Code::InvalidArgument, e.to_string()))
 }
 
 /// What a call would send over REST to `base`, without sending it.
-pub(crate) fn preview(
+pub(crate) fn preview<M: Message + Name>(
     base: &str,
     routes: &Routes,
     rpc: Rpc,
-    request: &impl Message,
-    type_name: &str,
+    request: &M,
     call: &CallContext,
 ) -> Result<HttpPreview> {
     if let Some(problem) = routes.problem() {
@@ -312,7 +309,7 @@ pub(crate) fn preview(
             format!("invalid routes: {problem}"),
         ));
     }
-    let parts = request_parts(routes, rpc, request, type_name)?;
+    let parts = request_parts(routes, rpc, request)?;
     // The same map the transport would send.
     let mut headers = call.headers.clone();
     add_base_headers(&mut headers, &parts, call.remaining());
@@ -450,7 +447,7 @@ fn read_text<M: Default>(
 }
 
 fn read_operation(body: &[u8], base: &str) -> Result<Operation> {
-    parse_reply(body, OPERATION, base)
+    parse_reply(body, &OPERATION, base)
 }
 
 fn read_empty(body: &[u8], base: &str) -> Result<()> {
@@ -458,13 +455,15 @@ fn read_empty(body: &[u8], base: &str) -> Result<()> {
 }
 
 fn read_page(body: &[u8], base: &str) -> Result<ListOperationsResponse> {
-    read_text(body, LIST_OPERATIONS_RESPONSE, base, |text| {
+    read_text(body, &LIST_OPERATIONS_RESPONSE, base, |text| {
         json::parse_list_page(text, ParseMode::Lenient)
     })
 }
 
-const OPERATION: &str = "google.longrunning.Operation";
-const LIST_OPERATIONS_RESPONSE: &str = "google.longrunning.ListOperationsResponse";
+// The replies' full names, taken from the messages once.
+static OPERATION: LazyLock<String> = LazyLock::new(Operation::full_name);
+static LIST_OPERATIONS_RESPONSE: LazyLock<String> =
+    LazyLock::new(ListOperationsResponse::full_name);
 
 impl Transport for RestTransport {
     fn get_operation(
@@ -472,12 +471,7 @@ impl Transport for RestTransport {
         request: GetOperationRequest,
         call: CallContext,
     ) -> BoxFuture<Result<Operation>> {
-        let parts = name_only_parts(
-            &self.routes,
-            Rpc::GetOperation,
-            (&request, &request.name),
-            "google.longrunning.GetOperationRequest",
-        );
+        let parts = name_only_parts(&self.routes, Rpc::GetOperation, (&request, &request.name));
         self.call(parts, read_operation, call)
     }
 
@@ -486,12 +480,7 @@ impl Transport for RestTransport {
         request: ListOperationsRequest,
         call: CallContext,
     ) -> BoxFuture<Result<ListOperationsResponse>> {
-        let parts = request_parts(
-            &self.routes,
-            Rpc::ListOperations,
-            &request,
-            "google.longrunning.ListOperationsRequest",
-        );
+        let parts = request_parts(&self.routes, Rpc::ListOperations, &request);
         self.call(parts, read_page, call)
     }
 
@@ -504,7 +493,6 @@ impl Transport for RestTransport {
             &self.routes,
             Rpc::CancelOperation,
             (&request, &request.name),
-            "google.longrunning.CancelOperationRequest",
         );
         self.call(parts, read_empty, call)
     }
@@ -518,7 +506,6 @@ impl Transport for RestTransport {
             &self.routes,
             Rpc::DeleteOperation,
             (&request, &request.name),
-            "google.longrunning.DeleteOperationRequest",
         );
         self.call(parts, read_empty, call)
     }
@@ -528,12 +515,7 @@ impl Transport for RestTransport {
         request: WaitOperationRequest,
         call: CallContext,
     ) -> BoxFuture<Result<Operation>> {
-        let parts = request_parts(
-            &self.routes,
-            Rpc::WaitOperation,
-            &request,
-            "google.longrunning.WaitOperationRequest",
-        );
+        let parts = request_parts(&self.routes, Rpc::WaitOperation, &request);
         self.call(parts, read_operation, call)
     }
 }

@@ -1,0 +1,389 @@
+//! The one call pipeline every RPC goes through, whatever the transport:
+//! the call's options over the client's defaults, the deadline, credentials
+//! (found and fetched inside the deadline, a token per attempt), the
+//! request headers, the retry loop, and previews of what would be sent.
+//!
+//! A token the server refuses is one more reason to retry, decided here: the
+//! token is dropped, and the next attempt — counted like any other — goes at
+//! once with a new one, even for a call that is not repeatable (the server
+//! refused it before acting). A second refusal ends the call.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use http::{HeaderMap, HeaderName, HeaderValue};
+use tokio::time::Instant;
+
+use crate::auth::{CredentialSearch, Credentials, before};
+use crate::error::{Error, Result};
+use crate::methods::Method;
+use crate::options::{CallContext, CallOptions, append_headers};
+use crate::proto::rpc::Code;
+use crate::retry::{self, RetryPolicy};
+use crate::routes::Routes;
+use crate::transport::Transport;
+use crate::transport::rest::{self as rest_transport, HttpPreview};
+
+/// What a client is built from, as the pipeline needs it.
+pub(crate) struct Setup {
+    pub(crate) transport: Box<dyn Transport>,
+    pub(crate) endpoint: String,
+    pub(crate) routes: Routes,
+    /// Given, or `None` to search on first use.
+    pub(crate) credentials: Option<Credentials>,
+    pub(crate) search: CredentialSearch,
+    /// The builder's options (timeout, headers).
+    pub(crate) defaults: CallOptions,
+    pub(crate) quota_project: Option<String>,
+    pub(crate) retry: RetryPolicy,
+}
+
+/// A client's calls: shared by the client and every request builder.
+#[derive(Debug)]
+pub(crate) struct Pipeline {
+    transport: Box<dyn Transport>,
+    endpoint: String,
+    routes: Routes,
+    /// Given, or found on first use.
+    credentials: tokio::sync::OnceCell<Credentials>,
+    search: CredentialSearch,
+    /// The builder's options, merged once: what a call that sets none of
+    /// its own runs with, and what a call's own options go over. Their
+    /// headers are left out: every call sends them from `fixed_headers`.
+    defaults: CallOptions,
+    /// The headers every call carries, converted once: the builder's own
+    /// and `x-goog-api-client`.
+    fixed_headers: HeaderMap,
+    /// `x-goog-user-project` when the builder or the environment names it.
+    quota_header: Option<HeaderValue>,
+    retry: RetryPolicy,
+}
+
+impl Pipeline {
+    pub(crate) fn new(setup: Setup) -> Result<Self> {
+        Ok(Self {
+            fixed_headers: fixed_headers(&setup.defaults)?,
+            quota_header: setup
+                .quota_project
+                .as_deref()
+                .map(quota_header)
+                .transpose()?,
+            defaults: CallOptions::new().over(&setup.defaults),
+            transport: setup.transport,
+            endpoint: setup.endpoint,
+            routes: setup.routes,
+            credentials: tokio::sync::OnceCell::new_with(setup.credentials),
+            search: setup.search,
+            retry: setup.retry,
+        })
+    }
+
+    /// The endpoint calls go to.
+    pub(crate) fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// Runs one call: the request, retried as its method and the policy
+    /// allow; the error says what the call was doing.
+    pub(crate) async fn call<M: Method>(
+        &self,
+        request: &M,
+        options: &CallOptions,
+    ) -> Result<M::Response> {
+        // Most calls set no options of their own and use the defaults merged
+        // once; merged ones are boxed, because this future is allocated for
+        // every call and without them inline it stays small enough for the
+        // allocator's fast path.
+        let merged = self.merge(options, request);
+        let options = merged.as_deref().unwrap_or(&self.defaults);
+        self.run(request, options).await.map_err(|error| {
+            error.with_action(format!("{} {}", M::ACTION, shown_name(request.resource())))
+        })
+    }
+
+    async fn run<M: Method>(&self, request: &M, options: &CallOptions) -> Result<M::Response> {
+        let resource = request.resource();
+        require_name(resource, M::RESOURCE)?;
+        options.check()?;
+        let deadline = options.timeout.map(|timeout| Instant::now() + timeout);
+        let policy = options.retry.as_ref().unwrap_or(&self.retry);
+        let credentials = self.credentials(deadline).await?;
+        let refusal = Refusal::default();
+        let refusal = &refusal;
+        retry::run(
+            policy,
+            M::REPEATABLE,
+            deadline,
+            |_| refusal.take(),
+            |_| async move {
+                let token = credentials.token(deadline).await?;
+                // Built for each attempt rather than cloned: most calls make
+                // one.
+                let mut headers = self.request_headers(credentials, resource, options)?;
+                if let Some(token) = &token {
+                    headers.insert(http::header::AUTHORIZATION, token.bearer_header()?);
+                }
+                let call = CallContext { deadline, headers };
+                let sent = request.for_attempt(&call);
+                let outcome = M::attempt(self.transport.as_ref(), sent, call).await;
+                if let (Err(error), Some(token)) = (&outcome, &token)
+                    && error.code() == Code::Unauthenticated
+                    && credentials.can_refresh()
+                    && refusal.note()
+                {
+                    tracing::debug!(%error, "token refused; replacing it");
+                    credentials.refused(token);
+                }
+                outcome
+            },
+        )
+        .await
+    }
+
+    /// What a call would send over HTTP/JSON with this client's routes and
+    /// options, whatever its transport; nothing is sent.
+    pub(crate) fn preview<M: Method>(
+        &self,
+        request: &M,
+        options: &CallOptions,
+    ) -> Result<HttpPreview> {
+        let resource = request.resource();
+        require_name(resource, M::RESOURCE)?;
+        let merged = self.merge(options, request);
+        let options = merged.as_deref().unwrap_or(&self.defaults);
+        options.check()?;
+        // Known credentials show as a redacted bearer token; ones still to be
+        // found show as what they will be once found.
+        let headers = match self.credentials.get() {
+            Some(credentials) => {
+                let mut headers = self.request_headers(credentials, resource, options)?;
+                if !credentials.is_anonymous() {
+                    headers.insert(
+                        http::header::AUTHORIZATION,
+                        HeaderValue::from_static("Bearer <redacted>"),
+                    );
+                }
+                headers
+            }
+            None => self.request_headers(&Credentials::anonymous(), resource, options)?,
+        };
+        let context = CallContext {
+            deadline: options.timeout.map(|timeout| Instant::now() + timeout),
+            headers,
+        };
+        rest_transport::preview(&self.endpoint, &self.routes, M::RPC, request, &context)
+    }
+
+    /// A call's own options over the client's defaults; `None` when the
+    /// defaults serve as they are. A call without a timeout of its own gets
+    /// at least the time its request needs (a long server-side wait).
+    fn merge<M: Method>(&self, own: &CallOptions, request: &M) -> Option<Box<CallOptions>> {
+        let stretch = request.time_needed().filter(|_| own.timeout.is_none());
+        if own.is_empty() && stretch.is_none() {
+            return None;
+        }
+        let mut merged = own.over(&self.defaults);
+        if let Some(needed) = stretch {
+            merged.timeout = Some(merged.timeout.unwrap_or_default().max(needed));
+        }
+        Some(Box::new(merged))
+    }
+
+    /// The credentials calls are made with: those given, or the ones the
+    /// credential search finds (once, on first use; by `deadline`).
+    pub(crate) async fn credentials(&self, deadline: Option<Instant>) -> Result<&Credentials> {
+        if let Some(credentials) = self.credentials.get() {
+            return Ok(credentials);
+        }
+        // The search is boxed so that its large future is not part of every
+        // call's.
+        Box::pin(before(deadline, self.find_credentials(), || {
+            Error::new(
+                Code::DeadlineExceeded,
+                "looking for credentials did not finish before the call's deadline",
+            )
+        }))
+        .await
+    }
+
+    async fn find_credentials(&self) -> Result<&Credentials> {
+        self.credentials
+            .get_or_try_init(|| async {
+                let found = self.search.find().await?;
+                tracing::info!(credentials = %found, "credentials");
+                Ok::<_, Error>(found)
+            })
+            .await
+    }
+
+    /// The headers of a call besides the bearer token: the client's own,
+    /// the call's, the quota project and routing.
+    fn request_headers(
+        &self,
+        credentials: &Credentials,
+        resource: &str,
+        options: &CallOptions,
+    ) -> Result<HeaderMap> {
+        let fixed = &self.fixed_headers;
+        // Room for everything below, so that the map never grows.
+        let mut headers = HeaderMap::with_capacity(fixed.len() + options.headers.len() + 3);
+        for (name, value) in fixed {
+            headers.append(name.clone(), value.clone());
+        }
+        append_headers(&mut headers, &options.headers)?;
+        if !credentials.is_anonymous() {
+            let quota = match (&self.quota_header, credentials.quota_project()) {
+                (Some(header), _) => Some(header.clone()),
+                (None, Some(project)) => Some(quota_header(project)?),
+                (None, None) => None,
+            };
+            if let Some(quota) = quota {
+                headers.insert(X_GOOG_USER_PROJECT, quota);
+            }
+        }
+        if !resource.is_empty() {
+            headers.insert(X_GOOG_REQUEST_PARAMS, request_params(resource)?);
+        }
+        Ok(headers)
+    }
+}
+
+/// Whether the server refused one of a call's tokens: the first refusal
+/// replaces the token and retries at once; a second ends the call.
+#[derive(Default)]
+struct Refusal(AtomicU8);
+
+impl Refusal {
+    const NONE: u8 = 0;
+    const JUST_NOW: u8 = 1;
+    const REPLACED: u8 = 2;
+
+    /// Notes a refusal; true for the call's first only.
+    fn note(&self) -> bool {
+        self.0
+            .compare_exchange(
+                Self::NONE,
+                Self::JUST_NOW,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            )
+            .is_ok()
+    }
+
+    /// Whether the attempt that just failed was that first refusal.
+    fn take(&self) -> bool {
+        self.0
+            .compare_exchange(
+                Self::JUST_NOW,
+                Self::REPLACED,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            )
+            .is_ok()
+    }
+}
+
+/// `x-goog-api-client`: who is calling, as Google's client libraries say it.
+pub(crate) const API_CLIENT: &str = concat!(
+    "gl-rust/",
+    env!("EEOPS_RUSTC_VERSION"),
+    " eeops/",
+    env!("CARGO_PKG_VERSION")
+);
+
+const X_GOOG_REQUEST_PARAMS: HeaderName = HeaderName::from_static("x-goog-request-params");
+const X_GOOG_USER_PROJECT: HeaderName = HeaderName::from_static("x-goog-user-project");
+const X_GOOG_API_CLIENT: HeaderName = HeaderName::from_static("x-goog-api-client");
+
+/// The headers every call of a client carries: its default headers and
+/// `x-goog-api-client`.
+fn fixed_headers(defaults: &CallOptions) -> Result<HeaderMap> {
+    let mut headers = HeaderMap::new();
+    append_headers(&mut headers, &defaults.headers)?;
+    headers.insert(X_GOOG_API_CLIENT, HeaderValue::from_static(API_CLIENT));
+    Ok(headers)
+}
+
+fn quota_header(project: &str) -> Result<HeaderValue> {
+    HeaderValue::from_str(project).map_err(|_| {
+        Error::new(
+            Code::InvalidArgument,
+            format!("the quota project {project:?} cannot be sent in a header"),
+        )
+    })
+}
+
+/// `name=<resource>` for `x-goog-request-params`: percent-encoded except
+/// for `/`, which Google's clients leave as it is.
+fn request_params(resource: &str) -> Result<HeaderValue> {
+    use crate::percent::{KEEPING_SLASHES, encode_into, encoded_len};
+    let mut text = String::with_capacity("name=".len() + encoded_len(resource, KEEPING_SLASHES));
+    text.push_str("name=");
+    encode_into(&mut text, resource, KEEPING_SLASHES);
+    // A string filled to its capacity becomes the header's bytes without a
+    // copy or a second allocation.
+    let mut value = HeaderValue::try_from(text).map_err(|_| {
+        Error::new(
+            Code::InvalidArgument,
+            format!(
+                "the name {} cannot be sent in a header",
+                shown_name(resource)
+            ),
+        )
+    })?;
+    // A value that differs from call to call is kept out of HTTP/2's header
+    // compression table, where it would only push out the headers that do
+    // repeat (this flag means exactly "never index" to the HPACK encoder).
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+/// Names longer than this are refused: no service has such names, and they
+/// would not fit in a request's routing header.
+pub(crate) const MAX_NAME_BYTES: usize = 4096;
+
+/// Refuses an empty or overlong resource name before anything is sent.
+fn require_name(name: &str, what: &str) -> Result<()> {
+    if name.trim().is_empty() {
+        return Err(Error::new(
+            Code::InvalidArgument,
+            format!("the {what} name is empty"),
+        ));
+    }
+    if name.len() > MAX_NAME_BYTES {
+        return Err(Error::new(
+            Code::InvalidArgument,
+            format!(
+                "the {what} name {} is {} bytes long; names are at most {MAX_NAME_BYTES}",
+                shown_name(name),
+                name.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A name as messages show it: cut short when very long.
+fn shown_name(name: &str) -> String {
+    const SHOWN: usize = 200;
+    if name.chars().count() <= SHOWN {
+        name.to_owned()
+    } else {
+        format!("{}…", name.chars().take(SHOWN).collect::<String>())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_first_refusal_retries_at_once() {
+        let refusal = Refusal::default();
+        assert!(!refusal.take(), "nothing refused yet");
+        assert!(refusal.note());
+        assert!(refusal.take());
+        assert!(!refusal.take(), "taken once");
+        assert!(!refusal.note(), "a second refusal is not replaced");
+        assert!(!refusal.take());
+    }
+}
