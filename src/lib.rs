@@ -87,6 +87,7 @@ mod auth;
 mod call;
 mod client;
 pub mod conformance;
+pub mod duration;
 mod endpoint;
 mod error;
 mod http;

@@ -5,9 +5,9 @@ use std::time::{Duration, SystemTime};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use eeops::TaskFilter;
+use eeops::duration::parse_duration;
 use eeops::earthengine::State;
 
-use super::duration::parse_duration;
 use super::since::{Since, parse_since};
 
 /// Google long-running operations (Earth Engine tasks): list, inspect,

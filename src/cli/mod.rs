@@ -24,7 +24,6 @@ macro_rules! say {
 mod args;
 mod commands;
 mod demo;
-mod duration;
 mod exit;
 mod output;
 mod progress;

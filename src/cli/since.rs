@@ -5,7 +5,7 @@
 use std::str::FromStr;
 use std::time::{Duration, SystemTime};
 
-use super::duration::parse_duration;
+use eeops::duration::parse_duration;
 
 /// When the operations shown must have been created at or after.
 #[derive(Clone, Copy, Debug, PartialEq)]

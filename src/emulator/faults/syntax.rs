@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 
 use super::{Fault, Selection};
+use crate::duration::{self, format_duration};
 use crate::proto::rpc::Code;
 use crate::routes::Rpc;
 
@@ -49,8 +50,9 @@ impl Fault {
     /// | `drop` | `true` to cut the reply off (`drop` alone means `drop=true`) |
     ///
     /// Without `every` or `fraction` every call of the method is hit.
-    /// Durations are a decimal number with a unit `ns`, `us`, `ms`, `s`, `m`
-    /// or `h`, or without one for seconds: `500ms`, `1.5s`, `2`. See
+    /// Durations are numbers with units (`d`, `h`, `m`, `s`, `ms`, `us`,
+    /// `ns`), one after the other, or a bare number of seconds: `500ms`,
+    /// `1.5s`, `1m30s`, `2`. See
     /// [`Fault`] for what the keys do together.
     ///
     /// ```
@@ -356,54 +358,14 @@ fn parse_code(value: &str) -> Result<Code, String> {
     }
 }
 
-/// A decimal number with a unit (ns, us, ms, s, m, h), or without one for
-/// seconds.
+/// A duration in the grammar of [`crate::duration`].
 fn parse_duration(key: &str, value: &str) -> Result<Duration, String> {
-    let problem = || {
+    duration::parse_duration(value).map_err(|reason| {
         format!(
-            "{key} must be a duration such as 500ms, 1.5s or 2 (seconds), not {}",
+            "{key} must be a duration such as 500ms, 1.5s or 2 (seconds), not {}: {reason}",
             quoted(value)
         )
-    };
-    let split = value
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(value.len());
-    let (number, unit) = value.split_at(split);
-    let valid_number = number.bytes().any(|b| b.is_ascii_digit())
-        && number.bytes().filter(|&b| b == b'.').count() <= 1;
-    if !valid_number {
-        return Err(problem());
-    }
-    let nanos_per_unit: f64 = match unit.trim() {
-        "ns" => 1.0,
-        "us" => 1e3,
-        "ms" => 1e6,
-        "" | "s" => 1e9,
-        "m" => 60e9,
-        "h" => 3600e9,
-        _ => return Err(problem()),
-    };
-    let amount: f64 = number.parse().map_err(|_| problem())?;
-    let nanos = (amount * nanos_per_unit).round();
-    // 2^64 ns is about 584 years.
-    if !nanos.is_finite() || nanos >= u64::MAX as f64 {
-        return Err(format!("{key} is too long: {}", quoted(value)));
-    }
-    Ok(Duration::from_nanos(nanos as u64))
-}
-
-/// The duration in the largest unit that states it exactly.
-fn format_duration(duration: Duration) -> String {
-    let nanos = duration.as_nanos();
-    if nanos.is_multiple_of(1_000_000_000) {
-        format!("{}s", nanos / 1_000_000_000)
-    } else if nanos.is_multiple_of(1_000_000) {
-        format!("{}ms", nanos / 1_000_000)
-    } else if nanos.is_multiple_of(1_000) {
-        format!("{}us", nanos / 1_000)
-    } else {
-        format!("{nanos}ns")
-    }
+    })
 }
 
 /// A key or value for a message: debug-quoted, and cut after
@@ -484,40 +446,18 @@ mod tests {
     }
 
     #[test]
-    fn durations_in_every_unit() {
-        for (text, expected) in [
-            ("2", Duration::from_secs(2)),
-            ("0.3", Duration::from_millis(300)),
-            ("300ms", Duration::from_millis(300)),
-            ("1.5s", Duration::from_millis(1500)),
-            ("2m", Duration::from_secs(120)),
-            ("1h", Duration::from_secs(3600)),
-            ("250us", Duration::from_micros(250)),
-            ("7ns", Duration::from_nanos(7)),
-            (".5s", Duration::from_millis(500)),
-        ] {
-            assert_eq!(parse_duration("latency", text), Ok(expected), "{text}");
-        }
-        for bad in [
-            "",
-            "ms",
-            "-1s",
-            "1..2s",
-            "1e3",
-            "inf",
-            "NaN",
-            "5 parsecs",
-            "1x",
-        ] {
-            let error = parse_duration("latency", bad).expect_err(bad);
-            assert!(error.starts_with("latency must be"), "{bad}: {error}");
-        }
-        assert!(parse_duration("latency", "99999999999999h").is_err());
-        assert_eq!(format_duration(Duration::from_millis(1500)), "1500ms");
+    fn durations_take_the_shared_grammar_and_name_the_key() {
         assert_eq!(
-            format_duration(Duration::from_nanos(1_000_001)),
-            "1000001ns"
+            Fault::parse("latency=1m30s").map(|fault| fault.latency()),
+            Ok(Some(Duration::from_secs(90)))
         );
+        assert_eq!(
+            Fault::parse("latency=250us").map(|fault| fault.latency()),
+            Ok(Some(Duration::from_micros(250)))
+        );
+        let error = parse_duration("latency", "5x").expect_err("an unknown unit");
+        assert!(error.starts_with("latency must be"), "{error}");
+        assert!(error.contains("unknown unit \"x\""), "{error}");
     }
 
     #[test]
