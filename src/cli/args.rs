@@ -343,7 +343,9 @@ pub(crate) struct ServeArgs {
     pub(crate) require_token: Option<String>,
 
     /// Append one JSON line per request received (transport, method, path,
-    /// headers with credentials replaced by a fingerprint) to FILE.
+    /// headers) to FILE, created owner-only, never through a symbolic link;
+    /// values other than a few known-safe headers and query parameters are
+    /// replaced by a fingerprint.
     #[arg(long, value_name = "FILE")]
     pub(crate) record: Option<std::path::PathBuf>,
 

@@ -184,17 +184,36 @@ impl EmulatorBuilder {
     ///
     /// `method` is the gRPC method for gRPC and the HTTP method for REST;
     /// `path` includes the query. Header names are lower case; a repeated
-    /// header is an array. Credentials are never written: an
-    /// `authorization` (or `proxy-authorization`) value becomes
-    /// `Bearer sha256:{first 16 hex digits of the token's SHA-256}`, or
-    /// `<unparsable, sha256:…>` of the whole value when it is not Bearer;
-    /// `x-goog-api-key`, `cookie` and `x-goog-iam-authorization-token`
-    /// become `sha256:…`, as do the values of the `access_token`,
-    /// `oauth_token` and `key` query parameters. Binary (`-bin`) gRPC
-    /// metadata is written as `<binary, N bytes>`. A path that cannot be
-    /// opened for appending makes [`start`](Self::start) fail; a later
+    /// header is an array.
+    ///
+    /// Values are redacted by allow-list, so that no credential is written
+    /// whatever its name: header values are written in clear only for
+    /// `accept`, `accept-encoding`, `connection`, `content-encoding`,
+    /// `content-length`, `content-type`, `grpc-accept-encoding`,
+    /// `grpc-encoding`, `grpc-timeout`, `host`, `te`, `transfer-encoding`,
+    /// `user-agent`, `x-goog-api-client`, `x-goog-fieldmask`,
+    /// `x-goog-request-params`, `x-goog-user-project`,
+    /// `x-http-method-override` and `x-server-timeout`; an `authorization`
+    /// (or `proxy-authorization`) value becomes `Bearer sha256:{first 16 hex
+    /// digits of the token's SHA-256}`, or `<unparsable, sha256:…>` of the
+    /// whole value when it is not Bearer; every other value becomes
+    /// `sha256:…`. In the query, values are kept for the Operations API's
+    /// fields (`filter`, `pageSize`, `pageToken`, `returnPartialSuccess`,
+    /// under either spelling) and `alt`, `fields`, `prettyPrint`, `$.xgafv`,
+    /// `upload_protocol`, `uploadType` and `version`; any other value
+    /// becomes `sha256:…` of its decoded form (a parameter without a value,
+    /// of its name).
+    ///
+    /// A record is bounded: a path, header name or value longer than 1 KiB
+    /// is cut and ends with `…<truncated, N bytes>`, and headers beyond
+    /// 16 KiB are left out, counted in `"headers_left_out": N`.
+    ///
+    /// The file is created with mode 0600 (owner only) and never opened
+    /// through a symbolic link: a link at `path` makes [`start`](Self::start)
+    /// fail, as does any path that cannot be opened for appending; a later
     /// write error is logged and the request still served. The latest
-    /// records are also kept in memory: [`RunningEmulator::records`].
+    /// records are also kept in memory, up to 16 MiB of them:
+    /// [`RunningEmulator::records`].
     pub fn with_record_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.record_file = Some(path.into());
         self
@@ -516,7 +535,8 @@ impl RunningEmulator {
     }
 
     /// The records written to the record file, oldest first, as JSON
-    /// values: the latest 10 000 at most, and none without a record file.
+    /// values: the latest that fit in 16 MiB (as written), and none without
+    /// a record file.
     /// A request's record is there before any reply to it is sent.
     pub fn records(&self) -> Vec<serde_json::Value> {
         self.recorder

@@ -5,10 +5,11 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::serve::{PATIENCE, Serve};
+use crate::support::serve::{EEOPS, PATIENCE, Serve, isolated};
 
 /// The client connection preface of HTTP/2, and nothing after it.
 const HTTP2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -290,4 +291,71 @@ fn serve_on_every_interface_warns_and_shows_a_usable_address() {
     let mut stream = connect(&server);
     let (status, _) = exchange(&mut stream, "GET", "/$discovery/rest", "");
     assert_eq!(status, 200);
+}
+
+#[test]
+fn the_record_keeps_no_secret_and_is_never_written_through_a_link() {
+    let dir = tempfile::tempdir().expect("a directory");
+    let record = dir.path().join("requests.jsonl");
+    let record_arg = record.to_str().expect("a UTF-8 path");
+    let server = Serve::start(&["--seed", "3", "--record", record_arg]);
+    for transport in ["grpc", "rest"] {
+        let output = isolated(&mut Command::new(EEOPS))
+            .args([
+                "--endpoint",
+                &server.endpoint,
+                "--project",
+                "demo",
+                "--no-auth",
+            ])
+            .args([
+                "--transport",
+                transport,
+                "--header",
+                "x-team-secret: hunter2",
+            ])
+            .args(["list", "--format", "json"])
+            .output()
+            .expect("eeops runs");
+        assert!(output.status.success(), "{output:?}");
+    }
+    // Refused (unknown parameters), and recorded all the same.
+    let mut stream = connect(&server);
+    let (status, _) = exchange(
+        &mut stream,
+        "GET",
+        "/v1/projects/demo/operations?refresh_token=rt-secret&sig=sig-secret&pageSize=2",
+        "",
+    );
+    assert_eq!(status, 400);
+    drop(server);
+
+    let text = std::fs::read_to_string(&record).expect("the record");
+    assert_eq!(text.lines().count(), 3, "{text}");
+    for secret in ["hunter2", "rt-secret", "sig-secret"] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+    assert!(text.contains("pageSize=2"), "{text}");
+    assert!(text.contains("\"x-team-secret\":\"sha256:"), "{text}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&record)
+            .expect("the record")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+
+        let link = dir.path().join("link.jsonl");
+        std::os::unix::fs::symlink(&record, &link).expect("a link");
+        let output = isolated(&mut Command::new(EEOPS))
+            .args(["serve", "--listen", "127.0.0.1:0", "--record"])
+            .arg(&link)
+            .output()
+            .expect("eeops runs");
+        assert!(!output.status.success(), "{output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("symbolic link"), "{stderr}");
+        assert_eq!(std::fs::read_to_string(&record).expect("the record"), text);
+    }
 }
