@@ -166,4 +166,19 @@ mod tests {
         let second = cache.get(|| source(&counter, hour)).await.expect("token");
         assert_ne!(first.expose(), second.expose());
     }
+
+    #[tokio::test(start_paused = true)]
+    async fn forgetting_an_old_token_keeps_a_newer_one() {
+        let cache = TokenCache::default();
+        let counter = Arc::new(AtomicUsize::new(0));
+        let hour = Duration::from_secs(3600);
+        let first = cache.get(|| source(&counter, hour)).await.expect("token");
+        cache.forget(&first);
+        let second = cache.get(|| source(&counter, hour)).await.expect("token");
+        // A call that still held the first token reports its refusal late.
+        cache.forget(&first);
+        let still = cache.get(|| source(&counter, hour)).await.expect("token");
+        assert_eq!(still.expose(), second.expose());
+        assert_eq!(counter.load(Ordering::SeqCst), 2);
+    }
 }

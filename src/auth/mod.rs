@@ -99,6 +99,8 @@ enum Source {
     /// token (see [`Credentials::refused`]).
     ServiceAccount {
         path: PathBuf,
+        /// The key's `token_uri`, for messages.
+        token_uri: Option<String>,
         provider: std::sync::Mutex<Arc<gcp_auth::CustomServiceAccount>>,
     },
     RefreshToken(Box<RefreshTokenGrant>),
@@ -166,6 +168,7 @@ impl Credentials {
         Ok(Self::with_source(
             Source::ServiceAccount {
                 path: path.to_owned(),
+                token_uri: json["token_uri"].as_str().map(str::to_owned),
                 provider: std::sync::Mutex::new(Arc::new(provider)),
             },
             format!("service account {email} (key {})", path.display()),
@@ -295,7 +298,7 @@ impl Credentials {
         // gcp_auth caches its tokens with no way to drop one, so the key is
         // loaded again into a new provider; if that fails, the next fetch
         // reports it through the old one.
-        if let Source::ServiceAccount { path, provider } = &self.inner.source
+        if let Source::ServiceAccount { path, provider, .. } = &self.inner.source
             && let Ok(reloaded) = load_service_account(path)
         {
             *provider
@@ -317,13 +320,20 @@ impl Credentials {
                     lifetime: None,
                 }),
                 Source::RefreshToken(grant) => grant.fetch().await,
-                Source::Provider(provider) => self.token_from_provider(provider.as_ref()).await,
-                Source::ServiceAccount { provider, .. } => {
+                Source::Provider(provider) => {
+                    self.token_from_provider(provider.as_ref(), None).await
+                }
+                Source::ServiceAccount {
+                    provider,
+                    token_uri,
+                    ..
+                } => {
                     let current = provider
                         .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
                         .clone();
-                    self.token_from_provider(current.as_ref()).await
+                    self.token_from_provider(current.as_ref(), token_uri.as_deref())
+                        .await
                 }
             }
         };
@@ -346,14 +356,24 @@ pub(crate) async fn before<T>(
 }
 
 impl Credentials {
-    /// A token from a gcp_auth provider, with its remaining lifetime.
-    async fn token_from_provider(&self, provider: &dyn gcp_auth::TokenProvider) -> Result<Fetched> {
+    /// A token from a gcp_auth provider, with its remaining lifetime; a
+    /// failure names the token endpoint when it is known, and the innermost
+    /// cause (such as a refused connection) rather than the wrapping.
+    async fn token_from_provider(
+        &self,
+        provider: &dyn gcp_auth::TokenProvider,
+        token_uri: Option<&str>,
+    ) -> Result<Fetched> {
         let token = provider.token(&SCOPES).await.map_err(|e| {
+            let from = token_uri
+                .map(|uri| format!(" from {uri}"))
+                .unwrap_or_default();
             Error::new(
                 Code::Unauthenticated,
                 format!(
-                    "{}: cannot get an access token: {e}",
-                    self.inner.description
+                    "{}: cannot get an access token{from}: {}",
+                    self.inner.description,
+                    crate::http::innermost_cause(&e)
                 ),
             )
         })?;

@@ -131,10 +131,13 @@ pub(crate) fn report(error: &eeops::Error) {
 }
 
 fn init_logging(global: &GlobalArgs) {
+    // gcp_auth warns of every failed token request it retries; the error
+    // the call ends with says what went wrong, once, so its warnings show
+    // only with -vv.
     let level = match (global.quiet, global.verbose) {
         (true, _) => "error",
-        (false, 0) => "warn",
-        (false, 1) => "info",
+        (false, 0) => "warn,gcp_auth=error",
+        (false, 1) => "info,gcp_auth=error",
         (false, _) => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()

@@ -378,3 +378,123 @@ async fn token_uris_in_plaintext_to_other_hosts_are_refused() -> TestResult {
     );
     Ok(())
 }
+
+/// Credentials from every source that asks a token endpoint, each pointed
+/// at `token_uri`: a service-account key, an `authorized_user` ADC file and
+/// the Earth Engine credentials file (the last two through the search);
+/// each with the file it came from.
+async fn credentials_asking(
+    token_uri: &str,
+    server: &TokenServer,
+    dir: &std::path::Path,
+) -> Result<Vec<(Credentials, std::path::PathBuf)>, Box<dyn std::error::Error>> {
+    let config = TokenServerConfig::default();
+    let key_file = server.service_account_key().write_to(dir);
+    let adc_file = dir.join("authorized_user.json");
+    std::fs::write(
+        &adc_file,
+        serde_json::json!({
+            "type": "authorized_user",
+            "refresh_token": config.refresh_token,
+            "client_id": config.client_id,
+            "client_secret": config.client_secret,
+            "token_uri": token_uri,
+        })
+        .to_string(),
+    )?;
+    let ee_file = write_earth_engine_credentials(
+        dir,
+        &earth_engine_credentials_json(
+            &config.refresh_token,
+            Some(&config.client_id),
+            Some(&config.client_secret),
+            Some("p"),
+        ),
+    );
+    Ok(vec![
+        (Credentials::from_service_account_file(&key_file)?, key_file),
+        (
+            CredentialSearch::new()
+                .with_key_file(&adc_file)
+                .explicit_only(true)
+                .find()
+                .await?,
+            adc_file,
+        ),
+        (
+            CredentialSearch::new()
+                .with_earth_engine_file(&ee_file)
+                .with_token_uri(token_uri)
+                .explicit_only(true)
+                .find()
+                .await?,
+            ee_file,
+        ),
+    ])
+}
+
+#[tokio::test]
+async fn a_token_endpoint_that_never_answers_fails_the_call_by_its_deadline() -> TestResult {
+    // Accepts every request and answers none within the test.
+    let server = TokenServer::start(TokenServerConfig {
+        delay: Some(Duration::from_secs(24 * 3600)),
+        ..TokenServerConfig::default()
+    })
+    .await;
+    let dir = tempfile::tempdir()?;
+    let emulator = Emulator::builder().start("127.0.0.1:0").await?;
+    let name = emulator.create(OperationSpec::new("p"))?;
+    let sources = credentials_asking(&server.token_uri(), &server, dir.path()).await?;
+    for (credentials, _) in sources {
+        for kind in TRANSPORTS {
+            let call = client(kind, &emulator, credentials.clone())?
+                .get(&name)
+                .with_timeout(Duration::from_millis(300));
+            // The outer limit only turns a hang into a failure.
+            let error = tokio::time::timeout(Duration::from_secs(60), call)
+                .await
+                .expect("the call returns")
+                .expect_err("no token ever comes");
+            assert_eq!(error.code(), Code::DeadlineExceeded, "{kind:?}: {error}");
+            let message = error.to_string();
+            assert!(
+                message.contains(credentials.description()) && message.contains("did not answer"),
+                "names the source and what went wrong: {message}"
+            );
+        }
+    }
+    assert!(server.requests() > 0, "the endpoint was reached");
+    assert!(
+        emulator.records().is_empty(),
+        "no call went out without a token"
+    );
+    emulator.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_token_endpoint_that_is_down_fails_the_call_naming_the_source() -> TestResult {
+    let server = TokenServer::start(TokenServerConfig::default()).await;
+    // The key names this server; then nothing listens on its port.
+    let dir = tempfile::tempdir()?;
+    let token_uri = server.token_uri();
+    let sources = credentials_asking(&token_uri, &server, dir.path()).await?;
+    drop(server);
+    let emulator = Emulator::builder().start("127.0.0.1:0").await?;
+    let name = emulator.create(OperationSpec::new("p"))?;
+    for (credentials, file) in sources {
+        let error = client(TransportKind::Rest, &emulator, credentials)?
+            .get(&name)
+            .await
+            .expect_err("no token can be had");
+        assert_eq!(error.code(), Code::Unauthenticated, "{error}");
+        let message = error.to_string();
+        assert!(
+            message.contains(&file.display().to_string()) && message.contains(&token_uri),
+            "names the source and its endpoint: {message}"
+        );
+        assert!(!message.contains('\n'), "one line: {message}");
+    }
+    emulator.shutdown().await?;
+    Ok(())
+}

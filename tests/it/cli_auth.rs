@@ -31,18 +31,25 @@ fn serve(token: &str, record: &Path) -> Serve {
 /// Runs the tool with a controlled environment: its own HOME, a PATH with
 /// no gcloud, no ambient credentials, full logging.
 fn eeops(home: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+    command(home, env, args)
+        .env("RUST_LOG", "trace")
+        .output()
+        .expect("the eeops binary runs")
+}
+
+/// The tool in a controlled environment, logging as it does by default.
+fn command(home: &Path, env: &[(&str, &str)], args: &[&str]) -> Command {
     let mut command = Command::new(EEOPS);
     command
         .args(args)
         .env_clear()
         .env("HOME", home)
         .env("PATH", home)
-        .env("RUST_LOG", "trace")
         .stdin(Stdio::null());
     for (name, value) in env {
         command.env(name, value);
     }
-    command.output().expect("the eeops binary runs")
+    command
 }
 
 fn text(output: &Output) -> String {
@@ -280,6 +287,93 @@ fn credentials_are_not_sent_in_plaintext_to_another_host() -> TestResult {
     assert!(
         String::from_utf8_lossy(&dry.stdout).contains("authorization: <redacted>")
             && !text(&dry).contains("ya29.tok")
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_endpoint_that_never_answers_ends_the_command_by_its_timeout() -> TestResult {
+    // Accepts every request and answers none within the test.
+    let config = TokenServerConfig {
+        delay: Some(std::time::Duration::from_secs(24 * 3600)),
+        ..TokenServerConfig::default()
+    };
+    let json = earth_engine_credentials_json(
+        &config.refresh_token,
+        Some(&config.client_id),
+        Some(&config.client_secret),
+        Some("p"),
+    );
+    let server = TokenServer::start(config).await;
+    let home = tempfile::tempdir()?;
+    let key = server.service_account_key().write_to(home.path());
+    write_earth_engine_credentials(home.path(), &json);
+    let record = home.path().join("requests.jsonl");
+    let emulator = serve("sa-token-1", &record);
+    let (key, token_uri) = (key.to_string_lossy().into_owned(), server.token_uri());
+    let sources: [&[(&str, &str)]; 2] = [
+        &[("GOOGLE_APPLICATION_CREDENTIALS", &key)],
+        &[("EEOPS_TOKEN_URI", &token_uri)],
+    ];
+    for env in sources {
+        let output = command(
+            home.path(),
+            env,
+            &[
+                "--endpoint",
+                &emulator.endpoint,
+                "--rpc-timeout",
+                "500ms",
+                "--project",
+                "p",
+                "list",
+            ],
+        )
+        .output()?;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{env:?}: {stderr}");
+        assert!(
+            stderr.contains("DEADLINE_EXCEEDED") && stderr.contains("did not answer"),
+            "{env:?}: {stderr}"
+        );
+    }
+    assert!(server.requests() >= 2, "both sources asked the endpoint");
+    assert!(
+        records(&record).is_empty(),
+        "nothing went out without a token"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_endpoint_that_is_down_gives_one_error_line() -> TestResult {
+    let server = TokenServer::start(TokenServerConfig::default()).await;
+    let home = tempfile::tempdir()?;
+    let key = server.service_account_key().write_to(home.path());
+    let token_uri = server.token_uri();
+    // The key names this server; then nothing listens on its port.
+    drop(server);
+    let record = home.path().join("requests.jsonl");
+    let emulator = serve("sa-token-1", &record);
+    let key = key.to_string_lossy().into_owned();
+    let output = command(
+        home.path(),
+        &[("GOOGLE_APPLICATION_CREDENTIALS", &key)],
+        &["--endpoint", &emulator.endpoint, "--project", "p", "list"],
+    )
+    .output()?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(
+        lines[0].contains("UNAUTHENTICATED")
+            && lines[0].contains(&token_uri)
+            && lines[0].contains(&key),
+        "{stderr}"
     );
     Ok(())
 }
