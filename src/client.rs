@@ -13,6 +13,7 @@ use crate::proto::longrunning::{
     WaitOperationRequest,
 };
 use crate::proto::rpc::Code;
+use crate::proxy::Proxies;
 use crate::requests::{
     CancelOperation, DeleteOperation, GetOperation, ListOperations, WaitOperation,
 };
@@ -95,6 +96,7 @@ pub struct ClientBuilder {
     insecure_plaintext: bool,
     defaults: CallOptions,
     retry: RetryPolicy,
+    proxies: Proxies,
 }
 
 impl Default for ClientBuilder {
@@ -111,6 +113,7 @@ impl Default for ClientBuilder {
             insecure_plaintext: false,
             defaults: CallOptions::new().with_timeout(DEFAULT_TIMEOUT),
             retry: RetryPolicy::default(),
+            proxies: Proxies::from_env(),
         }
     }
 }
@@ -201,6 +204,26 @@ impl ClientBuilder {
         self
     }
 
+    /// Connects through the HTTP proxy at `url`
+    /// (`http://[user:password@]host[:port]`) — for endpoints on this machine
+    /// too — except to hosts `NO_PROXY` lists. See [`Proxies`].
+    pub fn with_proxy(mut self, url: impl AsRef<str>) -> Self {
+        self.proxies = self.proxies.with_url(url);
+        self
+    }
+
+    /// Connects directly, whatever the proxy variables say.
+    pub fn without_proxy(self) -> Self {
+        self.with_proxies(Proxies::none())
+    }
+
+    /// Which proxy connections go through; [`Proxies::from_env`] (curl's
+    /// variables) unless set.
+    pub fn with_proxies(mut self, proxies: Proxies) -> Self {
+        self.proxies = proxies;
+        self
+    }
+
     /// Builds the client. No connection is made until the first call, but
     /// this must run inside a Tokio runtime.
     pub fn build(self) -> Result<Client> {
@@ -217,7 +240,11 @@ impl ClientBuilder {
             ));
         }
         let on_this_machine = !is_remote(&self.endpoint);
-        let search = self.search.explicit_only(on_this_machine);
+        // Credentials the client finds exchange their tokens through its proxies.
+        let search = self
+            .search
+            .explicit_only(on_this_machine)
+            .with_proxies(self.proxies.clone());
         let quota_project = self.quota_project.or_else(|| {
             std::env::var("GOOGLE_CLOUD_QUOTA_PROJECT")
                 .ok()
@@ -229,18 +256,16 @@ impl ClientBuilder {
         let kind = self
             .transport
             .unwrap_or_else(|| crate::endpoint::default_transport(&self.endpoint));
+        let proxy = self.proxies.route(&self.endpoint)?;
+        let (endpoint, limit) = (self.endpoint.as_str(), self.max_response_bytes);
         let transport: Box<dyn Transport> = match kind {
-            TransportKind::Grpc => {
-                Box::new(GrpcTransport::new(&self.endpoint, self.max_response_bytes)?)
+            TransportKind::Grpc => Box::new(GrpcTransport::new(endpoint, limit, proxy)?),
+            TransportKind::Rest => {
+                Box::new(RestTransport::new(endpoint, routes.clone(), limit, proxy)?)
             }
-            TransportKind::Rest => Box::new(RestTransport::new(
-                &self.endpoint,
-                routes.clone(),
-                self.max_response_bytes,
-            )?),
             TransportKind::Auto => Box::new(AutoTransport::new(
-                GrpcTransport::new(&self.endpoint, self.max_response_bytes)?,
-                RestTransport::new(&self.endpoint, routes.clone(), self.max_response_bytes)?,
+                GrpcTransport::new(endpoint, limit, proxy.clone())?,
+                RestTransport::new(endpoint, routes.clone(), limit, proxy)?,
             )),
         };
         let pipeline = Pipeline::new(Setup {

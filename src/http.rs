@@ -1,6 +1,7 @@
 //! The one way this crate builds an HTTP client: hyper with rustls (system
-//! roots, read only for `https://`), HTTP/1.1 and HTTP/2, pooled connections. The REST transport and
-//! the OAuth token exchange both use it.
+//! roots, read only for `https://`), HTTP/1.1 and HTTP/2, pooled connections,
+//! through a proxy when one applies. The REST transport and the OAuth token
+//! exchange both use it.
 
 use std::time::Duration;
 
@@ -13,9 +14,10 @@ use hyper_util::rt::TokioExecutor;
 
 use crate::error::{Error, Result};
 use crate::proto::rpc::Code;
+use crate::proxy::{ProxyConnector, Route};
 
 /// A pooled client for `http://` and `https://` URLs.
-pub(crate) type HttpClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
+pub(crate) type HttpClient = Client<hyper_rustls::HttpsConnector<ProxyConnector>, Full<Bytes>>;
 
 /// An endpoint URL taken apart, as both transports accept it: `http` or
 /// `https`, a host and port, and whatever path and query follow them.
@@ -98,25 +100,31 @@ pub(crate) fn is_https(url: &str) -> bool {
 
 /// Builds the client for `https://` endpoints (`secure`, trusting the
 /// system's roots) or `http://` ones (reading no certificates, which takes
-/// longer than everything else a command does before its first request);
-/// must run inside a Tokio runtime.
-pub(crate) fn client(secure: bool) -> HttpClient {
+/// longer than everything else a command does before its first request),
+/// connecting through `proxy` when given; must run inside a Tokio runtime.
+pub(crate) fn client(secure: bool, proxy: Option<Route>) -> HttpClient {
     let builder = if secure {
         tls_with_system_roots()
     } else {
         tls_without_roots()
     };
-    let mut http = HttpConnector::new();
-    http.enforce_http(false);
-    http.set_nodelay(true);
-    http.set_connect_timeout(Some(Duration::from_secs(20)));
     let connector = builder
         .https_or_http()
         .enable_all_versions()
-        .wrap_connector(http);
+        .wrap_connector(tcp_connector(Duration::from_secs(20), proxy));
     Client::builder(TokioExecutor::new())
         .pool_idle_timeout(Duration::from_secs(90))
         .build(connector)
+}
+
+/// TCP connections with no Nagle delay, bounded in time, through `proxy`
+/// when given.
+pub(crate) fn tcp_connector(timeout: Duration, proxy: Option<Route>) -> ProxyConnector {
+    let mut tcp = HttpConnector::new();
+    tcp.enforce_http(false);
+    tcp.set_nodelay(true);
+    tcp.set_connect_timeout(Some(timeout));
+    ProxyConnector::new(tcp, proxy)
 }
 
 fn empty_roots_config() -> rustls::ClientConfig {

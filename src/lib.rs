@@ -102,6 +102,7 @@ mod options;
 mod pager;
 mod percent;
 mod proto;
+mod proxy;
 mod requests;
 mod retry;
 #[allow(dead_code)]
@@ -130,6 +131,7 @@ pub use operation::{EARTH_ENGINE_METADATA_TYPE_URLS, Metadata, Outcome, operatio
 pub use options::CallOptions;
 pub use pager::{OperationStream, PageStream};
 pub use proto::{earthengine, longrunning, rpc};
+pub use proxy::Proxies;
 pub use requests::{CancelOperation, DeleteOperation, GetOperation, ListOperations, WaitOperation};
 pub use retry::RetryPolicy;
 pub use routes::{ApiVersion, Routes, Rpc};

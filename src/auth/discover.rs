@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use super::{Credentials, read_json};
 use crate::error::{Error, Result};
 use crate::proto::rpc::Code;
+use crate::proxy::Proxies;
 
 /// Where to look for credentials, and in what order.
 ///
@@ -33,6 +34,7 @@ pub struct CredentialSearch {
     key_file: Option<PathBuf>,
     earth_engine_file: Option<PathBuf>,
     token_uri: Option<String>,
+    proxies: Option<Proxies>,
     explicit_only: bool,
 }
 
@@ -62,6 +64,7 @@ impl CredentialSearch {
                     .join("credentials")
             }),
             token_uri: var("EEOPS_TOKEN_URI"),
+            proxies: None,
             explicit_only: false,
         }
     }
@@ -89,6 +92,13 @@ impl CredentialSearch {
     /// The token endpoint for refresh tokens (https, or http to loopback).
     pub fn with_token_uri(mut self, uri: impl Into<String>) -> Self {
         self.token_uri = Some(uri.into());
+        self
+    }
+
+    /// The proxies refresh tokens are exchanged through (see
+    /// [`Credentials::with_proxies`]); a client sets its own.
+    pub fn with_proxies(mut self, proxies: Proxies) -> Self {
+        self.proxies = Some(proxies);
         self
     }
 
@@ -149,6 +159,10 @@ impl CredentialSearch {
     }
 
     fn apply_token_uri(&self, credentials: Credentials) -> Result<Credentials> {
+        let credentials = match &self.proxies {
+            Some(proxies) => credentials.with_proxies(proxies.clone()),
+            None => credentials,
+        };
         match &self.token_uri {
             Some(uri) => credentials.with_token_uri(uri),
             None => Ok(credentials),

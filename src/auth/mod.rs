@@ -17,6 +17,7 @@ use tokio::time::Instant;
 
 use crate::error::{Error, Result};
 use crate::proto::rpc::Code;
+use crate::proxy::Proxies;
 
 mod cache;
 mod discover;
@@ -228,12 +229,36 @@ impl Credentials {
         let Source::RefreshToken(grant) = &self.inner.source else {
             return Ok(self);
         };
+        let (token_uri, proxies) = (token_uri.as_ref().to_owned(), grant.proxies.clone());
+        self.with_grant(token_uri, proxies)
+    }
+
+    /// Exchanges a refresh token through these proxies instead of those of
+    /// the environment ([`Proxies::from_env`]); for credentials that use a
+    /// refresh token (a client applies its own to the credentials it finds).
+    /// Service-account keys and the metadata server connect directly.
+    pub fn with_proxies(self, proxies: Proxies) -> Self {
+        let Source::RefreshToken(grant) = &self.inner.source else {
+            return self;
+        };
+        let token_uri = grant.token_uri.clone();
+        // The token endpoint is unchanged, and was accepted before.
+        let fallback = self.clone();
+        self.with_grant(token_uri, proxies).unwrap_or(fallback)
+    }
+
+    /// These refresh-token credentials with another endpoint or proxies.
+    fn with_grant(self, token_uri: String, proxies: Proxies) -> Result<Self> {
+        let Source::RefreshToken(grant) = &self.inner.source else {
+            return Ok(self);
+        };
         let grant = RefreshTokenGrant::new(
             grant.origin.clone(),
             grant.refresh_token.clone(),
             grant.client_id.clone(),
             grant.client_secret.clone(),
-            token_uri.as_ref().to_owned(),
+            token_uri,
+            proxies,
         )?;
         Ok(Self::with_source(
             Source::RefreshToken(Box::new(grant)),
@@ -441,6 +466,7 @@ fn refresh_grant(
                 .unwrap_or(EARTH_ENGINE_CLIENT_SECRET),
         ),
         token_uri.to_owned(),
+        Proxies::from_env(),
     )
 }
 

@@ -14,6 +14,7 @@ use super::cache::Fetched;
 use crate::error::{Error, Result};
 use crate::http::{HttpClient, client, is_remote_plaintext};
 use crate::proto::rpc::Code;
+use crate::proxy::Proxies;
 
 /// Google's OAuth token endpoint, the default.
 pub const GOOGLE_TOKEN_URI: &str = "https://oauth2.googleapis.com/token";
@@ -29,6 +30,8 @@ pub(crate) struct RefreshTokenGrant {
     pub(crate) client_id: String,
     pub(crate) client_secret: SecretToken,
     pub(crate) token_uri: String,
+    /// The proxy settings the exchange connects with.
+    pub(crate) proxies: Proxies,
     http: OnceLock<HttpClient>,
 }
 
@@ -39,6 +42,7 @@ impl RefreshTokenGrant {
         client_id: String,
         client_secret: SecretToken,
         token_uri: String,
+        proxies: Proxies,
     ) -> Result<Self> {
         check_token_uri(&token_uri)?;
         Ok(Self {
@@ -47,6 +51,7 @@ impl RefreshTokenGrant {
             client_id,
             client_secret,
             token_uri,
+            proxies,
             http: OnceLock::new(),
         })
     }
@@ -76,9 +81,16 @@ impl RefreshTokenGrant {
             .header("user-agent", super::USER_AGENT)
             .body(Full::new(Bytes::from(form)))
             .map_err(|e| self.failure(format_args!("is not a usable URL: {e}")))?;
-        let http = self
-            .http
-            .get_or_init(|| client(crate::http::is_https(&self.token_uri)));
+        let http = match self.http.get() {
+            Some(http) => http,
+            None => {
+                let proxy = self.proxies.route(&self.token_uri).map_err(|e| {
+                    self.failure(format_args!("cannot be reached: {}", e.message()))
+                })?;
+                self.http
+                    .get_or_init(|| client(crate::http::is_https(&self.token_uri), proxy))
+            }
+        };
         let exchange = async {
             let response = http.request(request).await.map_err(|e| {
                 self.failure(format_args!(

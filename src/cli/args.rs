@@ -78,6 +78,16 @@ pub(crate) struct GlobalArgs {
     #[arg(long, global = true)]
     pub(crate) allow_insecure_plaintext: bool,
 
+    /// Connect through this HTTP proxy, http://[USER:PASSWORD@]HOST[:PORT],
+    /// endpoints on this machine included (instead of HTTPS_PROXY,
+    /// HTTP_PROXY, ALL_PROXY; NO_PROXY still applies).
+    #[arg(long, global = true, value_name = "URL", conflicts_with = "no_proxy")]
+    pub(crate) proxy: Option<String>,
+
+    /// Connect directly, whatever HTTPS_PROXY, HTTP_PROXY and ALL_PROXY say.
+    #[arg(long, global = true)]
+    pub(crate) no_proxy: bool,
+
     /// An extra request header, NAME:VALUE (repeatable).
     #[arg(long = "header", global = true, value_name = "NAME:VALUE", value_parser = parse_header)]
     pub(crate) headers: Vec<(String, String)>,

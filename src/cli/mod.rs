@@ -303,6 +303,11 @@ pub(crate) fn build_client(global: &GlobalArgs, endpoint: &str) -> Result<Client
     if let Some(project) = &global.project {
         builder = builder.with_quota_project(project);
     }
+    if global.no_proxy {
+        builder = builder.without_proxy();
+    } else if let Some(proxy) = &global.proxy {
+        builder = builder.with_proxy(proxy);
+    }
     Ok(builder
         .with_insecure_plaintext_credentials(global.allow_insecure_plaintext)
         .build()?)

@@ -22,6 +22,7 @@ use crate::proto::longrunning::{
     ListOperationsResponse, Operation, WaitOperationRequest,
 };
 use crate::proto::rpc::{Code, Status};
+use crate::proxy::ProxyError;
 
 /// Talks to an Operations service over gRPC.
 #[derive(Clone, Debug)]
@@ -32,8 +33,13 @@ pub(crate) struct GrpcTransport {
 
 impl GrpcTransport {
     /// Prepares a lazily connected channel to `url` (`http://` plaintext
-    /// HTTP/2, `https://` TLS with the system's root certificates).
-    pub(crate) fn new(url: &str, max_response_bytes: usize) -> Result<Self> {
+    /// HTTP/2, `https://` TLS with the system's root certificates), through
+    /// `proxy` when given.
+    pub(crate) fn new(
+        url: &str,
+        max_response_bytes: usize,
+        proxy: Option<crate::proxy::Route>,
+    ) -> Result<Self> {
         let invalid = |why: String| Error::new(Code::InvalidArgument, why);
         let Origin {
             scheme,
@@ -56,6 +62,7 @@ impl GrpcTransport {
         let channel = H2Channel::new(
             origin.clone(),
             http::HeaderValue::from_static(crate::auth::USER_AGENT),
+            proxy,
         );
         Ok(Self {
             client: OperationsClient::with_origin(channel, origin)
@@ -177,6 +184,12 @@ fn deadline_exceeded() -> Error {
 pub(crate) fn error_from_status(status: &tonic::Status, endpoint: &str) -> Error {
     let code = Code::try_from(i32::from(status.code())).unwrap_or(Code::Unknown);
     let chain = source_chain(status);
+    if let Some(proxy) = chain
+        .iter()
+        .find_map(|cause| cause.downcast_ref::<ProxyError>())
+    {
+        return proxy.to_error(endpoint);
+    }
     // A tonic server reports its own enforcement of `grpc-timeout` as
     // CANCELLED "Timeout expired".
     let tonic_timeout =
@@ -331,7 +344,7 @@ mod tests {
             "http://127.0.0.1:8080/",
             "https://host",
         ] {
-            assert!(GrpcTransport::new(good, 1024).is_ok(), "{good}");
+            assert!(GrpcTransport::new(good, 1024, None).is_ok(), "{good}");
         }
         for bad in [
             "ftp://host",
@@ -340,7 +353,7 @@ mod tests {
             "http://host/prefix",
             "http://host/?a=1",
         ] {
-            let error = GrpcTransport::new(bad, 1024).expect_err("not a gRPC endpoint");
+            let error = GrpcTransport::new(bad, 1024, None).expect_err("not a gRPC endpoint");
             assert_eq!(error.code(), Code::InvalidArgument, "{bad}");
         }
     }

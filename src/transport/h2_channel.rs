@@ -14,12 +14,12 @@ use http::{HeaderValue, Request, Response, Uri};
 use hyper::body::Incoming;
 use hyper::client::conn::http2::{Builder, SendRequest};
 use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioTimer;
 use tonic::body::Body;
 use tonic::codegen::Service;
 
 use super::BoxFuture;
+use crate::proxy::{ProxyConnector, Route};
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 
@@ -36,7 +36,7 @@ struct Shared {
     /// `scheme://authority` of the endpoint.
     origin: Uri,
     user_agent: HeaderValue,
-    connector: HttpsConnector<HttpConnector>,
+    connector: HttpsConnector<ProxyConnector>,
     /// The live connection's handle, if there is one.
     current: Mutex<Option<SendRequest<Body>>>,
     /// Held while connecting, so that calls arriving together make one
@@ -55,12 +55,9 @@ impl std::fmt::Debug for H2Channel {
 impl H2Channel {
     /// A channel to `origin` (`http://` for plaintext HTTP/2, `https://` for
     /// TLS with the system's root certificates and HTTP/2 negotiated by
-    /// ALPN); nothing is connected yet.
-    pub(crate) fn new(origin: Uri, user_agent: HeaderValue) -> Self {
-        let mut tcp = HttpConnector::new();
-        tcp.enforce_http(false);
-        tcp.set_nodelay(true);
-        tcp.set_connect_timeout(Some(CONNECT_TIMEOUT));
+    /// ALPN), through `proxy` when given; nothing is connected yet.
+    pub(crate) fn new(origin: Uri, user_agent: HeaderValue, proxy: Option<Route>) -> Self {
+        let tcp = crate::http::tcp_connector(CONNECT_TIMEOUT, proxy);
         let tls = if origin.scheme_str() == Some("https") {
             crate::http::tls_with_system_roots()
         } else {

@@ -86,8 +86,14 @@ impl std::fmt::Display for HttpPreview {
 }
 
 impl RestTransport {
-    /// Prepares a pooled HTTP client for `url` (`http://` or `https://`).
-    pub(crate) fn new(url: &str, routes: Routes, max_response_bytes: usize) -> Result<Self> {
+    /// Prepares a pooled HTTP client for `url` (`http://` or `https://`),
+    /// connecting through `proxy` when given.
+    pub(crate) fn new(
+        url: &str,
+        routes: Routes,
+        max_response_bytes: usize,
+        proxy: Option<crate::proxy::Route>,
+    ) -> Result<Self> {
         if let Some(problem) = routes.problem() {
             return Err(Error::new(
                 Code::InvalidArgument,
@@ -100,7 +106,7 @@ impl RestTransport {
             .path
             .truncate(origin.path.trim_end_matches('/').len());
         require_runtime()?;
-        let client = crate::http::client(crate::http::is_https(url));
+        let client = crate::http::client(crate::http::is_https(url), proxy);
         Ok(Self(Arc::new(Shared {
             client,
             origin,
@@ -227,6 +233,9 @@ impl RestTransport {
     }
 
     fn send_error(&self, error: hyper_util::client::legacy::Error) -> Error {
+        if let Some(proxy) = crate::proxy::ProxyError::find(&error) {
+            return proxy.to_error(&self.base);
+        }
         let detail = crate::http::innermost_cause(&error);
         Error::new(
             Code::Unavailable,
@@ -560,6 +569,7 @@ mod tests {
                 base,
                 Routes::earth_engine(crate::routes::ApiVersion::V1),
                 1024,
+                None,
             )
             .expect("a valid endpoint");
             let uri = transport.uri(&parts).expect("a valid path");
@@ -571,6 +581,7 @@ mod tests {
                 bad,
                 Routes::earth_engine(crate::routes::ApiVersion::V1),
                 1024,
+                None,
             )
             .expect_err("not an http(s) origin");
             assert_eq!(error.code(), Code::InvalidArgument, "{bad}");

@@ -13,6 +13,7 @@ mod foreign_servers;
 mod grpc;
 mod hostile;
 mod properties;
+mod proxy;
 mod regressions;
 mod reliability;
 mod report;

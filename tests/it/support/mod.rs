@@ -3,5 +3,6 @@
 pub mod foreign_grpc;
 pub mod foreign_rest;
 pub mod percent;
+pub mod proxy;
 pub mod serve;
 pub mod token_server;

@@ -10,8 +10,9 @@ use std::time::Duration;
 /// The tool under test.
 pub const EEOPS: &str = env!("CARGO_BIN_EXE_eeops");
 
-/// The variables that would reach outside the test.
-const AMBIENT: [&str; 7] = [
+/// The variables that would reach outside the test: configuration,
+/// credentials and proxies.
+const AMBIENT: [&str; 15] = [
     "EEOPS_PROJECT",
     "EEOPS_ENDPOINT",
     "EEOPS_ACCESS_TOKEN",
@@ -19,10 +20,18 @@ const AMBIENT: [&str; 7] = [
     "GOOGLE_APPLICATION_CREDENTIALS",
     "GOOGLE_CLOUD_QUOTA_PROJECT",
     "RUST_LOG",
+    "https_proxy",
+    "HTTPS_PROXY",
+    "http_proxy",
+    "HTTP_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+    "no_proxy",
+    "NO_PROXY",
 ];
 
-/// No ambient configuration or credentials: a HOME of its own (so no real
-/// Earth Engine credentials file is read), no credential variables.
+/// No ambient configuration, credentials or proxies: a HOME of its own (so
+/// no real Earth Engine credentials file is read), none of [`AMBIENT`].
 pub fn isolated(command: &mut Command) -> &mut Command {
     for name in AMBIENT {
         command.env_remove(name);
