@@ -8,12 +8,14 @@
 //! made here too and handed to the tool the way a user would trust a private
 //! one: `SSL_CERT_FILE`, which replaces the system's roots.
 
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::proxy::{ConnectProxy, ProxyConfig};
 use crate::support::serve::{EEOPS, isolated};
 use eeops::emulator::{Emulator, OperationSpec, RunningEmulator};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
@@ -22,6 +24,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+/// A name only the test's proxy resolves.
+const PROXIED_HOST: &str = "tls.emulator.test";
 
 /// A certificate authority: its certificate (PEM) and what it can sign with.
 struct Authority {
@@ -42,12 +47,14 @@ impl Authority {
         self.issuer.pem()
     }
 
-    /// A server certificate for this machine's names, and its private key.
+    /// A server certificate for this machine's names and for
+    /// [`PROXIED_HOST`], and its private key.
     fn server_certificate(
         &self,
     ) -> Result<(CertificateDer<'static>, PrivateKeyDer<'static>), rcgen::Error> {
         let key = KeyPair::generate()?;
-        let params = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])?;
+        let names = ["localhost", "127.0.0.1", PROXIED_HOST];
+        let params = CertificateParams::new(names.map(str::to_owned).to_vec())?;
         let certificate = params.signed_by(&key, &self.issuer)?;
         let key = PrivateKeyDer::from(PrivatePkcs8KeyDer::from(key.serialize_der()));
         Ok((certificate.der().clone(), key))
@@ -159,8 +166,20 @@ impl Setup {
 
 /// `eeops get NAME` against `endpoint`, trusting only the roots in `roots`.
 async fn get_trusting(roots: &Path, endpoint: &str, transport: &str, name: &str) -> Output {
+    get_trusting_with(roots, endpoint, transport, name, &[]).await
+}
+
+/// The same with these environment variables.
+async fn get_trusting_with(
+    roots: &Path,
+    endpoint: &str,
+    transport: &str,
+    name: &str,
+    vars: &[(&str, &str)],
+) -> Output {
     let mut command = Command::new(EEOPS);
     isolated(&mut command)
+        .envs(vars.iter().copied())
         .env("SSL_CERT_FILE", roots)
         .env_remove("SSL_CERT_DIR")
         .args([
@@ -230,5 +249,38 @@ async fn a_certificate_no_trusted_root_signed_is_refused_on_both_transports() ->
     }
     // The handshakes failed, so nothing was forwarded.
     assert!(front.negotiated().is_empty(), "{:?}", front.negotiated());
+    Ok(())
+}
+
+#[tokio::test]
+async fn both_transports_speak_tls_end_to_end_inside_a_proxy_tunnel() -> TestResult {
+    let authority = Authority::new("eeops test authority")?;
+    let setup = Setup::new(&authority, &authority).await?;
+    let (roots, front, name) = (setup.roots.path(), &setup.front, &setup.name);
+    let proxy = ConnectProxy::start(ProxyConfig {
+        hosts: HashMap::from([(PROXIED_HOST.to_owned(), IpAddr::from([127, 0, 0, 1]))]),
+        credentials: Some(("alice".to_owned(), "s3cret".to_owned())),
+        ..ProxyConfig::default()
+    })
+    .await;
+    let url = proxy.url_with("alice", "s3cret");
+    // Only the proxy knows this name, and the certificate is checked for it.
+    let endpoint = format!("https://{PROXIED_HOST}:{}", front.address.port());
+    for transport in ["grpc", "rest"] {
+        let vars = [
+            ("HTTPS_PROXY", url.as_str()),
+            ("HTTP_PROXY", "http://unused.test:1"),
+        ];
+        let output = get_trusting_with(roots, &endpoint, transport, name, &vars).await;
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{transport}: {stderr}");
+        let operation: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+        assert_eq!(operation["name"], name.as_str(), "{transport}");
+        assert!(!stderr.contains("s3cret"), "{transport}: {stderr}");
+    }
+    let target = format!("{PROXIED_HOST}:{}", front.address.port());
+    assert_eq!(proxy.seen().tunnels, [target.clone(), target]);
+    // TLS ran with the front, through the tunnel: HTTP/2 negotiated by ALPN.
+    assert_eq!(front.negotiated(), ["h2", "h2"]);
     Ok(())
 }
