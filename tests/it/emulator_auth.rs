@@ -366,7 +366,7 @@ async fn reflection_discovery_and_algorithms_need_no_token() -> TestResult {
         message_request: Some(MessageRequest::ListServices(String::new())),
     };
     let mut responses = reflection
-        .server_reflection_info(tokio_stream::iter([request]))
+        .server_reflection_info(futures_util::stream::iter([request]))
         .await?
         .into_inner();
     let response = responses.message().await?.expect("one response");
