@@ -228,7 +228,7 @@ fn longest(
         let _ = writeln!(
             out,
             "<tr data-id=\"{id}\" data-ms=\"{length}\"><td class=\"n\">{}{still}</td><td>{}</td><td>{}</td>\
-             <td><span class=\"tag fill {}\" aria-hidden=\"true\"></span>{}</td><td>{}</td>\
+             <td class=\"outcome\"><span class=\"tag fill {}\" aria-hidden=\"true\"></span>{}</td><td class=\"when\">{}</td>\
              <td class=\"n\">{:.1}</td><td class=\"id\">{id}</td></tr>",
             time::span(length),
             esc(&task.description),

@@ -51,7 +51,8 @@ pub(crate) fn write(out: &mut String, report: &Report) {
         "</ul>\n<p class=\"note\">Each row is a task: the lighter part is its wait in the queue, \
          the darker part its run; a dashed end means it had not finished when the page was made. \
          Hover over a row for its id, type, times, EECU-seconds, attempt and error. Rows are \
-         grouped by the UTC day the tasks were created; each group has its own time scale.</p>\n",
+         grouped by the UTC day the tasks were created; each group has its own time scale. \
+         Printing shows the open groups in full and the closed ones as their summary line.</p>\n",
     );
     let mut order: Vec<&Task> = report.tasks.iter().collect();
     order.sort_by(|a, b| {
