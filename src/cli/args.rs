@@ -348,9 +348,15 @@ pub(crate) struct ServeArgs {
     pub(crate) faults: Vec<eeops::emulator::Fault>,
 
     /// Refuse calls without `authorization: Bearer TOKEN` (UNAUTHENTICATED
-    /// over gRPC, 401 over REST).
+    /// over gRPC, 401 over REST), and the fault endpoint /_eeops/faults too
+    /// unless --admin-token is given.
     #[arg(long, value_name = "TOKEN")]
     pub(crate) require_token: Option<String>,
+
+    /// Refuse requests to the fault endpoint /_eeops/faults without
+    /// `authorization: Bearer TOKEN` (in place of --require-token's token).
+    #[arg(long, value_name = "TOKEN")]
+    pub(crate) admin_token: Option<String>,
 
     /// Append one JSON line per request received (transport, method, path,
     /// headers) to FILE, created owner-only, never through a symbolic link;

@@ -17,7 +17,10 @@ pub(crate) async fn run(global: &GlobalArgs, args: ServeArgs) -> Result<u8, CliE
         .clone()
         .unwrap_or_else(|| DEMO_PROJECT.to_owned());
     let seed = args.seed;
-    let token_required = args.require_token.is_some();
+    let guards = Guards {
+        calls: args.require_token.is_some(),
+        admin: args.admin_token.is_some() || args.require_token.is_some(),
+    };
     let mut signals = StopSignals::new();
     let listen = args.listen.clone();
     let emulator = builder(args, &project).start(&listen).await?;
@@ -29,7 +32,7 @@ pub(crate) async fn run(global: &GlobalArgs, args: ServeArgs) -> Result<u8, CliE
         say!("seeded {seed} operations in projects/{project}");
     }
     if !emulator.local_addr().ip().is_loopback() {
-        eprintln!("{}", exposure_warning(&emulator, token_required));
+        eprintln!("{}", exposure_warning(&emulator, guards));
     }
     commands::flush();
     signals.recv().await;
@@ -62,6 +65,9 @@ fn builder(args: ServeArgs, project: &str) -> EmulatorBuilder {
     if let Some(token) = args.require_token {
         builder = builder.with_required_token(token);
     }
+    if let Some(token) = args.admin_token {
+        builder = builder.with_admin_token(token);
+    }
     for fault in args.faults {
         builder = builder.with_fault(fault);
     }
@@ -71,19 +77,30 @@ fn builder(args: ServeArgs, project: &str) -> EmulatorBuilder {
     builder
 }
 
+/// Which parts of the server require a token.
+#[derive(Clone, Copy)]
+struct Guards {
+    calls: bool,
+    admin: bool,
+}
+
 /// What a server bound beyond loopback lets anyone who reaches it do.
-fn exposure_warning(emulator: &RunningEmulator, token_required: bool) -> String {
-    let guarded = if token_required {
-        "for callers with the --require-token token"
-    } else {
-        "for anyone (no --require-token)"
+fn exposure_warning(emulator: &RunningEmulator, guards: Guards) -> String {
+    let who = |guarded: bool| {
+        if guarded {
+            "for callers with its token"
+        } else {
+            "for anyone (no token required)"
+        }
     };
     format!(
-        "warning: listening on {}, beyond this machine: other hosts can reach it, in plaintext. \
-         Exposed: the Operations API (list, get, wait, cancel, delete) {guarded}; the fault \
-         endpoint /_eeops/faults, which can make every call fail, {guarded}; gRPC reflection and \
-         the discovery document for anyone.",
-        emulator.local_addr()
+        "warning: listening on {}, which other hosts can reach, in plaintext. Exposed: the \
+         Operations API (list, get, wait, cancel, delete) {}; the fault endpoint /_eeops/faults, \
+         which can make every call fail, {}; gRPC reflection and the discovery document for \
+         anyone. Use --require-token (and --admin-token) or listen on 127.0.0.1.",
+        emulator.local_addr(),
+        who(guards.calls),
+        who(guards.admin),
     )
 }
 

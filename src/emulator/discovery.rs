@@ -2,15 +2,62 @@
 //! from the same route table, so that clients built from discovery (such as
 //! the Earth Engine Python client) can call the emulator.
 
+use axum::Router;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::routing::get;
+use http::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 
+use super::reply::{error_response, json_response, not_allowed};
+use crate::error::Error;
+use crate::proto::rpc::Code;
 use crate::routes::{ApiVersion, Routes, Rpc};
 
 /// The path clients fetch the document from (`?version=v1`).
-pub(crate) const DISCOVERY_PATH: &str = "/$discovery/rest";
+const DISCOVERY_PATH: &str = "/$discovery/rest";
+
+/// The discovery document and the algorithms lists, open to every caller.
+pub(crate) fn routes() -> Router {
+    let only_get = || |method: Method| async move { not_allowed(&method, "GET") };
+    let mut router =
+        Router::new().route(DISCOVERY_PATH, get(discovery_response).fallback(only_get()));
+    for version in ApiVersion::ALL {
+        router = router.route(
+            &format!("/{}/projects/{{project}}/algorithms", version.as_str()),
+            get(|| async { json_response(StatusCode::OK, &json!({"algorithms": []})) })
+                .fallback(only_get()),
+        );
+    }
+    router
+}
+
+/// The discovery document for the version asked for, rooted at the host the
+/// client used.
+async fn discovery_response(request: Request) -> Response<Body> {
+    let query = request.uri().query().unwrap_or_default();
+    let Some(version) = requested_version(query) else {
+        let error = Error::new(
+            Code::NotFound,
+            format!("no discovery document for {query:?}; versions are v1, v1beta, v1alpha"),
+        );
+        return error_response(&error.into());
+    };
+    let host = request
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| request.uri().authority().map(ToString::to_string))
+        .unwrap_or_else(|| "localhost".to_owned());
+    json_response(
+        StatusCode::OK,
+        &document(version, &format!("http://{host}/")),
+    )
+}
 
 /// Parses `version=...` from a discovery request's query (v1 by default).
-pub(crate) fn requested_version(query: &str) -> Option<ApiVersion> {
+fn requested_version(query: &str) -> Option<ApiVersion> {
     let requested = query
         .split('&')
         .find_map(|pair| pair.strip_prefix("version="))
@@ -145,17 +192,6 @@ fn algorithms_list(version: ApiVersion) -> Value {
     })
 }
 
-/// Whether `path` is an algorithms listing (`/{version}/projects/{p}/algorithms`).
-pub(crate) fn is_algorithms_list(path: &str) -> bool {
-    let mut segments = path.trim_start_matches('/').split('/');
-    let version = segments.next().unwrap_or_default();
-    ApiVersion::ALL.iter().any(|v| v.as_str() == version)
-        && segments.next() == Some("projects")
-        && segments.next().is_some_and(|project| !project.is_empty())
-        && segments.next() == Some("algorithms")
-        && segments.next().is_none()
-}
-
 fn standard_parameters() -> Value {
     let text = |description: &str| json!({"type": "string", "location": "query", "description": description});
     json!({
@@ -239,11 +275,6 @@ mod tests {
         assert_eq!(
             methods["list"]["parameters"]["pageToken"]["location"],
             "query"
-        );
-        assert!(is_algorithms_list("/v1/projects/p/algorithms"));
-        assert!(
-            !is_algorithms_list("/v1/projects//algorithms")
-                && !is_algorithms_list("/v2/projects/p/algorithms")
         );
         assert_eq!(
             doc["schemas"]["ListOperationsResponse"]["properties"]["nextPageToken"]["type"],

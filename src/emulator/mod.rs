@@ -61,6 +61,7 @@ mod filter;
 mod grpc;
 mod lifecycle;
 mod record;
+mod reply;
 mod rest;
 mod seed;
 mod server;
@@ -100,6 +101,7 @@ pub struct EmulatorBuilder {
     seeds: Vec<(String, usize)>,
     seed_value: u64,
     required_token: Option<RequiredToken>,
+    admin_token: Option<RequiredToken>,
     record_file: Option<PathBuf>,
     faults: Vec<Fault>,
     limits: Limits,
@@ -116,6 +118,7 @@ impl Default for EmulatorBuilder {
             seeds: Vec::new(),
             seed_value: 2026,
             required_token: None,
+            admin_token: None,
             record_file: None,
             faults: Vec::new(),
             limits: Limits::default(),
@@ -158,8 +161,10 @@ impl EmulatorBuilder {
     }
 
     /// Requires `authorization: Bearer {token}` (the scheme in any case,
-    /// one space) on every Operations call, over gRPC and HTTP/JSON alike;
-    /// gRPC reflection, the discovery document and the algorithms list stay
+    /// one space) on every Operations call, over gRPC and HTTP/JSON alike,
+    /// and on the fault endpoint `/_eeops/faults` unless
+    /// [`with_admin_token`](Self::with_admin_token) sets another; gRPC
+    /// reflection, the discovery document and the algorithms list stay
     /// open. A call without it fails with UNAUTHENTICATED (HTTP 401 with
     /// `WWW-Authenticate: Bearer realm="eeops emulator"`) and an
     /// `ErrorInfo` whose reason is `CREDENTIALS_MISSING`,
@@ -167,6 +172,15 @@ impl EmulatorBuilder {
     /// visible ASCII without spaces, or [`start`](Self::start) fails.
     pub fn with_required_token(mut self, token: impl Into<String>) -> Self {
         self.required_token = Some(RequiredToken::new(token.into()));
+        self
+    }
+
+    /// Requires `authorization: Bearer {token}` on the fault endpoint
+    /// `/_eeops/faults` (401 without it, as for Operations calls), in place
+    /// of the [required token](Self::with_required_token). Without either,
+    /// the endpoint is open to anyone who reaches the port.
+    pub fn with_admin_token(mut self, token: impl Into<String>) -> Self {
+        self.admin_token = Some(RequiredToken::new(token.into()));
         self
     }
 
@@ -272,15 +286,13 @@ impl EmulatorBuilder {
     /// HTTP/JSON on it in the background; the address is bound before this
     /// returns.
     pub async fn start(self, addr: &str) -> Result<RunningEmulator> {
-        if let Some(problem) = self
-            .required_token
-            .as_ref()
-            .and_then(RequiredToken::problem)
-        {
-            return Err(Error::new(
-                Code::InvalidArgument,
-                format!("cannot require this token: {problem}"),
-            ));
+        for token in [&self.required_token, &self.admin_token] {
+            if let Some(problem) = token.as_ref().and_then(RequiredToken::problem) {
+                return Err(Error::new(
+                    Code::InvalidArgument,
+                    format!("cannot require this token: {problem}"),
+                ));
+            }
         }
         let recorder = self
             .record_file
@@ -328,10 +340,17 @@ impl EmulatorBuilder {
             ))
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha);
-        // gRPC requests go to their service by path; everything else falls
-        // through to the REST front end, over HTTP/1.1 or HTTP/2.
+        // gRPC requests go to their service by path, the fault endpoint and
+        // the discovery routes by theirs; everything else falls through to
+        // the REST front end, over HTTP/1.1 or HTTP/2.
+        let admin_token = self.admin_token.or_else(|| self.required_token.clone());
+        let routes = grpc_routes
+            .routes()
+            .into_axum_router()
+            .merge(faults::admin::routes(faults.clone(), admin_token))
+            .merge(discovery::routes());
         let mut router = rest::with_rest_fallback(
-            grpc_routes.routes().into_axum_router(),
+            routes,
             Arc::clone(&store),
             self.required_token,
             faults.clone(),
@@ -495,8 +514,10 @@ impl RunningEmulator {
     /// runs; changes apply from the next call received.
     ///
     /// The same set is served over HTTP on the emulator's port, outside
-    /// the Operations API (no token required; requests recorded like
-    /// others), for emulators run as a separate process (`eeops serve`):
+    /// the Operations API, for emulators run as a separate process (`eeops
+    /// serve`); it requires the [admin token](EmulatorBuilder::with_admin_token)
+    /// or else the [required token](EmulatorBuilder::with_required_token)
+    /// when either is set, and its requests are recorded like others:
     ///
     /// | request | reply |
     /// |---------|-------|

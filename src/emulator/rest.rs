@@ -9,8 +9,9 @@
 //!
 //! An Operations call is checked for the required token, routed, then
 //! handed to the faults in force, before its query and body are read and
-//! the store is touched. `/_eeops/faults` is the faults' admin endpoint
-//! ([`admin`]), outside the Operations API.
+//! the store is touched. It is the fallback of the emulator's router: the
+//! gRPC services, the fault endpoint and the discovery routes are routes
+//! of their own.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -18,22 +19,18 @@ use std::time::Duration;
 
 use axum::body::Body;
 use bytes::Bytes;
-use http::header::{
-    AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE,
-};
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 use prost::Message;
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 
-use super::auth::{self, RequiredToken};
-use super::discovery;
-use super::faults::{self, Faults, Injected, Outcome, admin};
+use super::auth::RequiredToken;
+use super::faults::{self, Faults, Injected, Outcome};
+use super::reply::{Failure, JSON_UTF8, error_response, json_response, read_body, token_refusal};
 use super::state::Store;
 use crate::error::{Detail, Error};
-use crate::http_error::http_status_for_code;
-use crate::json::{ParseMode, any_to_json, operation_to_json, parse_typed};
+use crate::json::{ParseMode, operation_to_json, parse_typed};
 use crate::percent;
 use crate::proto::longrunning::{
     CancelOperationRequest, ListOperationsResponse, WaitOperationRequest,
@@ -42,17 +39,8 @@ use crate::proto::rpc::bad_request::FieldViolation;
 use crate::proto::rpc::{BadRequest, Code};
 use crate::routes::{ApiVersion, HttpRule, Routes, Rpc};
 
-/// The largest request body read; larger ones are refused with 413.
-pub(crate) const MAX_BODY_BYTES: usize = 1 << 20;
-
 /// The most of a request path quoted in a message or a log line.
 const QUOTED_PATH_CHARS: usize = 256;
-
-/// The content type of every reply.
-const JSON_UTF8: &str = "application/json; charset=UTF-8";
-
-/// The challenge sent with a 401 when the emulator requires a token.
-const BEARER_CHALLENGE: &str = "Bearer realm=\"eeops emulator\"";
 
 /// Header in which REST callers send their deadline, in seconds.
 const SERVER_TIMEOUT_HEADER: &str = "x-server-timeout";
@@ -74,7 +62,7 @@ const IGNORED_SYSTEM_PARAMETERS: [&str; 9] = [
 /// Adds the REST front end to `router` as its fallback: every request no
 /// other route (that is, no gRPC service) takes is served as REST. With a
 /// required token, every Operations call must carry it; `faults` apply to
-/// the Operations calls and are managed at [`admin::PATH`].
+/// the Operations calls.
 pub(crate) fn with_rest_fallback(
     router: axum::Router,
     store: Arc<Store>,
@@ -94,21 +82,6 @@ pub(crate) struct RestService {
     routes: Routes,
     required_token: Option<RequiredToken>,
     faults: Faults,
-}
-
-/// A request that cannot be answered with a result: the HTTP status and the
-/// error that goes in the body.
-pub(super) struct Failure {
-    pub(super) status: StatusCode,
-    pub(super) error: Error,
-}
-
-impl From<Error> for Failure {
-    fn from(error: Error) -> Self {
-        let status = StatusCode::from_u16(http_status_for_code(error.code()))
-            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        Self { status, error }
-    }
 }
 
 /// The binding a request matched.
@@ -155,31 +128,14 @@ impl RestService {
         let path = quoted_path(request.uri().path());
         let version = request.version();
         let started = Instant::now();
-        let response = if request.method() == Method::GET
-            && request.uri().path() == discovery::DISCOVERY_PATH
-        {
-            discovery_response(&request)
-        } else if request.method() == Method::GET
-            && discovery::is_algorithms_list(request.uri().path())
-        {
-            json_response(StatusCode::OK, &json!({"algorithms": []}))
-        } else if is_grpc(request.headers()) {
+        let response = if is_grpc(request.headers()) {
             // A gRPC call to a service this server does not have: answer in
             // gRPC's terms, as the gRPC server would have.
             tonic::Status::unimplemented(format!("unknown gRPC service or method {path}"))
                 .into_http()
-        } else if admin::is_admin_path(request.uri().path()) {
-            // Outside the Operations API: no token required.
-            admin::handle(&self.faults, request).await
-        } else if let Err(error) = auth::check(
-            self.required_token.as_ref(),
-            request
-                .headers()
-                .get_all(AUTHORIZATION)
-                .iter()
-                .map(HeaderValue::as_bytes),
-        ) {
-            unauthenticated_response(error)
+        } else if let Some(refused) = token_refusal(self.required_token.as_ref(), request.headers())
+        {
+            refused
         } else {
             self.serve(request).await
         };
@@ -292,30 +248,6 @@ impl RestService {
         }
         Err(no_route(method, path, &other_methods))
     }
-}
-
-/// The discovery document for the version asked for, rooted at the host the
-/// client used.
-fn discovery_response(request: &Request<Body>) -> Response<Body> {
-    let query = request.uri().query().unwrap_or_default();
-    let Some(version) = discovery::requested_version(query) else {
-        let error = Error::new(
-            Code::NotFound,
-            format!("no discovery document for {query:?}; versions are v1, v1beta, v1alpha"),
-        );
-        return error_response(&error.into());
-    };
-    let host = request
-        .headers()
-        .get(http::header::HOST)
-        .and_then(|host| host.to_str().ok())
-        .map(str::to_owned)
-        .or_else(|| request.uri().authority().map(ToString::to_string))
-        .unwrap_or_else(|| "localhost".to_owned());
-    json_response(
-        StatusCode::OK,
-        &discovery::document(version, &format!("http://{host}/")),
-    )
 }
 
 /// Whether the request is a gRPC call (`application/grpc`, with or without
@@ -454,25 +386,6 @@ fn parse_query(query: &str, rpc: Rpc) -> Result<ListQuery, Error> {
     Ok(list)
 }
 
-/// Reads the whole body, refusing more than [`MAX_BODY_BYTES`].
-pub(super) async fn read_body(body: Body) -> Result<Bytes, Failure> {
-    match Limited::new(body, MAX_BODY_BYTES).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => Err(Failure {
-            status: StatusCode::PAYLOAD_TOO_LARGE,
-            error: Error::new(
-                Code::InvalidArgument,
-                format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
-            ),
-        }),
-        Err(error) => Err(Error::new(
-            Code::InvalidArgument,
-            format!("cannot read the request body: {error}"),
-        )
-        .into()),
-    }
-}
-
 /// Parses a `*` body: nothing (or only white space) is no body, otherwise it
 /// must be the request message as a JSON object. Unknown fields are ignored,
 /// as the path carries the one field (`name`) that matters.
@@ -527,33 +440,6 @@ fn list_to_json(page: &ListOperationsResponse) -> Value {
     Value::Object(object)
 }
 
-/// Google's error body: `code` is the HTTP status, `status` the code's name.
-fn error_to_json(status: StatusCode, error: &Error) -> Value {
-    let mut inner = Map::new();
-    inner.insert("code".to_owned(), json!(status.as_u16()));
-    inner.insert("message".to_owned(), json!(error.message()));
-    inner.insert("status".to_owned(), json!(error.code().as_str_name()));
-    if !error.details().is_empty() {
-        inner.insert(
-            "details".to_owned(),
-            error
-                .details()
-                .iter()
-                .map(|detail| any_to_json(&detail.to_any()))
-                .collect(),
-        );
-    }
-    json!({ "error": inner })
-}
-
-/// Google's error body with the failure's HTTP status.
-pub(super) fn error_response(failure: &Failure) -> Response<Body> {
-    json_response(
-        failure.status,
-        &error_to_json(failure.status, &failure.error),
-    )
-}
-
 /// An injected error: its HTTP status, Google's error body (whose `status`
 /// is the error's code) and, if asked for, `Retry-After` in seconds.
 fn injected_response(injected: Injected) -> Response<Body> {
@@ -582,28 +468,6 @@ fn dropped_response() -> Response<Body> {
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(JSON_UTF8));
     headers.insert(CONTENT_LENGTH, HeaderValue::from(promised));
-    response
-}
-
-/// 401 with Google's error body and a Bearer challenge.
-fn unauthenticated_response(error: Error) -> Response<Body> {
-    let mut response = error_response(&Failure {
-        status: StatusCode::UNAUTHORIZED,
-        error,
-    });
-    response
-        .headers_mut()
-        .insert(WWW_AUTHENTICATE, HeaderValue::from_static(BEARER_CHALLENGE));
-    response
-}
-
-/// A JSON reply.
-pub(super) fn json_response(status: StatusCode, value: &Value) -> Response<Body> {
-    let mut response = Response::new(Body::from(value.to_string()));
-    *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(JSON_UTF8));
     response
 }
 

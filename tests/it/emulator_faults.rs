@@ -371,7 +371,7 @@ async fn faults_are_added_listed_removed_and_cleared_through_the_handle() -> Tes
 }
 
 #[tokio::test]
-async fn the_admin_endpoint_manages_faults_without_a_token_and_is_recorded() -> TestResult {
+async fn the_admin_endpoint_requires_the_token_and_is_recorded() -> TestResult {
     let record = tempfile::NamedTempFile::new()?;
     let (emulator, name) = start(
         Emulator::builder()
@@ -382,11 +382,19 @@ async fn the_admin_endpoint_manages_faults_without_a_token_and_is_recorded() -> 
     let authorized = [("authorization", "Bearer s3cret")];
     let get_path = format!("/v1/{name}");
 
-    let empty = send(&emulator, "GET", "/_eeops/faults", &[], None).await?;
+    // Without the token, the fault endpoint refuses to list or add.
+    let body = r#"{"method": "GetOperation", "code": "PERMISSION_DENIED"}"#;
+    for (method, body) in [("GET", None), ("POST", Some(body))] {
+        let refused = send(&emulator, method, "/_eeops/faults", &[], body).await?;
+        assert_eq!(refused.status, 401, "{method}: {:#}", refused.json);
+        assert_eq!(refused.json["error"]["status"], json!("UNAUTHENTICATED"));
+    }
+    assert!(emulator.faults().list().is_empty());
+
+    let empty = send(&emulator, "GET", "/_eeops/faults", &authorized, None).await?;
     assert_eq!((empty.status, &empty.json), (200, &json!({"faults": []})));
 
-    let body = r#"{"method": "GetOperation", "code": "PERMISSION_DENIED"}"#;
-    let added = send(&emulator, "POST", "/_eeops/faults", &[], Some(body)).await?;
+    let added = send(&emulator, "POST", "/_eeops/faults", &authorized, Some(body)).await?;
     assert_eq!(added.status, 200, "{:#}", added.json);
     let first = added.json["id"].as_u64().ok_or("no id")?;
     assert_eq!(
@@ -402,9 +410,9 @@ async fn the_admin_endpoint_manages_faults_without_a_token_and_is_recorded() -> 
     assert_eq!(faulted.json["error"]["status"], json!("PERMISSION_DENIED"));
 
     let spec = r#""method=ListOperations,every=7,http=429,retry_after=2""#;
-    let second = send(&emulator, "POST", "/_eeops/faults", &[], Some(spec)).await?;
+    let second = send(&emulator, "POST", "/_eeops/faults", &authorized, Some(spec)).await?;
     assert_eq!(second.status, 200, "{:#}", second.json);
-    let listed = send(&emulator, "GET", "/_eeops/faults", &[], None).await?;
+    let listed = send(&emulator, "GET", "/_eeops/faults", &authorized, None).await?;
     let entries = listed.json["faults"].as_array().ok_or("no list")?;
     assert_eq!(entries.len(), 2);
     assert_eq!(entries[0]["id"], json!(first));
@@ -419,12 +427,12 @@ async fn the_admin_endpoint_manages_faults_without_a_token_and_is_recorded() -> 
         ("[1, 2]", "JSON object"),
         ("{", "JSON"),
     ] {
-        let reply = send(&emulator, "POST", "/_eeops/faults", &[], Some(bad)).await?;
+        let reply = send(&emulator, "POST", "/_eeops/faults", &authorized, Some(bad)).await?;
         assert_eq!(reply.status, 400, "{bad}");
         let message = reply.json["error"]["message"].as_str().unwrap_or_default();
         assert!(message.contains(named), "{bad}: {message}");
     }
-    let not_allowed = send(&emulator, "PUT", "/_eeops/faults", &[], Some("{}")).await?;
+    let not_allowed = send(&emulator, "PUT", "/_eeops/faults", &authorized, Some("{}")).await?;
     assert_eq!(not_allowed.status, 405);
     assert!(not_allowed.headers.contains_key("allow"));
 
@@ -432,7 +440,7 @@ async fn the_admin_endpoint_manages_faults_without_a_token_and_is_recorded() -> 
         &emulator,
         "DELETE",
         &format!("/_eeops/faults/{first}"),
-        &[],
+        &authorized,
         None,
     )
     .await?;
@@ -441,7 +449,7 @@ async fn the_admin_endpoint_manages_faults_without_a_token_and_is_recorded() -> 
         &emulator,
         "GET",
         &format!("/_eeops/faults/{first}"),
-        &[],
+        &authorized,
         None,
     )
     .await?;
@@ -449,7 +457,7 @@ async fn the_admin_endpoint_manages_faults_without_a_token_and_is_recorded() -> 
     let served = send(&emulator, "GET", &get_path, &authorized, None).await?;
     assert_eq!(served.status, 200, "{:#}", served.json);
 
-    let cleared = send(&emulator, "DELETE", "/_eeops/faults", &[], None).await?;
+    let cleared = send(&emulator, "DELETE", "/_eeops/faults", &authorized, None).await?;
     assert_eq!(
         (cleared.status, &cleared.json),
         (200, &json!({"removed": 1}))
@@ -465,7 +473,7 @@ async fn the_admin_endpoint_manages_faults_without_a_token_and_is_recorded() -> 
                 .is_some_and(|path| path.starts_with("/_eeops/faults"))
         })
         .count();
-    assert_eq!(admin_calls, 13);
+    assert_eq!(admin_calls, 15);
     // The faulted call was recorded too, credentials as a fingerprint.
     let gets: Vec<&Value> = records
         .iter()
@@ -473,6 +481,40 @@ async fn the_admin_endpoint_manages_faults_without_a_token_and_is_recorded() -> 
         .collect();
     assert_eq!(gets.len(), 3);
     assert!(!serde_json::to_string(&gets)?.contains("s3cret"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_admin_token_of_its_own_guards_the_fault_endpoint() -> TestResult {
+    let (emulator, name) = start(
+        Emulator::builder()
+            .with_required_token("calls")
+            .with_admin_token("admin"),
+    )
+    .await?;
+    let body = Some(r#""method=GetOperation,code=INTERNAL""#);
+    for (authorization, status) in [
+        (None, 401),
+        (Some("Bearer calls"), 401),
+        (Some("Bearer admin"), 200),
+    ] {
+        let headers: Vec<(&str, &str)> = authorization
+            .map(|a| ("authorization", a))
+            .into_iter()
+            .collect();
+        let reply = send(&emulator, "POST", "/_eeops/faults", &headers, body).await?;
+        assert_eq!(reply.status, status, "{authorization:?}: {:#}", reply.json);
+    }
+    assert_eq!(emulator.faults().list().len(), 1);
+    // The Operations API still takes its own token only.
+    let get_path = format!("/v1/{name}");
+    let admin = [("authorization", "Bearer admin")];
+    assert_eq!(
+        send(&emulator, "GET", &get_path, &admin, None)
+            .await?
+            .status,
+        401
+    );
     Ok(())
 }
 

@@ -284,7 +284,7 @@ fn serve_on_every_interface_warns_and_shows_a_usable_address() {
         "0.0.0.0",
         "Operations API",
         "/_eeops/faults",
-        "no --require-token",
+        "no token required",
     ] {
         assert!(warning.contains(exposed), "{exposed} not in {warning}");
     }

@@ -2,79 +2,103 @@
 //! `eeops serve` run as a separate process: `GET`, `POST` and `DELETE` on
 //! [`PATH`], and `GET` and `DELETE` on `{PATH}/{id}`, as documented on
 //! [`RunningEmulator::faults`](crate::emulator::RunningEmulator::faults).
-//! It sits outside the Operations API (no token is required) and its
+//! It sits outside the Operations API; with a token required (the admin
+//! token, or else the Operations one) it refuses requests without it. Its
 //! requests are recorded like any other.
 
+use axum::Router;
 use axum::body::Body;
-use http::header::{ALLOW, HeaderValue};
-use http::{Method, Request, Response, StatusCode};
+use axum::extract::{Path, Request, State};
+use axum::routing::get;
+use http::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 
 use super::{Fault, FaultId, Faults};
-use crate::emulator::rest::{Failure, error_response, json_response, read_body};
+use crate::emulator::auth::RequiredToken;
+use crate::emulator::reply::{
+    Failure, error_response, json_response, not_allowed, read_body, token_refusal,
+};
 use crate::error::Error;
 use crate::proto::rpc::Code;
 
 /// The path of the collection.
 pub(crate) const PATH: &str = "/_eeops/faults";
 
-/// Whether the path is the admin endpoint's (the collection or one fault).
-pub(crate) fn is_admin_path(path: &str) -> bool {
-    path.strip_prefix(PATH)
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+/// The endpoint's routes over `faults`, requiring `token` if there is one.
+pub(crate) fn routes(faults: Faults, token: Option<RequiredToken>) -> Router {
+    Router::new()
+        .route(
+            PATH,
+            get(list)
+                .post(add)
+                .delete(clear)
+                .fallback(
+                    |method: Method| async move { not_allowed(&method, "GET, POST, DELETE") },
+                ),
+        )
+        .route(
+            &format!("{PATH}/{{id}}"),
+            get(show)
+                .delete(remove)
+                .fallback(|method: Method| async move { not_allowed(&method, "GET, DELETE") }),
+        )
+        .route_layer(axum::middleware::map_request(move |request: Request| {
+            let checked = match token_refusal(token.as_ref(), request.headers()) {
+                Some(refused) => Err(refused),
+                None => Ok(request),
+            };
+            std::future::ready(checked)
+        }))
+        .with_state(faults)
 }
 
-/// Answers one admin request; never fails.
-pub(crate) async fn handle(faults: &Faults, request: Request<Body>) -> Response<Body> {
-    let (parts, body) = request.into_parts();
-    let one = parts
-        .uri
-        .path()
-        .strip_prefix(PATH)
-        .and_then(|rest| rest.strip_prefix('/'))
-        .map(str::to_owned);
-    if let Some(id) = one {
-        return match parts.method {
-            Method::GET | Method::DELETE => match find(faults, &id) {
-                Ok((id, fault)) if parts.method == Method::GET => {
-                    json_response(StatusCode::OK, &entry(faults, id, &fault))
-                }
-                Ok((id, _)) => {
-                    let removed = u8::from(faults.remove(id));
-                    json_response(StatusCode::OK, &json!({ "removed": removed }))
-                }
-                Err(failure) => error_response(&failure),
-            },
-            _ => not_allowed(&parts.method, "GET, DELETE"),
-        };
+/// `GET {PATH}`: every fault in force, in the order added.
+async fn list(State(faults): State<Faults>) -> Response<Body> {
+    let listed: Vec<Value> = faults
+        .list()
+        .into_iter()
+        .map(|(id, fault)| entry(&faults, id, &fault))
+        .collect();
+    json_response(StatusCode::OK, &json!({ "faults": listed }))
+}
+
+/// `POST {PATH}`: adds the fault in the body.
+async fn add(State(faults): State<Faults>, body: Body) -> Response<Body> {
+    let added = match read_body(body).await {
+        Ok(bytes) => parse_fault(&bytes).map_err(Failure::from),
+        Err(failure) => Err(failure),
+    };
+    match added {
+        Ok(fault) => {
+            let id = faults.add(fault.clone());
+            json_response(StatusCode::OK, &entry(&faults, id, &fault))
+        }
+        Err(failure) => error_response(&failure),
     }
-    match parts.method {
-        Method::GET => {
-            let listed: Vec<Value> = faults
-                .list()
-                .into_iter()
-                .map(|(id, fault)| entry(faults, id, &fault))
-                .collect();
-            json_response(StatusCode::OK, &json!({ "faults": listed }))
-        }
-        Method::POST => {
-            let added = match read_body(body).await {
-                Ok(bytes) => parse_fault(&bytes).map_err(Failure::from),
-                Err(failure) => Err(failure),
-            };
-            match added {
-                Ok(fault) => {
-                    let id = faults.add(fault.clone());
-                    json_response(StatusCode::OK, &entry(faults, id, &fault))
-                }
-                Err(failure) => error_response(&failure),
-            }
-        }
-        Method::DELETE => {
-            let removed = faults.clear();
+}
+
+/// `DELETE {PATH}`: removes every fault.
+async fn clear(State(faults): State<Faults>) -> Response<Body> {
+    let removed = faults.clear();
+    json_response(StatusCode::OK, &json!({ "removed": removed }))
+}
+
+/// `GET {PATH}/{id}`: one fault.
+async fn show(State(faults): State<Faults>, Path(id): Path<String>) -> Response<Body> {
+    match find(&faults, &id) {
+        Ok((id, fault)) => json_response(StatusCode::OK, &entry(&faults, id, &fault)),
+        Err(failure) => error_response(&failure),
+    }
+}
+
+/// `DELETE {PATH}/{id}`: removes one fault.
+async fn remove(State(faults): State<Faults>, Path(id): Path<String>) -> Response<Body> {
+    match find(&faults, &id) {
+        Ok((id, _)) => {
+            let removed = u8::from(faults.remove(id));
             json_response(StatusCode::OK, &json!({ "removed": removed }))
         }
-        _ => not_allowed(&parts.method, "GET, POST, DELETE"),
+        Err(failure) => error_response(&failure),
     }
 }
 
@@ -120,32 +144,9 @@ fn entry(faults: &Faults, id: FaultId, fault: &Fault) -> Value {
     })
 }
 
-/// 405 naming the methods the path takes.
-fn not_allowed(method: &Method, allowed: &'static str) -> Response<Body> {
-    let mut response = error_response(&Failure {
-        status: StatusCode::METHOD_NOT_ALLOWED,
-        error: Error::new(
-            Code::Unimplemented,
-            format!("{method} is not allowed here; use {allowed}"),
-        ),
-    });
-    response
-        .headers_mut()
-        .insert(ALLOW, HeaderValue::from_static(allowed));
-    response
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn admin_paths() {
-        assert!(is_admin_path("/_eeops/faults"));
-        assert!(is_admin_path("/_eeops/faults/3"));
-        assert!(!is_admin_path("/_eeops/faultsx"));
-        assert!(!is_admin_path("/v1/projects/p/operations"));
-    }
 
     #[test]
     fn bodies_are_json_objects_or_spec_strings() {
