@@ -299,7 +299,9 @@ async fn the_page_shows_every_task_the_totals_and_the_failures_grouped() {
         (total_eecu - summed).abs() < 0.01,
         "{total_eecu} against {summed}"
     );
-    assert!(page.contains("8 tasks: 2 succeeded, 3 failed, 1 cancelled, 1 running, 1 pending"));
+    assert!(
+        page.contains("8 tasks: 1 running · 1 pending · 3 failed · 1 cancelled · 2 succeeded · ")
+    );
 
     // Failures: the two oversize exports are one group, the internal error another.
     let groups = tags(&page, "<tr class=\"failure\"");

@@ -167,31 +167,24 @@ impl Totals {
         self.eecu_seconds += task.eecu_seconds;
     }
 
-    /// One line, like `12 tasks: 6 succeeded, 2 failed, ... · 3.40 EECU-hours`.
+    /// One line, live work first, as `eeops`'s other totals read:
+    /// `12 tasks: 3 running · 2 pending · 1 failed · 6 succeeded · 3.40 EECU-hours`.
     pub(crate) fn line(&self) -> String {
-        let parts: Vec<String> = [
-            (self.succeeded, "succeeded"),
+        let mut parts: Vec<String> = [
+            (self.running, "running"),
+            (self.pending, "pending"),
+            (self.cancelling, "cancelling"),
             (self.failed, "failed"),
             (self.cancelled, "cancelled"),
-            (self.running, "running"),
-            (self.cancelling, "cancelling"),
-            (self.pending, "pending"),
+            (self.succeeded, "succeeded"),
         ]
         .iter()
         .filter(|(count, _)| *count > 0)
         .map(|(count, name)| format!("{count} {name}"))
         .collect();
+        parts.push(format!("{:.2} EECU-hours", self.eecu_seconds / 3600.0));
         let noun = if self.tasks == 1 { "task" } else { "tasks" };
-        let counts = if parts.is_empty() {
-            String::new()
-        } else {
-            format!(": {}", parts.join(", "))
-        };
-        format!(
-            "{} {noun}{counts} · {:.2} EECU-hours",
-            self.tasks,
-            self.eecu_seconds / 3600.0
-        )
+        format!("{} {noun}: {}", self.tasks, parts.join(" · "))
     }
 }
 
@@ -337,7 +330,7 @@ mod tests {
         assert_eq!(report.span(), Some((HOUR, now)));
         assert_eq!(
             report.totals.line(),
-            "3 tasks: 1 cancelled, 1 running, 1 pending · 0.08 EECU-hours"
+            "3 tasks: 1 running · 1 pending · 1 cancelled · 0.08 EECU-hours"
         );
     }
 }
