@@ -255,7 +255,7 @@ impl ClientBuilder {
             .unwrap_or_else(|| Routes::earth_engine(self.api_version));
         let kind = self
             .transport
-            .unwrap_or_else(|| crate::endpoint::default_transport(&self.endpoint));
+            .unwrap_or_else(|| default_transport(&self.endpoint));
         let proxy = self.proxies.route(&self.endpoint)?;
         let (endpoint, limit) = (self.endpoint.as_str(), self.max_response_bytes);
         let transport: Box<dyn Transport> = match kind {
@@ -369,6 +369,16 @@ impl Client {
     }
 }
 
+/// The transport a client gets when none is chosen: REST for Earth
+/// Engine's endpoints, gRPC elsewhere.
+fn default_transport(endpoint: &str) -> TransportKind {
+    if crate::endpoint::is_earth_engine_endpoint(endpoint) {
+        TransportKind::Rest
+    } else {
+        TransportKind::Grpc
+    }
+}
+
 /// Whether the endpoint is a host other than this machine.
 fn is_remote(endpoint: &str) -> bool {
     endpoint
@@ -376,4 +386,29 @@ fn is_remote(endpoint: &str) -> bool {
         .ok()
         .and_then(|uri| uri.host().map(|host| !crate::http::is_loopback_host(host)))
         .unwrap_or(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn builders_pick_rest_for_earth_engine_and_grpc_elsewhere() -> Result<()> {
+        let built = |endpoint: &str| {
+            Client::builder()
+                .with_endpoint(endpoint)
+                .with_credentials(Credentials::anonymous())
+                .build()
+                .map(|client| format!("{client:?}"))
+        };
+        assert!(built(EARTH_ENGINE_ENDPOINT)?.contains("RestTransport"));
+        assert!(built("https://earthengine-highvolume.googleapis.com")?.contains("RestTransport"));
+        assert!(built("http://127.0.0.1:1")?.contains("GrpcTransport"));
+        let chosen = Client::builder()
+            .with_transport(TransportKind::Grpc)
+            .with_credentials(Credentials::anonymous())
+            .build()?;
+        assert!(format!("{chosen:?}").contains("GrpcTransport"));
+        Ok(())
+    }
 }

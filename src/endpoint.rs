@@ -1,11 +1,8 @@
-//! Which endpoints are Earth Engine's own, and the transport they get by
-//! default.
+//! Which endpoints are Earth Engine's own.
 //!
 //! Earth Engine's task metadata has documented JSON names and undocumented
 //! field numbers, so against Earth Engine REST is the transport that reads
-//! it right: it is the default there.
-
-use crate::client::TransportKind;
+//! it right: the client's builder makes it the default there.
 
 /// Whether `url` is one of Earth Engine's endpoints: `earthengine.googleapis.com`
 /// and its variants under `googleapis.com` (`earthengine-highvolume`,
@@ -33,16 +30,6 @@ pub fn is_earth_engine_endpoint(url: &str) -> bool {
     })
 }
 
-/// The transport a client gets when none is chosen: REST for Earth
-/// Engine's endpoints, gRPC elsewhere.
-pub(crate) fn default_transport(url: &str) -> TransportKind {
-    if is_earth_engine_endpoint(url) {
-        TransportKind::Rest
-    } else {
-        TransportKind::Grpc
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,7 +48,6 @@ mod tests {
             "https://earthengine.googleapis.com.",
         ] {
             assert!(is_earth_engine_endpoint(url), "{url}");
-            assert_eq!(default_transport(url), TransportKind::Rest, "{url}");
         }
         for url in [
             "http://127.0.0.1:8080",
@@ -72,27 +58,6 @@ mod tests {
             "https://storage.googleapis.com/earthengine.googleapis.com",
         ] {
             assert!(!is_earth_engine_endpoint(url), "{url}");
-            assert_eq!(default_transport(url), TransportKind::Grpc, "{url}");
         }
-    }
-
-    #[tokio::test]
-    async fn builders_pick_rest_for_earth_engine_and_grpc_elsewhere() -> crate::Result<()> {
-        let built = |endpoint: &str| {
-            crate::Client::builder()
-                .with_endpoint(endpoint)
-                .with_credentials(crate::Credentials::anonymous())
-                .build()
-                .map(|client| format!("{client:?}"))
-        };
-        assert!(built(crate::EARTH_ENGINE_ENDPOINT)?.contains("RestTransport"));
-        assert!(built("https://earthengine-highvolume.googleapis.com")?.contains("RestTransport"));
-        assert!(built("http://127.0.0.1:1")?.contains("GrpcTransport"));
-        let chosen = crate::Client::builder()
-            .with_transport(TransportKind::Grpc)
-            .with_credentials(crate::Credentials::anonymous())
-            .build()?;
-        assert!(format!("{chosen:?}").contains("GrpcTransport"));
-        Ok(())
     }
 }
