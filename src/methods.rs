@@ -58,86 +58,68 @@ pub(crate) trait Method:
     ) -> BoxFuture<Result<Self::Response>>;
 }
 
-impl Method for GetOperationRequest {
-    type Response = Operation;
-    const RPC: Rpc = Rpc::GetOperation;
-    const REPEATABLE: bool = true;
-    const RESOURCE: &'static str = "operation";
-    const ACTION: &'static str = "getting operation";
+/// One row of the table: the request type, its response, the RPC and the
+/// transport method that sends one attempt, whether it is repeatable, what
+/// its `name` field names, what a call does; then any hooks of its own.
+macro_rules! method {
+    (
+        $request:ty => $response:ty, $rpc:ident via $send:ident,
+        repeatable: $repeatable:literal, resource: $resource:literal, action: $action:literal
+        $(, { $($hooks:tt)* })?
+    ) => {
+        impl Method for $request {
+            type Response = $response;
+            const RPC: Rpc = Rpc::$rpc;
+            const REPEATABLE: bool = $repeatable;
+            const RESOURCE: &'static str = $resource;
+            const ACTION: &'static str = $action;
 
-    fn resource(&self) -> &str {
-        &self.name
-    }
+            fn resource(&self) -> &str {
+                &self.name
+            }
 
-    fn attempt(
-        transport: &dyn Transport,
-        request: Self,
-        call: CallContext,
-    ) -> BoxFuture<Result<Operation>> {
-        transport.get_operation(request, call)
-    }
+            fn attempt(
+                transport: &dyn Transport,
+                request: Self,
+                call: CallContext,
+            ) -> BoxFuture<Result<$response>> {
+                transport.$send(request, call)
+            }
+
+            $($($hooks)*)?
+        }
+    };
 }
 
-impl Method for ListOperationsRequest {
-    type Response = ListOperationsResponse;
-    const RPC: Rpc = Rpc::ListOperations;
-    const REPEATABLE: bool = true;
-    const RESOURCE: &'static str = "parent";
-    const ACTION: &'static str = "listing operations of";
-
-    fn resource(&self) -> &str {
-        &self.name
+method!(GetOperationRequest => Operation, GetOperation via get_operation,
+    repeatable: true, resource: "operation", action: "getting operation");
+method!(ListOperationsRequest => ListOperationsResponse, ListOperations via list_operations,
+    repeatable: true, resource: "parent", action: "listing operations of");
+// Cancelling twice is harmless.
+method!(CancelOperationRequest => (), CancelOperation via cancel_operation,
+    repeatable: true, resource: "operation", action: "cancelling operation");
+method!(DeleteOperationRequest => (), DeleteOperation via delete_operation,
+    repeatable: false, resource: "operation", action: "deleting operation");
+// The request's `timeout` is the wait the caller asked for; each attempt
+// sends it fitted inside what is left of the call's deadline.
+method!(WaitOperationRequest => Operation, WaitOperation via wait_operation,
+    repeatable: true, resource: "operation", action: "waiting for operation", {
+    fn time_needed(&self) -> Option<Duration> {
+        requested_wait(self).map(|wait| wait.saturating_add(WAIT_CALL_MARGIN))
     }
 
-    fn attempt(
-        transport: &dyn Transport,
-        request: Self,
-        call: CallContext,
-    ) -> BoxFuture<Result<ListOperationsResponse>> {
-        transport.list_operations(request, call)
+    fn for_attempt(&self, call: &CallContext) -> Self {
+        let server_wait = match (requested_wait(self), call.remaining()) {
+            (Some(wait), Some(remaining)) => Some(wait.min(wait_within(remaining))),
+            (None, Some(remaining)) => Some(wait_within(remaining)),
+            (wait, None) => wait,
+        };
+        WaitOperationRequest {
+            name: self.name.clone(),
+            timeout: server_wait.map(proto_duration),
+        }
     }
-}
-
-impl Method for CancelOperationRequest {
-    type Response = ();
-    const RPC: Rpc = Rpc::CancelOperation;
-    // Cancelling twice is harmless.
-    const REPEATABLE: bool = true;
-    const RESOURCE: &'static str = "operation";
-    const ACTION: &'static str = "cancelling operation";
-
-    fn resource(&self) -> &str {
-        &self.name
-    }
-
-    fn attempt(
-        transport: &dyn Transport,
-        request: Self,
-        call: CallContext,
-    ) -> BoxFuture<Result<()>> {
-        transport.cancel_operation(request, call)
-    }
-}
-
-impl Method for DeleteOperationRequest {
-    type Response = ();
-    const RPC: Rpc = Rpc::DeleteOperation;
-    const REPEATABLE: bool = false;
-    const RESOURCE: &'static str = "operation";
-    const ACTION: &'static str = "deleting operation";
-
-    fn resource(&self) -> &str {
-        &self.name
-    }
-
-    fn attempt(
-        transport: &dyn Transport,
-        request: Self,
-        call: CallContext,
-    ) -> BoxFuture<Result<()>> {
-        transport.delete_operation(request, call)
-    }
-}
+});
 
 /// Extra call time granted beyond a requested wait timeout.
 const WAIT_CALL_MARGIN: Duration = Duration::from_secs(10);
@@ -154,44 +136,6 @@ fn requested_wait(request: &WaitOperationRequest) -> Option<Duration> {
     request
         .timeout
         .and_then(|timeout| Duration::try_from(timeout).ok())
-}
-
-/// The request's `timeout` is the wait the caller asked for; each attempt
-/// sends it fitted inside what is left of the call's deadline.
-impl Method for WaitOperationRequest {
-    type Response = Operation;
-    const RPC: Rpc = Rpc::WaitOperation;
-    const REPEATABLE: bool = true;
-    const RESOURCE: &'static str = "operation";
-    const ACTION: &'static str = "waiting for operation";
-
-    fn resource(&self) -> &str {
-        &self.name
-    }
-
-    fn time_needed(&self) -> Option<Duration> {
-        requested_wait(self).map(|wait| wait.saturating_add(WAIT_CALL_MARGIN))
-    }
-
-    fn for_attempt(&self, call: &CallContext) -> Self {
-        let server_wait = match (requested_wait(self), call.remaining()) {
-            (Some(wait), Some(remaining)) => Some(wait.min(wait_within(remaining))),
-            (None, Some(remaining)) => Some(wait_within(remaining)),
-            (wait, None) => wait,
-        };
-        WaitOperationRequest {
-            name: self.name.clone(),
-            timeout: server_wait.map(proto_duration),
-        }
-    }
-
-    fn attempt(
-        transport: &dyn Transport,
-        request: Self,
-        call: CallContext,
-    ) -> BoxFuture<Result<Operation>> {
-        transport.wait_operation(request, call)
-    }
 }
 
 #[cfg(test)]
