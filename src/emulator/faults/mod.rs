@@ -38,8 +38,9 @@ pub const FAULT_DOMAIN: &str = "emulator.eeops";
 ///
 /// Built with [`Fault::on`] (or [`Fault::on_any`]) and the `with_*`
 /// methods, parsed from text with [`Fault::parse`] or from JSON with
-/// [`Fault::from_json`]; [`Display`](fmt::Display) writes the text form
-/// back and [`Fault::to_json`] the JSON form.
+/// [`Fault::from_json`] (both through its serde `Deserialize`, which any
+/// serde format can use); [`Display`](fmt::Display) writes the text form
+/// back and [`Fault::to_json`] (its `Serialize`) the JSON form.
 ///
 /// **Which calls.** Every call of its method by default; [`every`]`(n)`
 /// hits calls n, 2n, 3n… (counted per fault, over the calls of its method

@@ -1,10 +1,17 @@
-//! The text and JSON forms of a [`Fault`]: one set of keys for both.
+//! The text and JSON forms of a [`Fault`]: one set of keys for both, read by
+//! one serde [`Deserialize`] (the text form's `key=value` items go through
+//! serde's map deserializer, the JSON form through `serde_json`) and written
+//! by one [`Serialize`] and [`Display`](fmt::Display).
 
 use std::collections::HashSet;
 use std::fmt;
 use std::time::Duration;
 
-use serde_json::{Map, Value, json};
+use serde::de::value::{Error as TextError, MapDeserializer};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
+use serde::ser::{SerializeMap, Serializer};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
 use super::{Fault, Selection};
 use crate::duration::{self, format_duration};
@@ -102,9 +109,10 @@ impl Fault {
                     ));
                 }
             };
-            items.push((key.to_owned(), value.to_owned()));
+            items.push((key, value));
         }
-        from_items(items)
+        Fault::deserialize(MapDeserializer::<_, TextError>::new(items.into_iter()))
+            .map_err(|e| e.to_string())
     }
 
     /// Reads the JSON form: an object with the keys of [`parse`]'s text
@@ -131,73 +139,47 @@ impl Fault {
     ///
     /// [`parse`]: Fault::parse
     pub fn from_json(value: &Value) -> Result<Fault, String> {
-        let Value::Object(object) = value else {
+        if !value.is_object() {
             return Err(format!(
                 "a fault must be a JSON object such as {}, not {}",
                 json!({"method": "GetOperation", "every": 3, "code": "UNAVAILABLE"}),
                 kind(value)
             ));
-        };
-        let mut items = Vec::with_capacity(object.len());
-        for (key, value) in object {
-            let text = match value {
-                Value::String(text) => text.trim().to_owned(),
-                Value::Number(number) => number.to_string(),
-                Value::Bool(flag) => flag.to_string(),
-                other => {
-                    return Err(format!(
-                        "fault field {} must be a string, a number or a boolean, not {}",
-                        quoted(key),
-                        kind(other)
-                    ));
-                }
-            };
-            items.push((key.clone(), text));
         }
-        from_items(items)
+        Fault::deserialize(value).map_err(|e| e.to_string())
     }
 
     /// The JSON form (see [`from_json`](Fault::from_json)), without the
     /// keys left at their default.
     pub fn to_json(&self) -> Value {
-        let mut object = Map::new();
-        for (key, value) in self.items() {
-            let value = match key {
-                "every" | "seed" | "http" => value
-                    .parse::<u64>()
-                    .map_or_else(|_| Value::String(value.clone()), Value::from),
-                "fraction" => value
-                    .parse::<f64>()
-                    .map_or_else(|_| Value::String(value.clone()), Value::from),
-                "drop" => Value::Bool(value == "true"),
-                _ => Value::String(value),
-            };
-            object.insert(key.to_owned(), value);
-        }
-        Value::Object(object)
+        // Strings, whole numbers, a fraction from 0 to 1 and booleans: a
+        // JSON value can hold each of them.
+        serde_json::to_value(self).unwrap_or_default()
     }
 
-    /// The fault's keys and values in text form, in [`KEYS`] order, left
-    /// out when at their default (`method` always there).
-    fn items(&self) -> Vec<(&'static str, String)> {
+    /// The fault's keys and values, in [`KEYS`] order, left out when at
+    /// their default (`method` always there).
+    fn items(&self) -> Vec<(&'static str, Item)> {
         let mut items = vec![(
             "method",
-            self.method
-                .map_or_else(|| "*".to_owned(), |rpc| rpc.name().to_owned()),
+            Item::Text(
+                self.method
+                    .map_or_else(|| "*".to_owned(), |rpc| rpc.name().to_owned()),
+            ),
         )];
         match self.selection {
             Selection::All => {}
-            Selection::Every(n) => items.push(("every", n.to_string())),
-            Selection::Fraction(p) => items.push(("fraction", p.to_string())),
+            Selection::Every(n) => items.push(("every", Item::Whole(n))),
+            Selection::Fraction(p) => items.push(("fraction", Item::Fraction(p))),
         }
         if let Some(seed) = self.seed {
-            items.push(("seed", seed.to_string()));
+            items.push(("seed", Item::Whole(seed)));
         }
         if let Some(code) = self.code {
-            items.push(("code", code.as_str_name().to_owned()));
+            items.push(("code", Item::Text(code.as_str_name().to_owned())));
         }
         if let Some(status) = self.http_status {
-            items.push(("http", status.to_string()));
+            items.push(("http", Item::Whole(u64::from(status))));
         }
         for (key, duration) in [
             ("retry_delay", self.retry_delay),
@@ -205,11 +187,11 @@ impl Fault {
             ("latency", self.latency),
         ] {
             if let Some(duration) = duration {
-                items.push((key, format_duration(duration)));
+                items.push((key, Item::Text(format_duration(duration))));
             }
         }
         if self.drop {
-            items.push(("drop", "true".to_owned()));
+            items.push(("drop", Item::Flag(true)));
         }
         items
     }
@@ -228,75 +210,214 @@ impl fmt::Display for Fault {
     }
 }
 
-/// Builds a fault from its keys and values in text form.
-fn from_items(items: Vec<(String, String)>) -> Result<Fault, String> {
-    let mut fault = Fault::on_any();
-    let mut seen: HashSet<&'static str> = HashSet::new();
-    for (key, value) in &items {
-        let Some(known) = KEYS.iter().copied().find(|known| *known == key) else {
-            return Err(format!(
-                "unknown fault key {}; the keys are {}",
-                quoted(key),
-                KEYS.join(", ")
-            ));
-        };
-        if !seen.insert(known) {
-            return Err(format!("fault key {known} is given more than once"));
-        }
-        let value = value.as_str();
-        match known {
-            "method" => fault.method = parse_method(value)?,
-            "every" => match value.parse::<u64>() {
-                Ok(n) if n >= 1 => fault.selection = Selection::Every(n),
-                _ => {
-                    return Err(format!(
-                        "every must be a whole number of at least 1, not {}",
-                        quoted(value)
-                    ));
-                }
-            },
-            "fraction" => match value.parse::<f64>() {
-                Ok(p) if (0.0..=1.0).contains(&p) => fault.selection = Selection::Fraction(p),
-                _ => {
-                    return Err(format!(
-                        "fraction must be a number from 0 to 1, not {}",
-                        quoted(value)
-                    ));
-                }
-            },
-            "seed" => {
-                fault.seed = Some(value.parse::<u64>().map_err(|_| {
-                    format!(
-                        "seed must be a whole number from 0 to {}, not {}",
-                        u64::MAX,
-                        quoted(value)
-                    )
-                })?);
-            }
-            "code" => fault.code = Some(parse_code(value)?),
-            "http" => match value.parse::<u16>() {
-                Ok(status) if (400..=599).contains(&status) => fault.http_status = Some(status),
-                _ => {
-                    return Err(format!(
-                        "http must be an HTTP error status from 400 to 599, not {}",
-                        quoted(value)
-                    ));
-                }
-            },
-            "retry_delay" => fault.retry_delay = Some(parse_duration(known, value)?),
-            "retry_after" => fault.retry_after = Some(parse_duration(known, value)?),
-            "latency" => fault.latency = Some(parse_duration(known, value)?),
-            _ => {
-                fault.drop = match value.to_ascii_lowercase().as_str() {
-                    "true" => true,
-                    "false" => false,
-                    _ => {
-                        return Err(format!("drop must be true or false, not {}", quoted(value)));
-                    }
-                };
-            }
+/// One value of a fault, as both forms write it.
+enum Item {
+    Text(String),
+    Whole(u64),
+    Fraction(f64),
+    Flag(bool),
+}
+
+impl fmt::Display for Item {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Item::Text(text) => f.write_str(text),
+            Item::Whole(n) => write!(f, "{n}"),
+            Item::Fraction(p) => write!(f, "{p}"),
+            Item::Flag(flag) => write!(f, "{flag}"),
         }
     }
+}
+
+impl Serialize for Item {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Item::Text(text) => serializer.serialize_str(text),
+            Item::Whole(n) => serializer.serialize_u64(*n),
+            Item::Fraction(p) => serializer.serialize_f64(*p),
+            Item::Flag(flag) => serializer.serialize_bool(*flag),
+        }
+    }
+}
+
+/// The JSON form: strings, numbers and booleans, as
+/// [`from_json`](Fault::from_json) reads them.
+impl Serialize for Fault {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let items = self.items();
+        let mut map = serializer.serialize_map(Some(items.len()))?;
+        for (key, item) in &items {
+            map.serialize_entry(key, item)?;
+        }
+        map.end()
+    }
+}
+
+/// Either form: a map of the keys of [`Fault::parse`], each value a string,
+/// a number or a boolean holding what the text form would.
+impl<'de> Deserialize<'de> for Fault {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(FaultVisitor)
+    }
+}
+
+/// Reads a fault's keys and values, refusing unknown and repeated keys.
+struct FaultVisitor;
+
+impl<'de> Visitor<'de> for FaultVisitor {
+    type Value = Fault;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a fault such as {EXAMPLE}")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fault, A::Error> {
+        let mut fault = Fault::on_any();
+        let mut seen: HashSet<&'static str> = HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let Some(known) = KEYS.iter().copied().find(|known| *known == key) else {
+                return Err(de::Error::custom(format!(
+                    "unknown fault key {}; the keys are {}",
+                    quoted(&key),
+                    KEYS.join(", ")
+                )));
+            };
+            if !seen.insert(known) {
+                return Err(de::Error::custom(format!(
+                    "fault key {known} is given more than once"
+                )));
+            }
+            let value = map.next_value_seed(Text(known))?;
+            set(&mut fault, known, &value).map_err(de::Error::custom)?;
+        }
+        check_combination(&seen, &fault).map_err(de::Error::custom)?;
+        Ok(fault)
+    }
+}
+
+/// One value as text: a string (trimmed), a number or a boolean.
+struct Text(&'static str);
+
+impl Text {
+    fn refuse<E: de::Error>(&self, kind: &str) -> Result<String, E> {
+        Err(E::custom(format!(
+            "fault field {} must be a string, a number or a boolean, not {kind}",
+            quoted(self.0)
+        )))
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Text {
+    type Value = String;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<String, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Text {
+    type Value = String;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "fault field {} as a string, a number or a boolean",
+            self.0
+        )
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<String, E> {
+        Ok(text.trim().to_owned())
+    }
+
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<String, E> {
+        Ok(n.to_string())
+    }
+
+    fn visit_i64<E: de::Error>(self, n: i64) -> Result<String, E> {
+        Ok(n.to_string())
+    }
+
+    fn visit_f64<E: de::Error>(self, n: f64) -> Result<String, E> {
+        Ok(n.to_string())
+    }
+
+    fn visit_bool<E: de::Error>(self, flag: bool) -> Result<String, E> {
+        Ok(flag.to_string())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<String, E> {
+        self.refuse("null")
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<String, A::Error> {
+        self.refuse("an array")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<String, A::Error> {
+        self.refuse("an object")
+    }
+}
+
+/// Sets the key `known` of `fault` from its value in text form.
+fn set(fault: &mut Fault, known: &str, value: &str) -> Result<(), String> {
+    match known {
+        "method" => fault.method = parse_method(value)?,
+        "every" => match value.parse::<u64>() {
+            Ok(n) if n >= 1 => fault.selection = Selection::Every(n),
+            _ => {
+                return Err(format!(
+                    "every must be a whole number of at least 1, not {}",
+                    quoted(value)
+                ));
+            }
+        },
+        "fraction" => match value.parse::<f64>() {
+            Ok(p) if (0.0..=1.0).contains(&p) => fault.selection = Selection::Fraction(p),
+            _ => {
+                return Err(format!(
+                    "fraction must be a number from 0 to 1, not {}",
+                    quoted(value)
+                ));
+            }
+        },
+        "seed" => {
+            fault.seed = Some(value.parse::<u64>().map_err(|_| {
+                format!(
+                    "seed must be a whole number from 0 to {}, not {}",
+                    u64::MAX,
+                    quoted(value)
+                )
+            })?);
+        }
+        "code" => fault.code = Some(parse_code(value)?),
+        "http" => match value.parse::<u16>() {
+            Ok(status) if (400..=599).contains(&status) => fault.http_status = Some(status),
+            _ => {
+                return Err(format!(
+                    "http must be an HTTP error status from 400 to 599, not {}",
+                    quoted(value)
+                ));
+            }
+        },
+        "retry_delay" => fault.retry_delay = Some(parse_duration(known, value)?),
+        "retry_after" => fault.retry_after = Some(parse_duration(known, value)?),
+        "latency" => fault.latency = Some(parse_duration(known, value)?),
+        _ => {
+            fault.drop = match value.to_ascii_lowercase().as_str() {
+                "true" => true,
+                "false" => false,
+                _ => {
+                    return Err(format!("drop must be true or false, not {}", quoted(value)));
+                }
+            };
+        }
+    }
+    Ok(())
+}
+
+/// The rules between keys: `every` or `fraction`, and no error with `drop`.
+fn check_combination(seen: &HashSet<&'static str>, fault: &Fault) -> Result<(), String> {
     if seen.contains("every") && seen.contains("fraction") {
         return Err(
             "every and fraction cannot be combined: a fault hits every Nth call or a fraction of them"
@@ -315,7 +436,7 @@ fn from_items(items: Vec<(String, String)>) -> Result<Fault, String> {
             ));
         }
     }
-    Ok(fault)
+    Ok(())
 }
 
 /// `*` or an RPC name, in any case.
@@ -524,6 +645,16 @@ mod tests {
                 .with_latency(Duration::from_millis(250))
                 .dropping_connection()
         );
+        // Fault is serde's: JSON text reads straight into it, and a key given
+        // twice, which a JSON object value would have merged, is refused.
+        let streamed: Result<Fault, _> = serde_json::from_str(r#"{"every": 3, "drop": true}"#);
+        assert_eq!(
+            streamed.map_err(|e| e.to_string()),
+            Ok(Fault::on_any().every(3).dropping_connection())
+        );
+        let twice = serde_json::from_str::<Fault>(r#"{"every": 3, "every": 4}"#)
+            .expect_err("a repeated key");
+        assert!(twice.to_string().contains("more than once"), "{twice}");
         let coded = Fault::from_json(&json!({"code": 8})).expect("a numeric code");
         assert_eq!(coded.code(), Some(Code::ResourceExhausted));
     }
