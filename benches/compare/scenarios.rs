@@ -169,6 +169,17 @@ pub(crate) fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
 
+/// The resident set before a scenario, at its peak, and the growth, in MiB.
+fn rss_metrics(name: &str, before_kib: u64, peak_kib: u64) {
+    metric(&format!("{name}_rss_before"), mib(before_kib), "MiB");
+    metric(&format!("{name}_rss_peak"), mib(peak_kib), "MiB");
+    metric(
+        &format!("{name}_rss_growth"),
+        mib(peak_kib.saturating_sub(before_kib)),
+        "MiB",
+    );
+}
+
 /// Samples the resident set every 2 ms on a thread of its own until
 /// finished; the highest value seen.
 pub(crate) struct RssSampler {
@@ -284,13 +295,7 @@ pub(crate) async fn list_memory(
     assert_eq!(listed, count, "every operation is listed");
     let mode = if collect { "collect" } else { "stream" };
     let name = format!("list_{mode}_{}_{label}", count_label(count));
-    metric(&format!("{name}_rss_before"), mib(before), "MiB");
-    metric(&format!("{name}_rss_peak"), mib(peak), "MiB");
-    metric(
-        &format!("{name}_rss_growth"),
-        mib(peak.saturating_sub(before)),
-        "MiB",
-    );
+    rss_metrics(&name, before, peak);
     metric(
         &format!("{name}_vmhwm"),
         mib(proc_status_kib("VmHWM")),
@@ -359,13 +364,7 @@ pub(crate) async fn watch(count: usize) {
     metric(&format!("{name}_seconds"), elapsed, "s");
     metric(&format!("{name}_changes"), seen as f64, "changes");
     metric(&format!("{name}_errors"), failed as f64, "errors");
-    metric(&format!("{name}_rss_before"), mib(before), "MiB");
-    metric(&format!("{name}_rss_peak"), mib(peak), "MiB");
-    metric(
-        &format!("{name}_rss_growth"),
-        mib(peak.saturating_sub(before)),
-        "MiB",
-    );
+    rss_metrics(&name, before, peak);
     drop(changes);
     drop(client);
     emulator.shutdown().await.expect("the emulator shuts down");
