@@ -30,9 +30,11 @@ Exit codes:
   3  wait: at least one operation FAILED
   4  wait: at least one operation was CANCELLED and none failed
   5  wait: --timeout passed with operations still running
-  6  not found";
+  6  not found
+  130 interrupted by Ctrl-C (after saying what was done)";
 
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub(crate) struct GlobalArgs {
     /// Service URL: http://host:port (plaintext, emulators) or https://host (TLS).
     #[arg(long, global = true, env = "EEOPS_ENDPOINT", default_value = eeops::EARTH_ENGINE_ENDPOINT)]
@@ -51,7 +53,7 @@ pub(crate) struct GlobalArgs {
     #[arg(long, global = true, env = "EEOPS_PROJECT")]
     pub(crate) project: Option<String>,
 
-    /// Output format [default: table on a terminal, json otherwise].
+    /// Output format [default: table on a terminal, tsv otherwise].
     #[arg(long, global = true, value_enum)]
     pub(crate) format: Option<Format>,
 
@@ -111,6 +113,58 @@ pub(crate) struct GlobalArgs {
     pub(crate) quiet: bool,
 }
 
+/// The global options only a client uses: `serve` neither shows nor
+/// accepts them.
+const CLIENT_ONLY: [&str; 13] = [
+    "endpoint",
+    "transport",
+    "api_version",
+    "format",
+    "rpc_timeout",
+    "access_token",
+    "no_auth",
+    "allow_insecure_plaintext",
+    "headers",
+    "dry_run",
+    "emulator",
+    "proxy",
+    "no_proxy",
+];
+
+/// The command line as parsed; `serve` hides the client-only options and
+/// refuses them.
+pub(crate) fn parse() -> Result<Cli, clap::Error> {
+    let command = <Cli as clap::CommandFactory>::command();
+    // Hidden copies in `serve` take the place of the global ones there
+    // (clap does not propagate a global option a subcommand already has).
+    let hidden: Vec<clap::Arg> = command
+        .get_arguments()
+        .filter(|arg| CLIENT_ONLY.contains(&arg.get_id().as_str()))
+        .map(|arg| arg.clone().global(false).hide(true))
+        .collect();
+    let mut command = command.mut_subcommand("serve", |serve| serve.args(hidden));
+    let matches = command.try_get_matches_from_mut(std::env::args_os())?;
+    if let Some(serve) = matches.subcommand_matches("serve") {
+        let given = CLIENT_ONLY.iter().find(|id| {
+            [serve, &matches]
+                .iter()
+                .any(|m| m.value_source(id) == Some(clap::parser::ValueSource::CommandLine))
+        });
+        if let Some(id) = given {
+            let flag = command
+                .find_subcommand("serve")
+                .and_then(|serve| serve.get_arguments().find(|a| a.get_id() == *id))
+                .and_then(clap::Arg::get_long)
+                .unwrap_or(id);
+            return Err(command.error(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!("--{flag} is for the client commands; serve does not use it"),
+            ));
+        }
+    }
+    <Cli as clap::FromArgMatches>::from_arg_matches(&matches)
+}
+
 fn parse_header(text: &str) -> Result<(String, String), String> {
     let (name, value) = text
         .split_once(':')
@@ -134,16 +188,24 @@ pub(crate) enum ApiVersion {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Format {
+    /// Aligned columns for people (values whole when not on a terminal).
     Table,
+    /// Proto3 JSON (an array for several operations).
     Json,
     /// One JSON object per line.
     Jsonl,
+    /// Comma-separated values with a header line.
+    Csv,
+    /// One line per operation, tab-separated, no header.
+    Tsv,
 }
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// List operations, newest first.
     List(ListArgs),
+    /// Counts by state and type, EECU-hours and median queue and run times.
+    Summary(SummaryArgs),
     /// Show one operation.
     Get {
         /// A task id (with --project) or a full operation name.
@@ -156,6 +218,9 @@ pub(crate) enum Command {
         ids_or_names: Vec<String>,
     },
     /// Ask the server to cancel operations (asynchronous, best effort).
+    #[command(
+        override_usage = "eeops cancel [OPTIONS] <ID_OR_NAME>...\n       eeops cancel [OPTIONS] --all [--state S]... [--yes]"
+    )]
     Cancel(CancelArgs),
     /// Forget operations' results (this does not cancel them).
     Delete {
@@ -164,13 +229,15 @@ pub(crate) enum Command {
         ids_or_names: Vec<String>,
     },
     /// Wait until operations are done, showing progress.
+    #[command(
+        override_usage = "eeops wait [OPTIONS] <ID_OR_NAME>...\n       eeops wait [OPTIONS] --all"
+    )]
     Wait(WaitArgs),
     /// Print each state change of operations until they are done.
-    Watch {
-        /// Task ids (with --project) or full operation names.
-        #[arg(required = true)]
-        ids_or_names: Vec<String>,
-    },
+    #[command(
+        override_usage = "eeops watch [OPTIONS] <ID_OR_NAME>...\n       eeops watch [OPTIONS] --all [--state S]..."
+    )]
+    Watch(WatchArgs),
     /// Print a shell completion script (bash, zsh, fish, ...).
     Completions {
         /// The shell.
@@ -219,9 +286,31 @@ pub(crate) struct ListArgs {
     #[command(flatten)]
     pub(crate) filters: TaskFilterArgs,
 
-    /// Add times, EECU-seconds, destinations, priority and attempt.
+    /// Add times, EECU-hours, and the result: the error of a failed task,
+    /// else where it wrote to.
     #[arg(long)]
     pub(crate) long: bool,
+
+    /// Sort by created, updated, state, type, eecu or description
+    /// (~KEY for descending) [default: the server's order, newest first].
+    #[arg(long, value_name = "KEY", value_parser = super::sort::parse_sort_by)]
+    pub(crate) sort_by: Option<super::sort::SortBy>,
+
+    /// Reverse the order.
+    #[arg(long)]
+    pub(crate) reverse: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SummaryArgs {
+    /// Only tasks created since: a duration back from now (24h, 7d), a
+    /// date (2026-12-01) or an RFC 3339 time.
+    #[arg(long, value_parser = parse_since, value_name = "WHEN")]
+    pub(crate) since: Option<Since>,
+
+    /// The parent to sum up [default: projects/PROJECT].
+    #[arg(long)]
+    pub(crate) parent: Option<String>,
 }
 
 /// The conditions on tasks that `list` and `report` share, checked on the
@@ -283,6 +372,11 @@ pub(crate) struct CancelArgs {
     /// With --all: only operations in these states.
     #[arg(long, value_delimiter = ',', value_parser = parse_state, requires = "all")]
     pub(crate) state: Vec<State>,
+
+    /// With --all: cancel without asking (needed when not on a terminal;
+    /// -q also skips the question).
+    #[arg(long, short = 'y', requires = "all")]
+    pub(crate) yes: bool,
 }
 
 /// A count of at least one.
@@ -320,6 +414,42 @@ pub(crate) struct WaitArgs {
     /// Give up after this long (exit code 5); waits forever without it.
     #[arg(long, value_parser = parse_duration, value_name = "DUR")]
     pub(crate) timeout: Option<Duration>,
+
+    /// Run COMMAND (through the shell) for each operation that finishes,
+    /// with EEOPS_ID, EEOPS_NAME, EEOPS_STATE, EEOPS_TYPE,
+    /// EEOPS_DESCRIPTION and EEOPS_ERROR set.
+    #[arg(long, value_name = "COMMAND")]
+    pub(crate) on_done: Option<String>,
+
+    /// Ring the terminal bell when all are done.
+    #[arg(long)]
+    pub(crate) bell: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct WatchArgs {
+    /// Task ids (with --project) or full operation names.
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub(crate) ids_or_names: Vec<String>,
+
+    /// Follow every pending and running operation of the project, and
+    /// those created while watching, until none is live.
+    #[arg(long)]
+    pub(crate) all: bool,
+
+    /// With --all: only operations in these states.
+    #[arg(long, value_delimiter = ',', value_parser = parse_state, requires = "all")]
+    pub(crate) state: Vec<State>,
+
+    /// Run COMMAND (through the shell) for each operation that finishes,
+    /// with EEOPS_ID, EEOPS_NAME, EEOPS_STATE, EEOPS_TYPE,
+    /// EEOPS_DESCRIPTION and EEOPS_ERROR set.
+    #[arg(long, value_name = "COMMAND")]
+    pub(crate) on_done: Option<String>,
+
+    /// Ring the terminal bell when all are done.
+    #[arg(long)]
+    pub(crate) bell: bool,
 }
 
 #[derive(Debug, Args)]

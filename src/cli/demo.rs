@@ -10,7 +10,7 @@ use eeops::rpc::Code;
 use tokio::time::Instant;
 
 use super::args::{Format, GlobalArgs};
-use super::{CliError, Context, DEMO_PROJECT, commands, exit, output};
+use super::{CliError, Context, DEMO_PROJECT, commands, exit};
 
 const EXPORT_RUN_TIME: Duration = Duration::from_secs(3);
 const DEMO_TIMEOUT: Duration = Duration::from_secs(60);
@@ -68,7 +68,9 @@ pub(crate) async fn run(global: &GlobalArgs) -> Result<u8, CliError> {
         client: super::build_client(global, &emulator.endpoint())?,
         project: Some(project.clone()),
         format: Format::Table,
+        explicit_format: None,
         quiet: false,
+        screen: super::screen::Screen::stdout(),
     };
     let mut checks = Checks {
         failures: Vec::new(),
@@ -88,10 +90,11 @@ pub(crate) async fn run(global: &GlobalArgs) -> Result<u8, CliError> {
         .await?;
     say!(
         "{}",
-        indent(&output::table(
-            &operations,
-            output::terminal_width().saturating_sub(3)
-        ))
+        indent(&super::table::table(&operations, {
+            let mut screen = super::screen::Screen::stdout();
+            screen.width = screen.width.map(|w| w.saturating_sub(3));
+            screen
+        }))
     );
     checks.expect(
         [&export, &ingestion, &finished]
@@ -113,7 +116,7 @@ pub(crate) async fn run(global: &GlobalArgs) -> Result<u8, CliError> {
         done.done && done.state() == State::Succeeded,
         &format!(
             "it ended {} after {:.1}s",
-            output::state_label(&done),
+            done.state().as_str_name(),
             started.elapsed().as_secs_f64()
         ),
     );
@@ -126,7 +129,7 @@ pub(crate) async fn run(global: &GlobalArgs) -> Result<u8, CliError> {
     let right_after = ctx.client.get(&ingestion).await?;
     say!(
         "   cancel sent; the task is now {}",
-        output::state_label(&right_after)
+        right_after.state().as_str_name()
     );
     let cancelled = wait_with_progress(&ctx, &ingestion).await?;
     let code = cancelled.error().map(|error| error.code());
@@ -134,7 +137,7 @@ pub(crate) async fn run(global: &GlobalArgs) -> Result<u8, CliError> {
         cancelled.done && cancelled.state() == State::Cancelled && code == Some(Code::Cancelled),
         &format!(
             "it ended {} with error code {}",
-            output::state_label(&cancelled),
+            cancelled.state().as_str_name(),
             code.map_or("none".to_owned(), |code| format!(
                 "{} ({})",
                 code as i32,
@@ -152,7 +155,7 @@ pub(crate) async fn run(global: &GlobalArgs) -> Result<u8, CliError> {
         Err(error) => checks.expect(error.is_not_found(), &format!("Get now answers {error}")),
         Ok(operation) => checks.expect(
             false,
-            &format!("Get still returns it ({})", output::state_label(&operation)),
+            &format!("Get still returns it ({})", operation.state().as_str_name()),
         ),
     }
 
@@ -217,7 +220,7 @@ async fn wait_with_progress(
             "   [{}{}] {:>4}  {} {}",
             "#".repeat(filled),
             "-".repeat(20 - filled.min(20)),
-            output::progress_label(&operation),
+            super::task::Task::new(&operation).progress(),
             operation.id(),
             super::progress::describe(&operation),
         );

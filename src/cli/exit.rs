@@ -18,6 +18,8 @@ pub(crate) const OPERATION_CANCELLED: u8 = 4;
 pub(crate) const WAIT_TIMEOUT: u8 = 5;
 /// An operation (or project) does not exist.
 pub(crate) const NOT_FOUND: u8 = 6;
+/// Interrupted by Ctrl-C (128 + SIGINT, as shells report it).
+pub(crate) const INTERRUPTED: u8 = 130;
 
 /// The exit code for a failed call.
 pub(crate) fn for_error(error: &eeops::Error) -> u8 {
@@ -31,6 +33,7 @@ pub(crate) fn for_error(error: &eeops::Error) -> u8 {
 /// errors first, then failed, cancelled, timed out, success.
 pub(crate) fn worst(codes: impl IntoIterator<Item = u8>) -> u8 {
     let rank = |code: u8| match code {
+        INTERRUPTED => 8,
         RPC_ERROR => 7,
         USAGE => 6,
         NOT_FOUND => 5,

@@ -4,7 +4,6 @@ use std::error::Error as _;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use clap::Parser;
 use eeops::emulator::Emulator;
 use eeops::{Client, CredentialSearch, Credentials, Detail, TransportKind};
 
@@ -22,14 +21,26 @@ macro_rules! say {
 }
 
 mod args;
+mod cancel;
 mod commands;
 mod demo;
+mod detail;
+mod diagnose;
 mod exit;
+mod human;
+mod interrupt;
 mod output;
 mod progress;
 mod report;
+mod screen;
 mod serve;
 mod since;
+mod sort;
+mod summary;
+mod table;
+mod task;
+mod text;
+mod waiting;
 
 use args::{ApiVersion, Cli, Command, Format, GlobalArgs, TransportArg};
 
@@ -55,14 +66,52 @@ pub(crate) struct Context {
     pub(crate) client: Client,
     project: Option<String>,
     pub(crate) format: Format,
+    /// The format asked for with --format, if any.
+    pub(crate) explicit_format: Option<Format>,
     pub(crate) quiet: bool,
+    /// Where results go (stdout).
+    pub(crate) screen: screen::Screen,
+}
+
+/// What to say when a command needs a project and has none.
+const NO_PROJECT: &str = "no project: this command needs one (bare task ids and --all are \
+    looked up in a project). Pass --project PROJECT, set EEOPS_PROJECT=PROJECT, or set \
+    \"project\" in the Earth Engine credentials file (~/.config/earthengine/credentials)";
+
+/// The `project` of the Earth Engine credentials file, read without
+/// looking at any other credential.
+fn earth_engine_file_project() -> Option<String> {
+    let home = std::env::var_os("HOME")?;
+    let path = std::path::Path::new(&home).join(".config/earthengine/credentials");
+    if !path.exists() {
+        return None;
+    }
+    let credentials = Credentials::from_earth_engine_file(path).ok()?;
+    credentials.quota_project().map(str::to_owned)
+}
+
+/// Whether `command` works inside a project: bare ids are resolved in it,
+/// and listing without --parent lists it.
+fn needs_project(command: &Command) -> bool {
+    let bare = |ids: &[String]| ids.iter().any(|id| !id.contains('/'));
+    match command {
+        Command::List(args) => args.parent.is_none(),
+        Command::Summary(args) => args.parent.is_none(),
+        Command::Report(_) => true,
+        Command::Get { id_or_name } => bare(std::slice::from_ref(id_or_name)),
+        Command::Info { ids_or_names } | Command::Delete { ids_or_names } => bare(ids_or_names),
+        Command::Cancel(args) => args.all || bare(&args.ids_or_names),
+        Command::Wait(args) => args.all || bare(&args.ids_or_names),
+        Command::Watch(args) => args.all || bare(&args.ids_or_names),
+        Command::Serve(_) | Command::Demo | Command::Completions { .. } => false,
+    }
 }
 
 impl Context {
     pub(crate) fn project(&self) -> Result<&str, CliError> {
-        self.project.as_deref().ok_or_else(|| {
-            CliError::Usage("no project: pass --project P or set EEOPS_PROJECT".into())
-        })
+        self.project
+            .as_deref()
+            .ok_or_else(|| CliError::Usage(NO_PROJECT.into()))
     }
 
     /// A bare task id becomes `projects/{project}/operations/{id}`; anything
@@ -96,38 +145,50 @@ impl Context {
     }
 }
 
-/// Prints an error, its details and its chain of causes to stderr.
+/// Prints an error, its details and its chain of causes to stderr, each
+/// wrapped at word boundaries on a terminal.
 pub(crate) fn report(error: &eeops::Error) {
-    eprintln!("error: {error}");
+    let mut lines: Vec<(&str, String)> = vec![("error: ", error.to_string())];
     for detail in error.details() {
         match detail {
-            Detail::ErrorInfo(info) => eprintln!("  reason: {} ({})", info.reason, info.domain),
+            Detail::ErrorInfo(info) => {
+                lines.push(("  reason: ", format!("{} ({})", info.reason, info.domain)));
+            }
             Detail::BadRequest(bad) => {
                 for violation in &bad.field_violations {
-                    eprintln!("  field {}: {}", violation.field, violation.description);
+                    lines.push((
+                        "  field ",
+                        format!("{}: {}", violation.field, violation.description),
+                    ));
                 }
             }
             Detail::RetryInfo(info) => {
                 if let Some(delay) = info.retry_delay {
-                    eprintln!("  retry after: {delay}");
+                    lines.push(("  retry after: ", delay.to_string()));
                 }
             }
-            Detail::ResourceInfo(info) => eprintln!("  resource: {}", info.resource_name),
+            Detail::ResourceInfo(info) => lines.push(("  resource: ", info.resource_name.clone())),
             Detail::Help(help) => {
                 for link in &help.links {
-                    eprintln!("  see: {} {}", link.url, link.description);
+                    lines.push(("  see: ", format!("{} {}", link.url, link.description)));
                 }
             }
-            Detail::LocalizedMessage(message) => eprintln!("  {}", message.message),
-            Detail::Other(any) => eprintln!("  detail: {}", any.type_url),
+            Detail::LocalizedMessage(message) => lines.push(("  ", message.message.clone())),
+            Detail::Other(any) => lines.push(("  detail: ", any.type_url.clone())),
             _ => {}
         }
     }
     let mut cause = error.source();
     while let Some(inner) = cause {
-        eprintln!("  caused by: {inner}");
+        lines.push(("  caused by: ", inner.to_string()));
         cause = inner.source();
     }
+    let screen = screen::Screen::stderr();
+    let text: String = lines
+        .iter()
+        .map(|(mark, text)| screen.indented(mark, text))
+        .collect();
+    eprint!("{text}");
 }
 
 fn init_logging(global: &GlobalArgs) {
@@ -152,7 +213,7 @@ fn init_logging(global: &GlobalArgs) {
 
 /// Runs the tool and returns its exit code.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match args::parse() {
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();
@@ -174,14 +235,18 @@ pub fn main() -> ExitCode {
             return exit::code(exit::RPC_ERROR);
         }
     };
+    let endpoint = (!cli.global.emulator).then(|| cli.global.endpoint.clone());
     let code = match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(CliError::Usage(message)) => {
-            eprintln!("error: {message}");
+            eprint!("{}", screen::Screen::stderr().indented("error: ", &message));
             exit::USAGE
         }
         Err(CliError::Call(error)) => {
             report(&error);
+            if let Some(hint) = endpoint.and_then(|endpoint| diagnose::hint(&endpoint, &error)) {
+                eprint!("{}", screen::Screen::stderr().indented("hint: ", &hint));
+            }
             exit::for_error(&error)
         }
     };
@@ -208,7 +273,15 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
         }
         _ => {}
     }
-    let mut project = global.project.clone();
+    let mut project = global.project.clone().or_else(earth_engine_file_project);
+    if !global.emulator {
+        diagnose::check_endpoint(&global.endpoint)?;
+        // Before any credential lookup or call: a command that needs a
+        // project and has none is a mistake to say at once.
+        if project.is_none() && needs_project(&command) {
+            return Err(CliError::Usage(NO_PROJECT.into()));
+        }
+    }
     let mut endpoint = global.endpoint.clone();
     let emulator = if global.emulator {
         let project = project
@@ -235,7 +308,9 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
         client,
         project,
         format: output_format(&global),
+        explicit_format: global.format,
         quiet: global.quiet,
+        screen: screen::Screen::stdout(),
     };
     if global.dry_run {
         let result = commands::dry_run(&ctx, command).await;
@@ -246,12 +321,13 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
     }
     let result = match command {
         Command::List(args) => commands::list(&ctx, args).await,
+        Command::Summary(args) => commands::summary(&ctx, args).await,
         Command::Get { id_or_name } => commands::get(&ctx, &id_or_name).await,
         Command::Info { ids_or_names } => commands::info(&ctx, &ids_or_names).await,
-        Command::Cancel(args) => commands::cancel(&ctx, args).await,
+        Command::Cancel(args) => cancel::cancel(&ctx, args).await,
         Command::Delete { ids_or_names } => commands::delete(&ctx, &ids_or_names).await,
-        Command::Wait(args) => commands::wait(&ctx, args).await,
-        Command::Watch { ids_or_names } => commands::watch(&ctx, &ids_or_names).await,
+        Command::Wait(args) => waiting::wait(&ctx, args).await,
+        Command::Watch(args) => waiting::watch(&ctx, args).await,
         Command::Report(args) => report::run(&ctx, args).await,
         Command::Serve(_) | Command::Demo | Command::Completions { .. } => Ok(exit::SUCCESS),
     };
@@ -265,7 +341,7 @@ pub(crate) fn output_format(global: &GlobalArgs) -> Format {
     global.format.unwrap_or(if std::io::stdout().is_terminal() {
         Format::Table
     } else {
-        Format::Json
+        Format::Tsv
     })
 }
 

@@ -86,20 +86,19 @@ fn emulator_list_prints_proto3_json_that_parses() {
 }
 
 #[test]
-fn table_output_fits_80_columns() {
-    let output = isolated(&mut Command::new(EEOPS))
-        .args(["--emulator", "list", "--format", "table"])
-        .env("COLUMNS", "80")
-        .output()
-        .expect("runs");
-    assert_eq!(exit_code(&output), 0);
-    let stdout = text(&output.stdout);
-    assert!(stdout.starts_with("ID"), "{stdout}");
-    for line in stdout.lines() {
-        assert!(line.chars().count() <= 80, "{line:?}");
+fn table_output_fits_80_columns_on_a_terminal() {
+    let screen = crate::support::terminal::run(80, &["--emulator", "list"], &[]);
+    assert_eq!(screen.code, 0, "{}", screen.text);
+    assert!(screen.text.starts_with("ID"), "{}", screen.text);
+    for line in screen.text.lines() {
+        assert!(crate::support::terminal::columns(line) <= 80, "{line:?}");
     }
     for state in ["PENDING", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"] {
-        assert!(stdout.contains(state), "no {state} in\n{stdout}");
+        assert!(
+            screen.text.contains(state),
+            "no {state} in\n{}",
+            screen.text
+        );
     }
 }
 

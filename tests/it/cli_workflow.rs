@@ -152,26 +152,27 @@ fn info_shows_everything_and_long_listing_fits_the_width() {
     for field in ["name:", "state:", "created:", "priority:", "done:"] {
         assert_eq!(text.matches(field).count(), 2, "{field} in\n{text}");
     }
-    for width in ["80", "200"] {
-        let long = isolated(&mut Command::new(EEOPS))
-            .args([
+    for width in [80, 200] {
+        let screen = crate::support::terminal::run(
+            width,
+            &[
                 "--endpoint",
                 &server.endpoint,
                 "--project",
                 "i",
                 "list",
                 "--long",
-                "--format",
-                "table",
-            ])
-            .env("COLUMNS", width)
-            .output()
-            .expect("runs");
-        let text = stdout(&long);
-        assert!(text.contains("gs://eeops-demo-exports/"), "{text}");
-        for line in text.lines() {
+            ],
+            &[],
+        );
+        assert!(
+            screen.text.contains("gs://eeops-demo-exports/"),
+            "{}",
+            screen.text
+        );
+        for line in screen.text.lines() {
             assert!(
-                line.chars().count() <= width.parse().unwrap_or(80),
+                crate::support::terminal::columns(line) <= usize::from(width),
                 "{line:?} wider than {width}"
             );
         }
@@ -197,10 +198,17 @@ fn cancel_all_leaves_nothing_pending_or_running() {
         .len()
     };
     assert_eq!(live(&server), would, "the dry run cancelled nothing");
-    let done = run(&server, "c", &["cancel", "--all", "--format", "table"]);
+    let done = run(
+        &server,
+        "c",
+        &["cancel", "--all", "--yes", "--format", "table"],
+    );
     assert_eq!(done.status.code(), Some(0), "{}", stderr(&done));
     let summary = stdout(&done);
-    assert!(summary.contains(&format!("cancelled {would}")), "{summary}");
+    assert!(
+        summary.contains(&format!("cancel requested for {would}")),
+        "{summary}"
+    );
     assert_eq!(live(&server), 0);
 }
 

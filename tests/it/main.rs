@@ -4,6 +4,8 @@
 mod auth;
 mod cli;
 mod cli_auth;
+mod cli_piped;
+mod cli_screen;
 mod cli_workflow;
 mod conformance;
 mod emulator_auth;

@@ -284,3 +284,37 @@ async fn both_transports_speak_tls_end_to_end_inside_a_proxy_tunnel() -> TestRes
     assert_eq!(front.negotiated(), ["h2", "h2"]);
     Ok(())
 }
+
+#[tokio::test]
+async fn the_wrong_scheme_is_explained_in_words() -> TestResult {
+    let authority = Authority::new("eeops test authority")?;
+    let setup = Setup::new(&authority, &authority).await?;
+    let (roots, name) = (setup.roots.path(), &setup.name);
+
+    // Plaintext against the TLS front.
+    let tls = setup.front.endpoint();
+    let authority_part = tls.trim_start_matches("https://").to_owned();
+    let output = get_trusting(roots, &format!("http://{authority_part}"), "rest", name).await;
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("speaks TLS") && stderr.contains(&format!("https://{authority_part}")),
+        "{stderr}"
+    );
+
+    // TLS against the plaintext emulator.
+    let plaintext = setup._emulator.endpoint();
+    let authority_part = plaintext.trim_start_matches("http://").to_owned();
+    for transport in ["grpc", "rest"] {
+        let output =
+            get_trusting(roots, &format!("https://{authority_part}"), transport, name).await;
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{transport}: {stderr}");
+        assert!(
+            stderr.contains("plaintext, not TLS")
+                && stderr.contains(&format!("http://{authority_part}")),
+            "{transport}: {stderr}"
+        );
+    }
+    Ok(())
+}

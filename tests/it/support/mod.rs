@@ -5,4 +5,5 @@ pub mod foreign_rest;
 pub mod percent;
 pub mod proxy;
 pub mod serve;
+pub mod terminal;
 pub mod token_server;
