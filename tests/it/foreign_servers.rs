@@ -148,7 +148,7 @@ fn unknown_types_and_states_are_usage_errors_naming_the_known_ones() {
 #[test]
 fn cancel_all_sends_cancels_only_for_pending_and_running_operations() {
     let server = ForeignRest::start(Filters::Ignored, false);
-    let output = eeops(&server, &["cancel", "--all", "--format", "json"]);
+    let output = eeops(&server, &["cancel", "--all", "--yes", "--format", "json"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     let mut cancelled: Vec<String> = server
@@ -171,6 +171,7 @@ fn cancel_all_sends_cancels_only_for_pending_and_running_operations() {
         &[
             "cancel",
             "--all",
+            "--yes",
             "--state",
             "SUCCEEDED,FAILED",
             "--format",
