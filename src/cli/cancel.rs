@@ -141,15 +141,21 @@ pub(crate) async fn cancel(ctx: &Context, args: CancelArgs) -> Result<u8, CliErr
     };
     let total = names.len();
     let interrupt = Interrupt::arm();
-    if args.all {
-        ctx.note(&format!("Cancelling {total} operation(s)…"));
-    }
     let mut tally = Tally::default();
     let mut queue = names.into_iter();
     let mut in_flight = FuturesUnordered::new();
+    let mut announced = false;
+    let mut started = false;
     loop {
         // After Ctrl-C nothing new is sent; what is in flight finishes, so
         // that the summary is true (a second Ctrl-C exits at once).
+        if interrupt.fired() && !announced {
+            announced = true;
+            eprintln!(
+                "\ninterrupted: finishing the {} cancel(s) in flight (Ctrl-C again to stop at once)",
+                in_flight.len()
+            );
+        }
         while !interrupt.fired() && in_flight.len() < CONCURRENCY {
             match queue.next() {
                 Some(name) => in_flight.push(cancel_one(&ctx.client, name, !args.all)),
@@ -159,13 +165,12 @@ pub(crate) async fn cancel(ctx: &Context, args: CancelArgs) -> Result<u8, CliErr
         if in_flight.is_empty() {
             break;
         }
+        if args.all && !started {
+            started = true;
+            ctx.note(&format!("Cancelling {total} operation(s)…"));
+        }
         tokio::select! {
-            () = interrupt.wait(), if !interrupt.fired() => {
-                eprintln!(
-                    "\ninterrupted: finishing the {} cancel(s) in flight (Ctrl-C again to stop at once)",
-                    in_flight.len()
-                );
-            }
+            () = interrupt.wait(), if !announced => {}
             Some(outcome) = in_flight.next() => {
                 report_one(ctx, &outcome);
                 tally.add(outcome);
