@@ -145,17 +145,31 @@ fn run_json(vector: &Value) -> Value {
         ParseMode::Lenient
     };
     let type_name = vector["message_type"].as_str().unwrap_or_default();
-    let parsed = json::descriptor(type_name).and_then(|descriptor| {
-        json::parse_text(
-            &descriptor,
-            vector["input"].as_str().unwrap_or_default(),
-            mode,
-        )
-    });
+    let input = vector["input"].as_str().unwrap_or_default();
+    // The Operations messages go through the reader the transports use; the
+    // rest through the descriptor-driven one.
+    let parsed = match type_name {
+        "google.longrunning.Operation" => as_dynamic(json::read_operation(input, mode), type_name),
+        "google.longrunning.ListOperationsResponse" => {
+            as_dynamic(json::read_list_page(input, mode), type_name)
+        }
+        "google.rpc.Status" => as_dynamic(json::read_status(input, mode), type_name),
+        _ => json::descriptor(type_name)
+            .and_then(|descriptor| json::parse_text(&descriptor, input, mode)),
+    };
     match parsed {
         Ok(message) => json!({"canonical": json::message_to_json(&message)}),
         Err(e) => json!({"error": true, "reason": e.to_string()}),
     }
+}
+
+fn as_dynamic<M: prost::Message>(
+    read: Result<M, json::JsonError>,
+    type_name: &str,
+) -> Result<prost_reflect::DynamicMessage, json::JsonError> {
+    let message = read?;
+    json::to_dynamic(&message, type_name)
+        .ok_or_else(|| json::JsonError::at_root(format!("unknown message type {type_name}")))
 }
 
 fn run_http_error(vector: &Value) -> Value {

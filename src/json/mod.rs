@@ -17,15 +17,15 @@ use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor};
 use prost_types::{DescriptorProto, FileDescriptorProto, FileDescriptorSet};
 use serde_json::Value;
 
-mod page;
 mod parse;
 mod print;
+mod typed;
 
-pub(crate) use page::parse_list_page;
 pub use parse::{JsonError, ParseMode};
 pub(crate) use parse::{parse_any, parse_text};
 pub use print::any_to_json;
 pub(crate) use print::message_to_json;
+pub(crate) use typed::{read_list_page, read_operation, read_status};
 
 use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::proto::longrunning::Operation;
@@ -135,7 +135,7 @@ pub fn operation_to_json(op: &Operation) -> Value {
 
 /// Parses an operation from proto3 JSON, ignoring unknown fields.
 pub fn parse_operation(text: &str) -> Result<Operation, JsonError> {
-    parse_typed(text, "google.longrunning.Operation", ParseMode::Lenient)
+    typed::read_operation(text, ParseMode::Lenient)
 }
 
 /// Parses a message of one of this crate's types (by full proto name) from

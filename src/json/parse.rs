@@ -32,7 +32,7 @@ pub struct JsonError {
 }
 
 impl JsonError {
-    fn at(path: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn at(path: &str, message: impl Into<String>) -> Self {
         Self {
             path: path.to_owned(),
             message: message.into(),
@@ -41,6 +41,12 @@ impl JsonError {
 
     pub(crate) fn at_root(message: impl Into<String>) -> Self {
         Self::at("", message)
+    }
+
+    /// Where (a path of keys and indices, empty for the whole document) and
+    /// what.
+    pub(crate) fn into_parts(self) -> (String, String) {
+        (self.path, self.message)
     }
 }
 

@@ -456,7 +456,7 @@ fn read_text<M: Default>(
 }
 
 fn read_operation(body: &[u8], base: &str) -> Result<Operation> {
-    parse_reply(body, &OPERATION, base)
+    read_text(body, &OPERATION, base, json::parse_operation)
 }
 
 fn read_empty(body: &[u8], base: &str) -> Result<()> {
@@ -465,7 +465,7 @@ fn read_empty(body: &[u8], base: &str) -> Result<()> {
 
 fn read_page(body: &[u8], base: &str) -> Result<ListOperationsResponse> {
     read_text(body, &LIST_OPERATIONS_RESPONSE, base, |text| {
-        json::parse_list_page(text, ParseMode::Lenient)
+        json::read_list_page(text, ParseMode::Lenient)
     })
 }
 

@@ -1,0 +1,57 @@
+//! Proto3 JSON read straight from text into the generated Operations types.
+//!
+//! `Operation`, `ListOperationsResponse`, `google.rpc.Status` and Earth
+//! Engine's `OperationMetadata` are read by serde visitors written for their
+//! fields: no JSON tree, no dynamic message and no protobuf round trip. What
+//! is rare stays with the descriptor-driven reader: an `Any` of any other type
+//! (kept as its JSON text when its type is unknown, see [`super::parse`]).
+//!
+//! The rules are those of the descriptor-driven reader, and tests hold the
+//! two to the same results: a field may be given by its JSON or its proto
+//! name, but only once; `null` is the default; unknown fields are ignored
+//! when lenient (and checked for keys given twice); an object never has the
+//! same key twice; timestamps must be in their proto3 form.
+
+mod any;
+mod context;
+mod messages;
+mod scalars;
+#[cfg(test)]
+mod tests;
+mod timestamp;
+mod unique;
+
+use serde::de::DeserializeSeed;
+
+use super::parse::{JsonError, ParseMode};
+use crate::proto::longrunning::{ListOperationsResponse, Operation};
+use crate::proto::rpc::Status;
+use context::Context;
+use messages::Read;
+
+/// Reads an operation from proto3 JSON text.
+pub(crate) fn read_operation(text: &str, mode: ParseMode) -> Result<Operation, JsonError> {
+    read(text, mode)
+}
+
+/// Reads a page of operations from proto3 JSON text.
+pub(crate) fn read_list_page(
+    text: &str,
+    mode: ParseMode,
+) -> Result<ListOperationsResponse, JsonError> {
+    read(text, mode)
+}
+
+/// Reads a `google.rpc.Status` from proto3 JSON text.
+pub(crate) fn read_status(text: &str, mode: ParseMode) -> Result<Status, JsonError> {
+    read(text, mode)
+}
+
+fn read<M: Read>(text: &str, mode: ParseMode) -> Result<M, JsonError> {
+    let context = Context::new(mode);
+    let mut reader = serde_json::Deserializer::from_str(text);
+    let read = messages::Seed::<M>::new(&context)
+        .deserialize(&mut reader)
+        .and_then(|message| reader.end().map(|()| message));
+    read.map_err(|error| context.into_error(&error))
+}
