@@ -30,9 +30,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // from there instead of writing them by hand.
     let mut config = tonic_prost_build::Config::new();
     config.enable_type_names();
+    // Server stubs only for the emulator, so that a library user compiles
+    // no gRPC server code.
+    let emulator = std::env::var_os("CARGO_FEATURE_EMULATOR").is_some();
     tonic_prost_build::configure()
         .build_client(true)
-        .build_server(true)
+        .build_server(emulator)
         .emit_rerun_if_changed(false)
         // Clients are built over the crate's own HTTP/2 channel, not tonic's.
         .build_transport(false)

@@ -38,6 +38,7 @@ pub(crate) fn code_for_http_status(status: u16) -> Code {
 }
 
 /// The HTTP status a server answers an error code with.
+#[cfg(any(test, feature = "emulator"))]
 pub(crate) fn http_status_for_code(code: Code) -> u16 {
     match code {
         Code::Ok => 200,

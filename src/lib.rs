@@ -49,6 +49,18 @@
 //! server's message, the decoded `google.rpc.Status` details and what the
 //! client was doing.
 //!
+//! ## Feature flags
+//!
+//! - no feature (the default): the client alone, with no gRPC server, HTTP
+//!   router or command-line code in the build;
+//! - `emulator`: the in-process [`emulator`], a gRPC and REST server on one
+//!   port for tests of code that calls eeops (the same server `eeops serve`
+//!   runs). Enable it in `[dev-dependencies]`:
+//!   `eeops = { version = "…", features = ["emulator"] }`.
+//!
+//! The `eeops` command-line tool is a package of its own in the same
+//! repository, so that depending on the library compiles none of it.
+//!
 //! ## Calling from a tonic service
 //!
 //! A service built on tonic that calls eeops returns its errors with `?`:
@@ -83,6 +95,8 @@
 //! # Ok(()) }
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod auth;
 mod call;
 mod client;
@@ -91,7 +105,6 @@ pub mod duration;
 mod endpoint;
 mod error;
 mod http;
-#[allow(dead_code)]
 mod http_error;
 pub mod json;
 mod lro;
@@ -105,13 +118,13 @@ mod proto;
 mod proxy;
 mod requests;
 mod retry;
-#[allow(dead_code)]
 mod routes;
 pub mod task_filter;
 mod tonic_status;
 mod transport;
 
 #[cfg(feature = "emulator")]
+#[cfg_attr(docsrs, doc(cfg(feature = "emulator")))]
 pub mod emulator;
 
 #[cfg(fuzzing)]

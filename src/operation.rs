@@ -189,11 +189,6 @@ fn to_system_time(timestamp: Option<prost_types::Timestamp>) -> Option<SystemTim
     timestamp.and_then(|t| SystemTime::try_from(t).ok())
 }
 
-/// Converts a `SystemTime` into a protobuf `Timestamp`.
-pub(crate) fn timestamp(time: SystemTime) -> prost_types::Timestamp {
-    prost_types::Timestamp::from(time)
-}
-
 /// Converts a std `Duration` into a protobuf `Duration`, saturating.
 pub(crate) fn proto_duration(duration: Duration) -> prost_types::Duration {
     prost_types::Duration::try_from(duration).unwrap_or(prost_types::Duration {

@@ -6,9 +6,12 @@
 //! character a URL gives a meaning to is ever left bare; routing headers
 //! keep `/` ([`KEEPING_SLASHES`]), as Google's clients send resource names.
 
+#[cfg(any(test, feature = "emulator"))]
 use std::borrow::Cow;
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+#[cfg(any(test, feature = "emulator"))]
+use percent_encoding::percent_decode_str;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 /// Every byte but RFC 3986's unreserved ones (ALPHA / DIGIT / `-._~`),
 /// reserved characters included.
@@ -40,6 +43,7 @@ pub(crate) fn encoded_len(text: &str, set: &'static AsciiSet) -> usize {
     utf8_percent_encode(text, set).map(str::len).sum()
 }
 
+#[cfg(any(test, feature = "emulator"))]
 /// Percent-decodes `text`; None when a `%` does not start an escape of two
 /// hex digits (either case) or the bytes are not UTF-8.
 pub(crate) fn decode(text: &str) -> Option<Cow<'_, str>> {
@@ -55,6 +59,7 @@ pub(crate) fn decode(text: &str) -> Option<Cow<'_, str>> {
     percent_decode_str(text).decode_utf8().ok()
 }
 
+#[cfg(any(test, feature = "emulator"))]
 /// Decodes a query key or value: [`decode`], with `+` standing for a space
 /// as HTML forms send it (`%2B` is a plus).
 pub(crate) fn decode_query(text: &str) -> Option<String> {

@@ -7,10 +7,11 @@ use std::time::{Duration, SystemTime};
 use prost::Message;
 use tokio::time::Instant;
 
-use crate::operation::{EARTH_ENGINE_METADATA_TYPE_URLS, timestamp};
+use crate::operation::EARTH_ENGINE_METADATA_TYPE_URLS;
 use crate::proto::earthengine::{OperationMetadata, OperationStage, State};
 use crate::proto::longrunning::{Operation, operation};
 use crate::proto::rpc::{Code, Status};
+use prost_types::Timestamp;
 
 /// Milliseconds since the emulator's epoch; negative for operations seeded
 /// as having been created before the emulator started.
@@ -208,12 +209,12 @@ impl Script {
             description: self.description.clone(),
             r#type: self.kind.clone(),
             priority: self.priority,
-            create_time: Some(timestamp(clock.wall_time(self.created))),
-            update_time: Some(timestamp(clock.wall_time(updated))),
-            start_time: started.then(|| timestamp(clock.wall_time(start))),
+            create_time: Some(Timestamp::from(clock.wall_time(self.created))),
+            update_time: Some(Timestamp::from(clock.wall_time(updated))),
+            start_time: started.then(|| Timestamp::from(clock.wall_time(start))),
             end_time: state
                 .is_terminal()
-                .then(|| timestamp(clock.wall_time(self.done_at().unwrap_or(now)))),
+                .then(|| Timestamp::from(clock.wall_time(self.done_at().unwrap_or(now)))),
             progress,
             stages: if started {
                 stages(progress)

@@ -236,6 +236,7 @@ impl Routes {
     }
 
     /// Every (RPC, binding), in the order a server should try them.
+    #[cfg(any(test, feature = "emulator"))]
     pub(crate) fn server_order(&self) -> impl Iterator<Item = (Rpc, &HttpRule)> {
         Rpc::ALL
             .into_iter()

@@ -148,6 +148,7 @@ impl PathTemplate {
     }
 
     /// The custom verb (`cancel` in `...:cancel`), if any.
+    #[cfg(test)]
     pub(crate) fn verb(&self) -> Option<&str> {
         self.verb.as_deref()
     }
