@@ -461,3 +461,28 @@ fn help_shows_a_commands_own_flags_first_and_serve_only_its_own() {
         assert!(usage.contains("--all"), "{command}: {usage}");
     }
 }
+
+#[tokio::test]
+async fn a_failed_read_after_a_cancel_is_not_a_failed_cancel() -> TestResult {
+    // The second GetOperation — the one that re-reads the task after its
+    // cancel — is refused.
+    let emulator = Emulator::builder()
+        .with_fault(eeops::emulator::Fault::parse(
+            "method=GetOperation,every=2,code=PERMISSION_DENIED",
+        )?)
+        .start("127.0.0.1:0")
+        .await?;
+    let name = emulator.create(OperationSpec::new("p").running_until_cancelled())?;
+    let output = run(&emulator, &["cancel", &name, "--format", "table"]).await;
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{text}{}", stderr(&output));
+    assert!(
+        text.contains("cancel requested; could not re-read it: PERMISSION_DENIED"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("failed") && !stderr(&output).contains("error:"),
+        "{text}"
+    );
+    Ok(())
+}

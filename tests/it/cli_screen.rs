@@ -484,3 +484,40 @@ async fn a_second_ctrl_c_exits_at_once() -> TestResult {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn ctrl_c_during_delete_says_how_far_it_got() -> TestResult {
+    let emulator = Emulator::builder()
+        .with_fault(Fault::parse("method=DeleteOperation,latency=1s")?)
+        .start("127.0.0.1:0")
+        .await?;
+    let mut names = Vec::new();
+    for _ in 0..20 {
+        names.push(emulator.create(OperationSpec::new("s").running_until_cancelled())?);
+    }
+    let endpoint = emulator.endpoint();
+    let screen = tokio::task::spawn_blocking(move || {
+        let mut args = vec![
+            "--endpoint",
+            &endpoint,
+            "--project",
+            "s",
+            "--no-auth",
+            "delete",
+        ];
+        args.extend(names.iter().map(String::as_str));
+        let mut session = Session::start(100, &args, &[]);
+        session.wait_for(": deleted");
+        session.type_keys(b"\x03");
+        session.finish()
+    })
+    .await?;
+    assert_eq!(screen.code, 130, "{}", screen.text);
+    let said = screen
+        .text
+        .lines()
+        .find(|l| l.starts_with("interrupted: deleted"))
+        .unwrap_or_else(|| panic!("what was done, in\n{}", screen.text));
+    assert!(said.contains("not attempted"), "{said}");
+    Ok(())
+}
