@@ -42,13 +42,14 @@
 //! `--short` (or `EEOPS_BENCH_SHORT=1`) runs everything with small counts,
 //! for CI. `--only grpc,list_100k_rest` runs only the comparisons and
 //! metrics whose names start with one of the given prefixes (the others:
-//! `cli`, `list_memory`, `watch`).
+//! `cli`, `list_memory`, `watch`, `many_waits`).
 //!
 //! The code: `harness` measures (rounds, medians, the comparisons), `sides`
 //! holds the two clients of each comparison, `scenarios` the command line's
 //! start-up and the child-process runs.
 
 mod harness;
+mod many_waits;
 mod scenarios;
 mod sides;
 
@@ -332,6 +333,18 @@ async fn run_all(config: &Config) {
     }
     if config.wants("watch") {
         child_scenario(&["watch", &config.watch_count.to_string()]).await;
+    }
+    if config.wants("many_waits") {
+        // REST holds a connection per wait, and both ends share this
+        // process's file descriptors: fewer waits.
+        let (grpc, rest) = if config.short {
+            (1_000, 500)
+        } else {
+            (10_000, 4_000)
+        };
+        for (transport, waits) in [("grpc", grpc), ("rest", rest)] {
+            child_scenario(&["many-waits", &waits.to_string(), transport]).await;
+        }
     }
 
     // Every comparison the issue of record asks for must have been made:

@@ -228,6 +228,13 @@ pub(crate) async fn run_scenario(args: &[String]) {
             list_memory(count, transport, arg(2), arg(3) == "collect").await;
         }
         "watch" => watch(arg(1).parse().expect("a count of operations")).await,
+        "many-waits" => {
+            let transport = match arg(2) {
+                "rest" => TransportKind::Rest,
+                _ => TransportKind::Grpc,
+            };
+            crate::many_waits::run(arg(1).parse().expect("a count of waits"), transport).await;
+        }
         "list-once" => {
             list_once(arg(1), arg(2).parse().expect("a count of operations")).await;
         }

@@ -48,7 +48,7 @@ pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time a connection may stay with no request in progress, by default ([`EmulatorBuilder::with_idle_timeout`](super::EmulatorBuilder::with_idle_timeout)).
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Connections served at once, by default ([`EmulatorBuilder::with_max_connections`](super::EmulatorBuilder::with_max_connections)).
-pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 /// HTTP/2 streams in progress per connection, by default ([`EmulatorBuilder::with_max_concurrent_streams`](super::EmulatorBuilder::with_max_concurrent_streams)).
 pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 1000;
 /// Time connections get to finish once shutdown begins, by default ([`EmulatorBuilder::with_shutdown_grace`](super::EmulatorBuilder::with_shutdown_grace)).
@@ -89,17 +89,21 @@ pub(crate) async fn serve(
         .max_local_error_reset_streams(None);
     let builder = Arc::new(builder);
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    // True while a connection waits for a slot: idle connections then close
+    // to make room, as a client's pool of kept-alive connections would
+    // otherwise hold every slot.
+    let (shed, shedding) = watch::channel(false);
     let mut connections = JoinSet::new();
     loop {
+        while let Some(ended) = connections.try_join_next() {
+            if let Err(error) = ended {
+                tracing::error!(%error, "a connection's task failed");
+            }
+        }
         tokio::select! {
             biased;
             () = stopped(&mut stop) => break,
-            Some(ended) = connections.join_next() => {
-                if let Err(error) = ended {
-                    tracing::error!(%error, "a connection's task failed");
-                }
-            }
-            accepted = accept_within_limit(&listener, &permits) => {
+            accepted = accept_within_limit(&listener, &permits, &shed) => {
                 let (stream, permit) = match accepted {
                     Ok(accepted) => accepted,
                     Err(error) => {
@@ -115,6 +119,7 @@ pub(crate) async fn serve(
                     Arc::clone(&builder),
                     router.clone(),
                     limits.idle_timeout,
+                    shedding.clone(),
                     stop.clone(),
                     permit,
                 ));
@@ -143,16 +148,28 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|stop| *stop).await;
 }
 
-/// Waits for a free connection slot, then for a connection.
+/// Accepts a connection, then waits for a free slot for it, asking idle
+/// connections to close (through `shed`) while there is none.
 async fn accept_within_limit(
     listener: &TcpListener,
     permits: &Arc<Semaphore>,
+    shed: &watch::Sender<bool>,
 ) -> io::Result<(TcpStream, OwnedSemaphorePermit)> {
-    let Ok(permit) = Arc::clone(permits).acquire_owned().await else {
-        // The semaphore is never closed.
-        return std::future::pending().await;
-    };
     let (stream, peer) = listener.accept().await?;
+    let permit = match Arc::clone(permits).try_acquire_owned() {
+        Ok(permit) => permit,
+        Err(_) => {
+            tracing::debug!(%peer, "waiting for a free connection slot");
+            shed.send_replace(true);
+            let permit = Arc::clone(permits).acquire_owned().await;
+            shed.send_replace(false);
+            match permit {
+                Ok(permit) => permit,
+                // The semaphore is never closed.
+                Err(_) => return std::future::pending().await,
+            }
+        }
+    };
     tracing::debug!(%peer, "connection accepted");
     // Small replies (a trailer after a header) must not wait for the peer's
     // delayed ACK.
@@ -162,13 +179,15 @@ async fn accept_within_limit(
     Ok((stream, permit))
 }
 
-/// Serves one connection until it ends, idles for `idle_timeout`, or
-/// shutdown asks it to finish; holds its slot (`_permit`) until then.
+/// Serves one connection until it ends, idles for `idle_timeout` (or at
+/// all while `shedding`), or shutdown asks it to finish; holds its slot
+/// (`_permit`) until then.
 async fn connection(
     stream: TcpStream,
     builder: Arc<auto::Builder<TokioExecutor>>,
     router: axum::Router,
     idle_timeout: Duration,
+    mut shedding: watch::Receiver<bool>,
     mut stop: watch::Receiver<bool>,
     _permit: OwnedSemaphorePermit,
 ) {
@@ -201,7 +220,7 @@ async fn connection(
             }
             return;
         }
-        () = idle(&mut activity, idle_timeout) => {
+        () = idle(&mut activity, idle_timeout, &mut shedding) => {
             tracing::debug!(?peer, "connection closed: idle");
             return;
         }
@@ -213,8 +232,13 @@ async fn connection(
     tracing::debug!(?peer, "connection closed for shutdown");
 }
 
-/// Completes once no request has been in progress for `timeout`.
-async fn idle(activity: &mut watch::Receiver<usize>, timeout: Duration) {
+/// Completes once no request has been in progress for `timeout`, or at
+/// once when none is in progress while `shedding`.
+async fn idle(
+    activity: &mut watch::Receiver<usize>,
+    timeout: Duration,
+    shedding: &mut watch::Receiver<bool>,
+) {
     loop {
         if activity.wait_for(|count| *count == 0).await.is_err() {
             return std::future::pending().await;
@@ -224,6 +248,15 @@ async fn idle(activity: &mut watch::Receiver<usize>, timeout: Duration) {
             changed = activity.changed() => {
                 if changed.is_err() {
                     return std::future::pending().await;
+                }
+            }
+            shed = async { shedding.wait_for(|shed| *shed).await.is_ok() } => {
+                if !shed {
+                    return std::future::pending().await;
+                }
+                let none_in_progress = *activity.borrow() == 0;
+                if none_in_progress {
+                    return;
                 }
             }
         }

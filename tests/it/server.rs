@@ -1,12 +1,16 @@
 //! `eeops serve` as a server people leave running: it stops on SIGTERM or
-//! Ctrl-C whatever its clients do, and slow, idle or too many clients cannot
-//! hold its resources. Every test runs the built tool and sends it real
-//! signals.
+//! Ctrl-C whatever its clients do, slow, idle or too many clients cannot
+//! hold its resources, its record keeps no secret, and thousands of
+//! concurrent waits are all answered. The shutdown tests run the built tool
+//! and send it real signals.
 
+use std::future::IntoFuture as _;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::Command;
+use std::time::Duration;
 
+use eeops::emulator::{Emulator, OperationSpec};
 use serde_json::Value;
 
 use crate::support::serve::{EEOPS, PATIENCE, Serve, isolated};
@@ -248,25 +252,33 @@ fn slow_silent_and_idle_clients_are_disconnected() {
 }
 
 #[test]
-fn connections_beyond_the_limit_wait_for_a_free_slot() {
-    let server = Serve::start_logged(&["--max-connections", "1"]);
-    let mut first = connect(&server);
-    let (status, _) = exchange(&mut first, "GET", "/$discovery/rest", "");
-    assert_eq!(status, 200);
+fn connections_beyond_the_limit_wait_for_a_busy_one_to_finish() {
+    let server =
+        Serve::start_logged(&["--max-connections", "1", "--seed", "12", "--run-time", "3h"]);
+    let name = long_running_operation(&server);
     server.log_line("connection accepted");
-    let mut second = connect(&server);
+    // The one slot goes to a connection with a short wait in progress.
+    let mut busy = connect(&server);
     write!(
-        second,
+        busy,
+        "POST /v1/{name}:wait HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\n\
+         content-length: 16\r\n\r\n{{\"timeout\":\"2s\"}}"
+    )
+    .expect("sends the wait");
+    server.log_line("wait started");
+    let mut waiting = connect(&server);
+    write!(
+        waiting,
         "GET /$discovery/rest HTTP/1.1\r\nhost: test\r\ncontent-length: 0\r\n\r\n"
     )
     .expect("sends a request");
-    // The first connection is still served while the second waits.
-    let (status, _) = exchange(&mut first, "GET", "/$discovery/rest", "");
+    let (status, _) = read_response(&mut busy);
     assert_eq!(status, 200);
-    drop(first);
-    let (status, _) = read_response(&mut second);
+    // Once idle, the busy connection gives its slot up to the waiting one
+    // (long before its idle timeout).
+    let (status, _) = read_response(&mut waiting);
     assert_eq!(status, 200);
-    // The second was accepted only after the first closed.
+    assert!(closed_by_server(&mut busy));
     server.log_line("connection closed");
     server.log_line("connection accepted");
 }
@@ -358,4 +370,51 @@ fn the_record_keeps_no_secret_and_is_never_written_through_a_link() {
         assert!(stderr.contains("symbolic link"), "{stderr}");
         assert_eq!(std::fs::read_to_string(&record).expect("the record"), text);
     }
+}
+
+/// Concurrent WaitOperation calls over gRPC, spread over ten connections.
+const CONCURRENT_WAITS: usize = 10_000;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thousands_of_concurrent_grpc_waits_through_ten_connections_are_all_answered()
+-> Result<(), Box<dyn std::error::Error>> {
+    // Fewer streams per connection than waits on it: clients must queue.
+    let emulator = Emulator::builder()
+        .with_max_concurrent_streams(100)
+        .start("127.0.0.1:0")
+        .await?;
+    let names = (0..20)
+        .map(|_| {
+            emulator.create(
+                OperationSpec::new("many")
+                    .with_queue_time(Duration::ZERO)
+                    .with_run_time(Duration::from_secs(1)),
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let clients = (0..10)
+        .map(|_| {
+            eeops::Client::builder()
+                .with_endpoint(emulator.endpoint())
+                .with_transport(eeops::TransportKind::Grpc)
+                .with_credentials(eeops::Credentials::anonymous())
+                .build()
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut waits = tokio::task::JoinSet::new();
+    for i in 0..CONCURRENT_WAITS {
+        let wait = clients[i % clients.len()]
+            .wait(names[i % names.len()].clone())
+            .set_timeout(Duration::from_secs(60));
+        waits.spawn(wait.into_future());
+    }
+    let mut answered = 0;
+    while let Some(joined) = waits.join_next().await {
+        let operation = joined??;
+        assert!(operation.done, "{operation:?}");
+        answered += 1;
+    }
+    assert_eq!(answered, CONCURRENT_WAITS);
+    emulator.shutdown().await?;
+    Ok(())
 }
