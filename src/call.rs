@@ -14,7 +14,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use tokio::time::Instant;
 
 use crate::auth::{CredentialSearch, Credentials, before};
-use crate::error::{Error, Result};
+use crate::error::{Error, Origin, Result};
 use crate::methods::Method;
 use crate::options::{CallContext, CallOptions, append_headers};
 use crate::proto::rpc::Code;
@@ -102,11 +102,15 @@ impl Pipeline {
 
     async fn run<M: Method>(&self, request: &M, options: &CallOptions) -> Result<M::Response> {
         let resource = request.resource();
-        require_name(resource, M::RESOURCE)?;
-        options.check()?;
+        require_name(resource, M::RESOURCE)
+            .and_then(|()| options.check())
+            .map_err(|error| error.with_origin(Origin::Request))?;
         let deadline = options.timeout.map(|timeout| Instant::now() + timeout);
         let policy = options.retry.as_ref().unwrap_or(&self.retry);
-        let credentials = self.credentials(deadline).await?;
+        let credentials = self
+            .credentials(deadline)
+            .await
+            .map_err(|error| error.with_origin(Origin::Credentials))?;
         let refusal = Refusal::default();
         let refusal = &refusal;
         retry::run(
@@ -115,7 +119,10 @@ impl Pipeline {
             deadline,
             |_| refusal.take(),
             |_| async move {
-                let token = credentials.token(deadline).await?;
+                let token = credentials
+                    .token(deadline)
+                    .await
+                    .map_err(|error| error.with_origin(Origin::Credentials))?;
                 // Built for each attempt rather than cloned: most calls make
                 // one.
                 let mut headers = self.request_headers(credentials, resource, options)?;

@@ -22,6 +22,7 @@ use crate::routes::{ApiVersion, Routes};
 use crate::transport::Transport;
 use crate::transport::auto::AutoTransport;
 use crate::transport::grpc::GrpcTransport;
+use crate::transport::h2_channel::KeepAlive;
 use crate::transport::rest::RestTransport;
 
 /// The largest response a client accepts unless told otherwise.
@@ -44,10 +45,12 @@ pub enum TransportKind {
     Grpc,
     /// HTTP/JSON following the google.api.http transcoding rules.
     Rest,
-    /// gRPC first; REST when the endpoint does not speak gRPC (no gRPC
-    /// status in its reply, an HTTP/2 failure, or an unreachable gRPC side
-    /// while REST answers). The first clear answer decides for the client's
-    /// lifetime.
+    /// gRPC first; REST only on evidence that the endpoint does not speak
+    /// gRPC (an HTTP reply without a gRPC status, a peer that does not
+    /// speak HTTP/2, or UNIMPLEMENTED for a get or list). A failed
+    /// connection or a lost reply is no such evidence, so a call the server
+    /// may have acted on is never sent again over REST. The first clear
+    /// answer decides for the client's lifetime.
     Auto,
 }
 
@@ -57,6 +60,14 @@ pub enum TransportKind {
 /// Cheap to clone: clones share one connection and its configuration. Every
 /// method takes `&self` and returns a request builder that can be awaited
 /// directly or configured first.
+///
+/// A long-lived client survives its connections: a request that never
+/// reached the server is sent again on a new connection (see
+/// [`RetryPolicy`]), and a gRPC connection that goes silent without closing
+/// is replaced by the first call whose deadline passes with no reply on it
+/// — by default within 60 s, the default call timeout ([`DEFAULT_TIMEOUT`],
+/// [`ClientBuilder::with_timeout`]); keep-alive pings
+/// ([`ClientBuilder::with_keep_alive`]) bound calls with longer deadlines.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -97,6 +108,7 @@ pub struct ClientBuilder {
     defaults: CallOptions,
     retry: RetryPolicy,
     proxies: Proxies,
+    keep_alive: KeepAlive,
 }
 
 impl Default for ClientBuilder {
@@ -114,6 +126,7 @@ impl Default for ClientBuilder {
             defaults: CallOptions::new().with_timeout(DEFAULT_TIMEOUT),
             retry: RetryPolicy::default(),
             proxies: Proxies::from_env(),
+            keep_alive: KeepAlive::default(),
         }
     }
 }
@@ -224,6 +237,20 @@ impl ClientBuilder {
         self
     }
 
+    /// gRPC keep-alive: a connection that has received nothing for
+    /// `interval` while calls are in flight is pinged, and dropped if the
+    /// ping is not answered within `timeout`. Defaults: 5 minutes (the most
+    /// often servers built on grpc-core accept such pings) and 20 s. A
+    /// server that answers pings with `GOAWAY ENHANCE_YOUR_CALM` is pinged
+    /// half as often on later connections.
+    ///
+    /// Pings are the last resort: a call whose deadline passes with no
+    /// reply already retires its connection (see [`Client`]).
+    pub fn with_keep_alive(mut self, interval: Duration, timeout: Duration) -> Self {
+        self.keep_alive = KeepAlive { interval, timeout };
+        self
+    }
+
     /// Builds the client. No connection is made until the first call, but
     /// this must run inside a Tokio runtime.
     pub fn build(self) -> Result<Client> {
@@ -259,12 +286,14 @@ impl ClientBuilder {
         let proxy = self.proxies.route(&self.endpoint)?;
         let (endpoint, limit) = (self.endpoint.as_str(), self.max_response_bytes);
         let transport: Box<dyn Transport> = match kind {
-            TransportKind::Grpc => Box::new(GrpcTransport::new(endpoint, limit, proxy)?),
+            TransportKind::Grpc => {
+                Box::new(GrpcTransport::new(endpoint, limit, proxy, self.keep_alive)?)
+            }
             TransportKind::Rest => {
                 Box::new(RestTransport::new(endpoint, routes.clone(), limit, proxy)?)
             }
             TransportKind::Auto => Box::new(AutoTransport::new(
-                GrpcTransport::new(endpoint, limit, proxy.clone())?,
+                GrpcTransport::new(endpoint, limit, proxy.clone(), self.keep_alive)?,
                 RestTransport::new(endpoint, routes.clone(), limit, proxy)?,
             )),
         };

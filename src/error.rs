@@ -36,7 +36,35 @@ struct Inner {
     http_status: Option<u16>,
     /// The reply's `Retry-After`, when it had one.
     retry_after: Option<Duration>,
+    origin: Origin,
     source: Option<std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+/// Where an error came from: what the client had got to when it failed.
+///
+/// Set where the error is made, from error types and values (never from
+/// message text); the retry loop, `auto`'s choice of transport and the
+/// tool's wording read it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// Building the request failed: nothing was sent.
+    Request,
+    /// Getting credentials failed: nothing was sent.
+    Credentials,
+    /// The request provably never reached the server: no connection could
+    /// be made, or the server refused the stream or was closing the
+    /// connection before it read the request.
+    Connect,
+    /// The request was sent (at least in part) but no complete reply came:
+    /// the server may have acted on it.
+    NoReply,
+    /// The server answered with this status.
+    Server,
+    /// The endpoint answered, but not in gRPC (an HTTP reply without a gRPC
+    /// status, or a peer that does not speak HTTP/2).
+    NotGrpc,
+    /// A reply came but could not be read.
+    Decode,
 }
 
 /// One decoded entry of `google.rpc.Status.details`.
@@ -135,9 +163,27 @@ impl Error {
                 action: None,
                 http_status: None,
                 retry_after: None,
+                origin: Origin::Server,
                 source: None,
             }),
         }
+    }
+
+    /// An error the client made itself, with where it came from.
+    pub(crate) fn local(origin: Origin, code: Code, message: impl Into<String>) -> Self {
+        Self::new(code, message).with_origin(origin)
+    }
+
+    /// Records where the error came from.
+    #[must_use]
+    pub(crate) fn with_origin(mut self, origin: Origin) -> Self {
+        self.inner.origin = origin;
+        self
+    }
+
+    /// Where the error came from.
+    pub(crate) fn origin(&self) -> Origin {
+        self.inner.origin
     }
 
     /// Rebuilds the error a `google.rpc.Status` describes; an unknown code
@@ -258,6 +304,42 @@ impl Error {
         self.code() == Code::Unavailable
     }
 
+    /// True when the server never received this request: it could not be
+    /// built, credentials could not be had, no connection could be made, or
+    /// the server turned the request away unread (a refused stream, a
+    /// connection it was closing). Repeating it cannot do anything twice.
+    pub fn is_never_sent(&self) -> bool {
+        matches!(
+            self.inner.origin,
+            Origin::Request | Origin::Credentials | Origin::Connect
+        )
+    }
+
+    /// True when no connection to the server could be made, or the server
+    /// turned the request away unread (a subset of
+    /// [`is_never_sent`](Self::is_never_sent)).
+    pub fn is_connect(&self) -> bool {
+        self.inner.origin == Origin::Connect
+    }
+
+    /// True when the request was sent but no complete reply came back (the
+    /// connection broke or went silent, or the deadline passed first): the
+    /// server may or may not have acted on it.
+    pub fn is_no_reply(&self) -> bool {
+        self.inner.origin == Origin::NoReply
+    }
+
+    /// True when the server (or whatever answered at its address) replied
+    /// with this error.
+    pub fn is_from_server(&self) -> bool {
+        matches!(self.inner.origin, Origin::Server | Origin::NotGrpc)
+    }
+
+    /// True when a reply came but could not be read.
+    pub fn is_decode(&self) -> bool {
+        self.inner.origin == Origin::Decode
+    }
+
     /// True for `INVALID_ARGUMENT`.
     pub fn is_invalid_argument(&self) -> bool {
         self.code() == Code::InvalidArgument
@@ -293,7 +375,8 @@ impl fmt::Debug for Error {
         let mut debug = f.debug_struct("Error");
         debug
             .field("code", &self.code())
-            .field("message", &self.message());
+            .field("message", &self.message())
+            .field("origin", &self.inner.origin);
         if let Some(action) = self.action() {
             debug.field("action", &action);
         }

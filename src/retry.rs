@@ -7,19 +7,29 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Origin, Result};
 use crate::proto::rpc::Code;
 
 /// When and how often a failed call is tried again.
 ///
-/// Only calls that are safe to repeat are retried (get, list, wait and
-/// cancel; delete is not, because a repeated delete after a lost reply would
-/// report NOT_FOUND for a delete that worked), and only on transient codes:
-/// `UNAVAILABLE` and `RESOURCE_EXHAUSTED`. The delay before attempt `n + 1`
-/// is drawn uniformly from `0..=min(max_delay, initial_delay * 2^(n-1))`
-/// ("full jitter"); a server's `RetryInfo` delay is used instead when it is
-/// longer, capped at `max_delay`. Retrying stops at `max_attempts` or when
-/// the next attempt would start after the call's deadline.
+/// A request that provably never reached the server (no connection could
+/// be made, the server refused the stream unread or was closing the
+/// connection) is sent again for every call, delete included, without
+/// counting an attempt: nothing can have happened twice. So a call rides
+/// out a server restart or an outage until its deadline.
+///
+/// Otherwise only calls that are safe to repeat are retried (get, list,
+/// wait and cancel; delete is not, because a repeated delete after a lost
+/// reply would report NOT_FOUND for a delete that worked), and only on
+/// transient failures: `UNAVAILABLE`, `RESOURCE_EXHAUSTED`, `ABORTED`, the
+/// statuses of overloaded front ends (HTTP 429, 502, 503, 504), and a
+/// request sent with no reply. The delay before attempt `n + 1` is drawn
+/// uniformly from `0..=min(max_delay, initial_delay * 2^(n-1))` ("full
+/// jitter"); a server's `RetryInfo` delay is used instead when it is
+/// longer, capped at `max_delay`. Re-sends of requests that never arrived
+/// back off the same way, the first one at once. Retrying stops at
+/// `max_attempts` or when the next attempt would start after the call's
+/// deadline; a call without a deadline counts its re-sends as attempts.
 ///
 /// Defaults: 5 attempts, 100 ms initial delay, 10 s maximum delay.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,14 +89,6 @@ impl RetryPolicy {
         self.max_attempts
     }
 
-    /// UNAVAILABLE and RESOURCE_EXHAUSTED on either transport; over REST
-    /// also the statuses of overloaded or restarting front ends (429, 502,
-    /// 503, 504), whatever code their body names.
-    fn is_transient(error: &Error) -> bool {
-        matches!(error.code(), Code::Unavailable | Code::ResourceExhausted)
-            || matches!(error.http_status(), Some(429 | 502 | 503 | 504))
-    }
-
     /// The delay before the attempt after `attempt` (counted from 1).
     fn delay_after(&self, attempt: u32, error: &Error) -> Duration {
         let exponent = attempt.saturating_sub(1).min(30);
@@ -109,10 +111,29 @@ pub(crate) fn random_fraction() -> f64 {
     (bits >> 11) as f64 / (1u64 << 53) as f64
 }
 
+/// Whether an error says "try again later" rather than "this will not
+/// work": the one rule for the retry loop and for the loops that wait on
+/// operations.
+///
+/// UNAVAILABLE, RESOURCE_EXHAUSTED and ABORTED on either transport; over
+/// REST also the statuses of overloaded or restarting front ends (429, 502,
+/// 503, 504), whatever code their body names; and any request that got no
+/// reply (a broken or silent connection, whatever code it was given).
+pub(crate) fn is_transient(error: &Error) -> bool {
+    matches!(
+        error.code(),
+        Code::Unavailable | Code::ResourceExhausted | Code::Aborted
+    ) || matches!(error.http_status(), Some(429 | 502 | 503 | 504))
+        || error.origin() == Origin::NoReply
+}
+
 /// Runs `attempt` until it succeeds, fails for good, runs out of attempts or
-/// would pass `deadline`. An error `at_once` accepts is followed by the next
-/// attempt without delay, even for a call that is not repeatable: the caller
-/// knows the server did not act on it (a refused token, replaced since).
+/// would pass `deadline`. A request that never reached the server is sent
+/// again whether or not the call is `repeatable`, without counting an
+/// attempt (but for a call with no deadline). An error `at_once` accepts is
+/// followed by the next attempt without delay, even for a call that is not
+/// repeatable: the caller knows the server did not act on it (a refused
+/// token, replaced since).
 pub(crate) async fn run<T, F, Fut>(
     policy: &RetryPolicy,
     repeatable: bool,
@@ -125,27 +146,40 @@ where
     Fut: Future<Output = Result<T>>,
 {
     let mut number = 1;
+    let mut resends = 0;
     loop {
         let error = match attempt(number).await {
             Ok(value) => return Ok(value),
             Err(error) => error,
         };
-        let now = at_once(&error);
-        let retried = now || (repeatable && RetryPolicy::is_transient(&error));
-        if !retried || number >= policy.max_attempts {
-            return Err(error);
-        }
-        let delay = if now {
+        let delay = if at_once(&error) {
+            if number >= policy.max_attempts {
+                return Err(error);
+            }
+            number += 1;
             Duration::ZERO
+        } else if error.is_connect() && is_transient(&error) && deadline.is_some() {
+            // Nothing reached the server: sending again cannot do anything
+            // twice. The first re-send goes at once (a refused stream or a
+            // closing connection); later ones back off (a server down).
+            resends += 1;
+            match resends {
+                1 => Duration::ZERO,
+                n => policy.delay_after(n - 1, &error),
+            }
         } else {
-            policy.delay_after(number, &error)
+            let retried = repeatable || error.is_connect();
+            if !retried || number >= policy.max_attempts || !is_transient(&error) {
+                return Err(error);
+            }
+            number += 1;
+            policy.delay_after(number - 1, &error)
         };
         if deadline.is_some_and(|deadline| Instant::now() + delay >= deadline) {
             return Err(error);
         }
-        tracing::debug!(attempt = number, ?delay, %error, "retrying");
+        tracing::debug!(attempt = number, resends, ?delay, %error, "sending again");
         tokio::time::sleep(delay).await;
-        number += 1;
     }
 }
 

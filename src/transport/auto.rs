@@ -1,5 +1,9 @@
 //! `auto`: gRPC first, REST when the endpoint turns out not to speak gRPC;
 //! the first clear answer decides for the client's lifetime.
+//!
+//! Only evidence that the endpoint does not speak gRPC sends a call over
+//! REST: never a failed connection or a lost reply, after which a second
+//! attempt over REST could repeat what the server already did.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -7,7 +11,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use super::grpc::GrpcTransport;
 use super::rest::RestTransport;
 use super::{BoxFuture, Transport};
-use crate::error::{Error, Result};
+use crate::error::{Error, Origin, Result};
 use crate::options::CallContext;
 use crate::proto::longrunning::{
     CancelOperationRequest, DeleteOperationRequest, GetOperationRequest, ListOperationsRequest,
@@ -36,35 +40,52 @@ impl AutoTransport {
         }
     }
 
-    fn route<T: Send + 'static>(
+    /// Sends over the chosen transport; while undecided, over gRPC first
+    /// and over REST only when the answer shows the endpoint does not speak
+    /// gRPC. The request is cloned for REST only while undecided.
+    fn route<Req: Clone + Send + 'static, T: Send + 'static>(
         &self,
-        over_grpc: impl FnOnce(&GrpcTransport) -> BoxFuture<Result<T>>,
-        over_rest: impl FnOnce(&RestTransport) -> BoxFuture<Result<T>> + Send + 'static,
+        request: Req,
+        call: CallContext,
+        service_wide: bool,
+        over_grpc: fn(&GrpcTransport, Req, CallContext) -> BoxFuture<Result<T>>,
+        over_rest: fn(&RestTransport, Req, CallContext) -> BoxFuture<Result<T>>,
     ) -> BoxFuture<Result<T>> {
         match self.choice.load(Ordering::Acquire) {
-            GRPC => over_grpc(&self.grpc),
-            REST => over_rest(&self.rest),
+            GRPC => over_grpc(&self.grpc, request, call),
+            REST => over_rest(&self.rest, request, call),
             _ => {
-                let grpc_call = over_grpc(&self.grpc);
+                let kept = (request.clone(), call.clone());
+                let grpc_call = over_grpc(&self.grpc, request, call);
                 let rest = self.rest.clone();
                 let choice = self.choice.clone();
                 Box::pin(async move {
                     let grpc_error = match grpc_call.await {
                         Ok(value) => return Ok(decide(&choice, GRPC, value)),
-                        Err(error) if !may_not_be_grpc(&error) => {
-                            return Err(decide(&choice, GRPC, error));
+                        Err(error) if shows_not_grpc(&error, service_wide) => error,
+                        // Anything else (an answer in gRPC, a connection
+                        // that failed or broke) decides nothing about the
+                        // protocol, or is gRPC's answer: no second attempt
+                        // over REST, which could repeat what the server did.
+                        Err(error) => {
+                            if error.is_from_server() {
+                                decide(&choice, GRPC, ());
+                            }
+                            return Err(error);
                         }
-                        Err(error) => error,
                     };
-                    tracing::debug!(%grpc_error, "gRPC did not answer; trying HTTP/JSON");
-                    match over_rest(&rest).await {
-                        Ok(value) => Ok(decide(&choice, REST, value)),
+                    tracing::debug!(%grpc_error, "the endpoint does not speak gRPC; trying HTTP/JSON");
+                    let (request, call) = kept;
+                    let outcome = over_rest(&rest, request, call).await;
+                    match &outcome {
                         // An HTTP answer, even an error, shows the endpoint speaks REST.
-                        Err(error) if error.code() != Code::Unavailable => {
-                            Err(decide(&choice, REST, error))
+                        Ok(_) => decide(&choice, REST, ()),
+                        Err(error) if error.is_from_server() || error.is_decode() => {
+                            decide(&choice, REST, ())
                         }
-                        Err(_) => Err(grpc_error),
+                        Err(_) => {}
                     }
+                    outcome
                 })
             }
         }
@@ -87,18 +108,13 @@ fn decide<T>(choice: &AtomicU8, transport: u8, value: T) -> T {
     value
 }
 
-/// Errors that a server speaking gRPC would not produce: a plain HTTP reply
-/// (tonic maps a reply without `grpc-status` to UNIMPLEMENTED or another code
-/// from the HTTP status) or an HTTP/2 failure; connection failures too, since
-/// the REST attempt tells whether anything listens.
-fn may_not_be_grpc(error: &Error) -> bool {
-    let message = error.message();
-    message.contains("grpc-status header missing")
-        || message.contains("protocol error")
-        || (matches!(
-            error.code(),
-            Code::Unavailable | Code::Unknown | Code::Internal
-        ) && error.details().is_empty())
+/// Evidence that the endpoint does not speak gRPC: an HTTP answer without
+/// a gRPC status, a peer that does not speak HTTP/2, or (for a call every
+/// Operations service implements) UNIMPLEMENTED, as a gRPC server without
+/// the service answers. None of these can have acted on the request.
+fn shows_not_grpc(error: &Error, service_wide: bool) -> bool {
+    error.origin() == Origin::NotGrpc
+        || (service_wide && error.is_from_server() && error.code() == Code::Unimplemented)
 }
 
 impl Transport for AutoTransport {
@@ -107,10 +123,12 @@ impl Transport for AutoTransport {
         request: GetOperationRequest,
         call: CallContext,
     ) -> BoxFuture<Result<Operation>> {
-        let (r, c) = (request.clone(), call.clone());
         self.route(
-            |g| g.get_operation(request, call),
-            move |rest| rest.get_operation(r, c),
+            request,
+            call,
+            true,
+            GrpcTransport::get_operation,
+            RestTransport::get_operation,
         )
     }
 
@@ -119,10 +137,12 @@ impl Transport for AutoTransport {
         request: ListOperationsRequest,
         call: CallContext,
     ) -> BoxFuture<Result<ListOperationsResponse>> {
-        let (r, c) = (request.clone(), call.clone());
         self.route(
-            |g| g.list_operations(request, call),
-            move |rest| rest.list_operations(r, c),
+            request,
+            call,
+            true,
+            GrpcTransport::list_operations,
+            RestTransport::list_operations,
         )
     }
 
@@ -131,10 +151,12 @@ impl Transport for AutoTransport {
         request: CancelOperationRequest,
         call: CallContext,
     ) -> BoxFuture<Result<()>> {
-        let (r, c) = (request.clone(), call.clone());
         self.route(
-            |g| g.cancel_operation(request, call),
-            move |rest| rest.cancel_operation(r, c),
+            request,
+            call,
+            false,
+            GrpcTransport::cancel_operation,
+            RestTransport::cancel_operation,
         )
     }
 
@@ -143,10 +165,12 @@ impl Transport for AutoTransport {
         request: DeleteOperationRequest,
         call: CallContext,
     ) -> BoxFuture<Result<()>> {
-        let (r, c) = (request.clone(), call.clone());
         self.route(
-            |g| g.delete_operation(request, call),
-            move |rest| rest.delete_operation(r, c),
+            request,
+            call,
+            false,
+            GrpcTransport::delete_operation,
+            RestTransport::delete_operation,
         )
     }
 
@@ -155,10 +179,12 @@ impl Transport for AutoTransport {
         request: WaitOperationRequest,
         call: CallContext,
     ) -> BoxFuture<Result<Operation>> {
-        let (r, c) = (request.clone(), call.clone());
         self.route(
-            |g| g.wait_operation(request, call),
-            move |rest| rest.wait_operation(r, c),
+            request,
+            call,
+            false,
+            GrpcTransport::wait_operation,
+            RestTransport::wait_operation,
         )
     }
 }

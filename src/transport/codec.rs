@@ -87,9 +87,13 @@ impl<U: Message + Default> Decoder for ProtoDecoder<U> {
     type Error = Status;
 
     fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<U>, Status> {
-        U::decode(buf)
-            .map(Some)
-            .map_err(|error| Status::internal(format!("decoding a message failed: {error}")))
+        U::decode(buf).map(Some).map_err(|error| {
+            // The cause marks the failure as the client's reading of a
+            // reply, not a status the server sent.
+            let mut status = Status::internal(format!("decoding a message failed: {error}"));
+            status.set_source(std::sync::Arc::new(error));
+            status
+        })
     }
 
     fn buffer_settings(&self) -> BufferSettings {

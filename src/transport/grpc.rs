@@ -10,10 +10,12 @@ use prost::Message;
 use tonic::Extensions;
 use tonic::metadata::{AsciiMetadataValue, MetadataMap};
 
-use super::h2_channel::H2Channel;
+use super::failure::origin_of;
+use super::h2_channel::{CALL_DEADLINE, ChannelError, H2Channel, KeepAlive};
+use super::reply_limit::ReplyTooLarge;
 use super::{BoxFuture, Transport};
-use crate::error::{Error, Result};
-use crate::http::{Origin, require_runtime};
+use crate::error::{Error, Origin, Result};
+use crate::http::{self as endpoint, require_runtime};
 use crate::metadata_numbering;
 use crate::options::CallContext;
 use crate::proto::google::longrunning::operations_client::OperationsClient;
@@ -39,14 +41,15 @@ impl GrpcTransport {
         url: &str,
         max_response_bytes: usize,
         proxy: Option<crate::proxy::Route>,
+        keep_alive: KeepAlive,
     ) -> Result<Self> {
-        let invalid = |why: String| Error::new(Code::InvalidArgument, why);
-        let Origin {
+        let invalid = |why: String| Error::local(Origin::Request, Code::InvalidArgument, why);
+        let endpoint::Origin {
             scheme,
             authority,
             path,
             has_query,
-        } = Origin::parse(url)?;
+        } = endpoint::Origin::parse(url)?;
         if !matches!(path.as_str(), "" | "/") || has_query {
             return Err(invalid(format!(
                 "endpoint {url:?} must have no path: gRPC calls go to the host itself"
@@ -63,6 +66,8 @@ impl GrpcTransport {
             origin.clone(),
             http::HeaderValue::from_static(crate::auth::USER_AGENT),
             proxy,
+            keep_alive,
+            max_response_bytes,
         );
         Ok(Self {
             client: OperationsClient::with_origin(channel, origin)
@@ -100,26 +105,30 @@ impl GrpcTransport {
         let request = tonic::Request::from_parts(metadata, Extensions::default(), request);
         let response = rpc(self.client.clone(), request);
         let endpoint = self.endpoint.clone();
+        let deadline = call.deadline;
         let finish = move |outcome: std::result::Result<tonic::Response<Resp>, tonic::Status>| {
             outcome
                 .map(|response| {
                     let (headers, reply, _) = response.into_parts();
                     metadata_numbering::check(&headers, reply)
                 })
-                .map_err(|status| error_from_status(&status, &endpoint))
+                .map_err(|status| error_from_status(&status, &endpoint, deadline))
         };
         // Combinators rather than an async block, which would keep a second
         // copy of the RPC's (large) future beside the one it awaits.
-        match remaining {
+        match deadline {
             // `grpc-timeout` tells the server; the deadline is enforced here
             // too (the call's only timer) so that a silent server cannot hold
-            // the call past it.
-            Some(remaining) => Box::pin(tokio::time::timeout(remaining, response).map(
-                move |outcome| match outcome {
-                    Ok(outcome) => finish(outcome),
-                    Err(_) => Err(deadline_exceeded()),
-                },
-            )),
+            // the call past it. The channel, told the deadline, retires a
+            // connection that gave no reply in the call's whole time.
+            Some(deadline) => Box::pin(
+                tokio::time::timeout_at(deadline, CALL_DEADLINE.scope(deadline, response)).map(
+                    move |outcome| match outcome {
+                        Ok(outcome) => finish(outcome),
+                        Err(_) => Err(deadline_exceeded()),
+                    },
+                ),
+            ),
             None => Box::pin(response.map(finish)),
         }
     }
@@ -175,69 +184,159 @@ fn grpc_timeout_text(value: u128, unit: u8) -> AsciiMetadataValue {
 }
 
 fn deadline_exceeded() -> Error {
-    Error::new(Code::DeadlineExceeded, "the call's deadline passed")
+    Error::local(
+        Origin::NoReply,
+        Code::DeadlineExceeded,
+        "the call's deadline passed",
+    )
 }
 
-/// Maps a tonic status to the crate's error: the server's code and details
-/// when the server answered, UNAVAILABLE for connection failures and
-/// DEADLINE_EXCEEDED for timeouts noticed by any layer.
-pub(crate) fn error_from_status(status: &tonic::Status, endpoint: &str) -> Error {
+/// How much earlier than the client a server may end a call for its
+/// deadline: `grpc-timeout` is rounded down to whole seconds from 10 s up.
+const SERVER_DEADLINE_LEAD: Duration = Duration::from_secs(1);
+
+/// Maps a tonic status to the crate's error.
+///
+/// A status with no cause below it is the server's own (its code, message
+/// and details); one with a cause is a failure of the exchange, placed by
+/// the cause's type: never sent (UNAVAILABLE, "cannot reach"), not gRPC, or
+/// sent with no reply (UNAVAILABLE, "no reply from").
+pub(crate) fn error_from_status(
+    status: &tonic::Status,
+    endpoint: &str,
+    deadline: Option<tokio::time::Instant>,
+) -> Error {
     let code = Code::try_from(i32::from(status.code())).unwrap_or(Code::Unknown);
-    let chain = source_chain(status);
-    if let Some(proxy) = chain
-        .iter()
-        .find_map(|cause| cause.downcast_ref::<ProxyError>())
-    {
-        return proxy.to_error(endpoint);
+    match status.source() {
+        Some(cause) => exchange_error(cause, endpoint),
+        // A server that ends a call at its deadline as CANCELLED (tonic's
+        // servers do) has ended it for the deadline all the same.
+        None if code == Code::Cancelled
+            && deadline.is_some_and(|deadline| {
+                deadline.saturating_duration_since(tokio::time::Instant::now())
+                    <= SERVER_DEADLINE_LEAD
+            }) =>
+        {
+            Error::new(Code::DeadlineExceeded, "the call's deadline passed")
+        }
+        None => server_error(status, code),
     }
-    // A tonic server reports its own enforcement of `grpc-timeout` as
-    // CANCELLED "Timeout expired".
-    let tonic_timeout =
-        code == Code::Cancelled && status.message() == tonic::TimeoutExpired(()).to_string();
-    if tonic_timeout || chain.iter().any(|cause| is_timeout(*cause)) {
-        return Error::new(Code::DeadlineExceeded, "the call's deadline passed");
+}
+
+/// The error for an exchange that broke below gRPC.
+fn exchange_error(cause: &(dyn StdError + 'static), endpoint: &str) -> Error {
+    if let Some(proxy) = ProxyError::find(cause) {
+        // The proxy did not open the tunnel: the server never saw the request.
+        return proxy.to_error(endpoint).with_origin(Origin::Connect);
     }
-    if let Some(io) = chain
-        .iter()
-        .find_map(|cause| cause.downcast_ref::<std::io::Error>())
-    {
-        return Error::new(Code::Unavailable, format!("cannot reach {endpoint}: {io}"))
-            .with_source(std::io::Error::new(io.kind(), io.to_string()));
-    }
-    if code == Code::OutOfRange
-        && status
-            .message()
-            .contains("decoded message length too large")
-    {
-        // gRPC's code for a message over the receive limit, as REST reports it.
-        return Error::new(
+    let detail = crate::http::innermost_cause(cause);
+    if has_cause::<ReplyTooLarge>(cause) {
+        return Error::local(
+            Origin::Decode,
             Code::ResourceExhausted,
-            format!(
-                "the response from {endpoint} is too large: {}",
-                status.message()
-            ),
+            format!("the response from {endpoint} is too large: {detail}"),
         );
     }
-    // A failure below gRPC (a reset stream, a dropped connection, a broken
-    // HTTP/2 session) arrives with the transport error as its source and no
-    // details from a server: the call can be tried again on a new stream.
-    let broken_transport = matches!(code, Code::Internal | Code::Unknown | Code::Cancelled)
-        && !chain.is_empty()
-        && status.details().is_empty();
-    if broken_transport {
-        let cause = chain.last().map(ToString::to_string).unwrap_or_default();
-        return Error::new(
+    if has_cause::<prost::DecodeError>(cause) {
+        return Error::local(
+            Origin::Decode,
+            Code::Internal,
+            format!("the reply from {endpoint} cannot be decoded: {detail}"),
+        );
+    }
+    let origin = origin_of(cause);
+    let error = match origin {
+        Origin::Connect => Error::local(
+            origin,
             Code::Unavailable,
-            format!("the connection to {endpoint} broke: {cause}"),
-        );
-    }
-    if code == Code::Unavailable && !chain.is_empty() {
-        let cause = chain.last().map(ToString::to_string).unwrap_or_default();
-        return Error::new(
+            format!("cannot reach {endpoint}: {detail}"),
+        ),
+        Origin::NotGrpc => Error::local(
+            origin,
+            not_grpc_code(cause),
+            format!("{endpoint} does not speak gRPC: {detail}"),
+        ),
+        _ if is_silent(cause) => deadline_exceeded(),
+        _ => Error::local(
+            Origin::NoReply,
             Code::Unavailable,
-            format!("cannot reach {endpoint}: {cause}"),
-        );
+            format!("no reply from {endpoint}: {detail}"),
+        ),
+    };
+    error.with_source(CauseText(chain_text(cause)))
+}
+
+/// Every cause in the chain, outermost first, as one line.
+fn chain_text(cause: &(dyn StdError + 'static)) -> String {
+    let mut text = cause.to_string();
+    let mut next = cause.source();
+    while let Some(inner) = next {
+        let inner_text = inner.to_string();
+        if !text.ends_with(&inner_text) {
+            text.push_str(": ");
+            text.push_str(&inner_text);
+        }
+        next = inner.source();
     }
+    text
+}
+
+/// The code for an endpoint that answered but not in gRPC: the HTTP
+/// status's, as a REST reply with it would give; UNAVAILABLE for a peer that
+/// does not speak HTTP/2 at all.
+fn not_grpc_code(cause: &(dyn StdError + 'static)) -> Code {
+    let mut next = Some(cause);
+    while let Some(cause) = next {
+        if let Some(ChannelError::NotGrpc { status, .. }) = cause.downcast_ref::<ChannelError>() {
+            return match crate::http_error::code_for_http_status(status.as_u16()) {
+                Code::Ok => Code::Unknown,
+                code => code,
+            };
+        }
+        next = cause.source();
+    }
+    Code::Unavailable
+}
+
+fn is_silent(cause: &(dyn StdError + 'static)) -> bool {
+    let mut next = Some(cause);
+    while let Some(cause) = next {
+        if matches!(
+            cause.downcast_ref::<ChannelError>(),
+            Some(ChannelError::Silent)
+        ) {
+            return true;
+        }
+        next = cause.source();
+    }
+    false
+}
+
+fn has_cause<E: StdError + 'static>(cause: &(dyn StdError + 'static)) -> bool {
+    let mut next = Some(cause);
+    while let Some(cause) = next {
+        if cause.is::<E>() {
+            return true;
+        }
+        next = cause.source();
+    }
+    false
+}
+
+/// A cause kept as text: the chain below a tonic status is not `Clone`.
+#[derive(Debug)]
+struct CauseText(String);
+
+impl std::fmt::Display for CauseText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl StdError for CauseText {}
+
+/// The server's own status: its code, message and details.
+fn server_error(status: &tonic::Status, code: Code) -> Error {
     if status.details().is_empty() {
         return Error::new(code, status.message());
     }
@@ -256,25 +355,6 @@ pub(crate) fn error_from_status(status: &tonic::Status, endpoint: &str) -> Error
         }
         Err(_) => Error::new(code, status.message()),
     }
-}
-
-fn source_chain(status: &tonic::Status) -> Vec<&(dyn StdError + 'static)> {
-    let mut chain = Vec::new();
-    let mut next = status.source();
-    while let Some(cause) = next {
-        chain.push(cause);
-        next = cause.source();
-    }
-    chain
-}
-
-fn is_timeout(cause: &(dyn StdError + 'static)) -> bool {
-    cause.is::<tokio::time::error::Elapsed>()
-        || cause.is::<tonic::TimeoutExpired>()
-        || cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
-        || cause.to_string().contains("deadline has elapsed")
 }
 
 impl Transport for GrpcTransport {
@@ -344,7 +424,10 @@ mod tests {
             "http://127.0.0.1:8080/",
             "https://host",
         ] {
-            assert!(GrpcTransport::new(good, 1024, None).is_ok(), "{good}");
+            assert!(
+                GrpcTransport::new(good, 1024, None, KeepAlive::default()).is_ok(),
+                "{good}"
+            );
         }
         for bad in [
             "ftp://host",
@@ -353,7 +436,8 @@ mod tests {
             "http://host/prefix",
             "http://host/?a=1",
         ] {
-            let error = GrpcTransport::new(bad, 1024, None).expect_err("not a gRPC endpoint");
+            let error = GrpcTransport::new(bad, 1024, None, KeepAlive::default())
+                .expect_err("not a gRPC endpoint");
             assert_eq!(error.code(), Code::InvalidArgument, "{bad}");
         }
     }

@@ -1,11 +1,22 @@
-//! The HTTP/2 connection gRPC calls go over: made on first use, made again
-//! after it breaks, and shared by every call of a client.
+//! The HTTP/2 connection gRPC calls go over: made on first use, replaced
+//! when it breaks or goes silent, and shared by every call of a client.
 //!
 //! A call goes straight to hyper's connection handle. There is no request
-//! queue in front of it and no second timer: the client enforces each call's
-//! deadline itself and sends it as `grpc-timeout`.
+//! queue in front of it: hyper queues streams beyond the server's
+//! concurrency limit itself. Two things notice a connection that stopped
+//! delivering frames (a NAT or load balancer that dropped its state without
+//! a FIN or RST):
+//!
+//! - a call whose deadline passes before any reply retires the connection
+//!   it used, so that the calls after it connect anew;
+//! - keep-alive pings, sent only while calls are in flight and only after
+//!   the connection has been quiet for the whole ping interval (by default
+//!   5 minutes, the most often servers built on grpc-core accept pings on a
+//!   connection without data); a server that answers `GOAWAY
+//!   ENHANCE_YOUR_CALM` to them gets half as many on later connections.
 
 use std::error::Error as StdError;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -15,16 +26,92 @@ use hyper::body::Incoming;
 use hyper::client::conn::http2::{Builder, SendRequest};
 use hyper_rustls::HttpsConnector;
 use hyper_util::rt::TokioTimer;
+use tokio::time::Instant;
 use tonic::body::Body;
 use tonic::codegen::Service;
 
 use super::BoxFuture;
+use super::preface::{PeerSpeech, PrefaceWatch};
+use super::reply_limit::LimitedReply;
 use crate::proxy::{ProxyConnector, Route};
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 
 /// How long making a connection (TCP, TLS, HTTP/2 preface) may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The longest ping interval doubling may reach.
+const MAX_PING_INTERVAL: Duration = Duration::from_secs(2 * 60 * 60);
+
+/// When and how a connection is pinged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct KeepAlive {
+    /// Quiet time (nothing received while calls are in flight) before a ping.
+    pub(crate) interval: Duration,
+    /// How long a ping's answer may take before the connection is dropped.
+    pub(crate) timeout: Duration,
+}
+
+impl Default for KeepAlive {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(5 * 60),
+            timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+tokio::task_local! {
+    /// The deadline of the call being sent: the gRPC transport sets it
+    /// around the stub's future, which calls this channel while polled.
+    pub(crate) static CALL_DEADLINE: Instant;
+}
+
+/// Why the channel failed a call before hyper had a reply for it.
+#[derive(Debug)]
+pub(crate) enum ChannelError {
+    /// No connection could be made: nothing was sent.
+    Connect(BoxError),
+    /// The call's deadline passed with no reply; the connection it used is
+    /// no longer given to new calls.
+    Silent,
+    /// The peer does not speak HTTP/2 (its first bytes broke the protocol).
+    NotHttp2(BoxError),
+    /// The endpoint answered in HTTP, but not with gRPC.
+    NotGrpc {
+        status: http::StatusCode,
+        content_type: Option<String>,
+    },
+}
+
+impl std::fmt::Display for ChannelError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Connect(_) => f.write_str("no connection could be made"),
+            Self::Silent => f.write_str("no reply came before the call's deadline"),
+            Self::NotHttp2(_) => f.write_str("the server does not speak HTTP/2"),
+            Self::NotGrpc {
+                status,
+                content_type,
+            } => {
+                write!(f, "the server answered HTTP {status}")?;
+                match content_type {
+                    Some(kind) => write!(f, " ({kind}), not gRPC"),
+                    None => f.write_str(" with no content type, not gRPC"),
+                }
+            }
+        }
+    }
+}
+
+impl StdError for ChannelError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match self {
+            Self::Connect(source) | Self::NotHttp2(source) => Some(source.as_ref()),
+            Self::Silent | Self::NotGrpc { .. } => None,
+        }
+    }
+}
 
 /// A cheap-to-clone handle on one endpoint's HTTP/2 connection.
 #[derive(Clone)]
@@ -37,11 +124,29 @@ struct Shared {
     origin: Uri,
     user_agent: HeaderValue,
     connector: HttpsConnector<ProxyConnector>,
-    /// The live connection's handle, if there is one.
-    current: Mutex<Option<SendRequest<Body>>>,
+    /// The largest reply message accepted.
+    max_message_bytes: usize,
+    /// The live connection, if there is one.
+    current: Mutex<Option<Live>>,
     /// Held while connecting, so that calls arriving together make one
     /// connection, not one each.
     connecting: tokio::sync::Mutex<()>,
+    /// Numbers connections, so that retiring one never retires its successor.
+    made: AtomicU64,
+    /// The ping interval in milliseconds: doubled when a server finds it
+    /// too short.
+    ping_interval_ms: Arc<AtomicU64>,
+    ping_timeout: Duration,
+}
+
+/// One connection's handle and what is known of it.
+#[derive(Clone)]
+struct Live {
+    sender: SendRequest<Body>,
+    number: u64,
+    /// Whether the peer opened with HTTP/2's preface: a failure before it
+    /// did shows a peer that does not speak HTTP/2.
+    speech: PeerSpeech,
 }
 
 impl std::fmt::Debug for H2Channel {
@@ -56,7 +161,13 @@ impl H2Channel {
     /// A channel to `origin` (`http://` for plaintext HTTP/2, `https://` for
     /// TLS with the system's root certificates and HTTP/2 negotiated by
     /// ALPN), through `proxy` when given; nothing is connected yet.
-    pub(crate) fn new(origin: Uri, user_agent: HeaderValue, proxy: Option<Route>) -> Self {
+    pub(crate) fn new(
+        origin: Uri,
+        user_agent: HeaderValue,
+        proxy: Option<Route>,
+        keep_alive: KeepAlive,
+        max_message_bytes: usize,
+    ) -> Self {
         let tcp = crate::http::tcp_connector(CONNECT_TIMEOUT, proxy);
         let tls = if origin.scheme_str() == Some("https") {
             crate::http::tls_with_system_roots()
@@ -69,68 +180,186 @@ impl H2Channel {
                 origin,
                 user_agent,
                 connector,
+                max_message_bytes,
                 current: Mutex::new(None),
                 connecting: tokio::sync::Mutex::new(()),
+                made: AtomicU64::new(0),
+                ping_interval_ms: Arc::new(AtomicU64::new(millis(keep_alive.interval))),
+                ping_timeout: keep_alive.timeout,
             }),
         }
     }
 }
 
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
 impl Shared {
-    /// The live connection's handle, without waiting, if there is one.
-    fn live(&self) -> Option<SendRequest<Body>> {
+    /// The live connection, without waiting, if there is one.
+    fn live(&self) -> Option<Live> {
         self.current
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .as_ref()
-            .filter(|sender| !sender.is_closed())
+            .filter(|live| !live.sender.is_closed())
             .cloned()
     }
 
-    /// The live connection's handle, connecting first if there is none.
-    async fn sender(&self) -> Result<SendRequest<Body>, BoxError> {
-        if let Some(sender) = self.live() {
-            return Ok(sender);
+    /// Stops giving connection `number` to new calls; calls already on it
+    /// run on, and it closes when the last one ends.
+    fn retire(&self, number: u64) {
+        let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
+        if current.as_ref().is_some_and(|live| live.number == number) {
+            tracing::debug!(connection = number, "retiring a connection");
+            *current = None;
+        }
+    }
+
+    /// The live connection, connecting first if there is none.
+    async fn connection(&self) -> Result<Live, ChannelError> {
+        if let Some(live) = self.live() {
+            return Ok(live);
         }
         let _connecting = self.connecting.lock().await;
         // Another call may have connected while this one waited.
-        if let Some(sender) = self.live() {
-            return Ok(sender);
+        if let Some(live) = self.live() {
+            return Ok(live);
         }
-        let sender = tokio::time::timeout(CONNECT_TIMEOUT, self.connect())
-            .await
-            .map_err(|_| {
-                std::io::Error::other(format!(
-                    "connecting took longer than {} s",
-                    CONNECT_TIMEOUT.as_secs()
-                ))
-            })??;
-        *self.current.lock().unwrap_or_else(PoisonError::into_inner) = Some(sender.clone());
-        Ok(sender)
+        let (sender, speech) = match tokio::time::timeout(CONNECT_TIMEOUT, self.connect()).await {
+            Ok(connected) => connected.map_err(ChannelError::Connect)?,
+            Err(_) => {
+                return Err(ChannelError::Connect(
+                    std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        format!(
+                            "connecting took longer than {} s",
+                            CONNECT_TIMEOUT.as_secs()
+                        ),
+                    )
+                    .into(),
+                ));
+            }
+        };
+        let live = Live {
+            sender,
+            number: self.made.fetch_add(1, Ordering::Relaxed),
+            speech,
+        };
+        *self.current.lock().unwrap_or_else(PoisonError::into_inner) = Some(live.clone());
+        Ok(live)
     }
 
-    async fn connect(&self) -> Result<SendRequest<Body>, BoxError> {
+    async fn connect(&self) -> Result<(SendRequest<Body>, PeerSpeech), BoxError> {
         let mut connector = self.connector.clone();
         let stream = connector.call(self.origin.clone()).await?;
         // Boxed: hyper keeps the connection's state, which holds the stream,
         // in the same type as the small task it starts for every call.
-        let stream = Box::new(stream);
-        // No keep-alive pings, as gRPC clients default to: with them, hyper
-        // takes a lock on every frame to note when data last arrived. A call
-        // on a connection that went silent ends at its deadline.
+        let (stream, speech) = PrefaceWatch::new(Box::new(stream));
+        let interval = Duration::from_millis(self.ping_interval_ms.load(Ordering::Relaxed));
         let (sender, connection) = Builder::new(BoxingExecutor)
             .timer(TokioTimer::new())
+            .keep_alive_interval(interval)
+            .keep_alive_timeout(self.ping_timeout)
+            .keep_alive_while_idle(false)
             .handshake(stream)
             .await?;
+        let interval_ms = self.ping_interval_ms.clone();
         tokio::spawn(async move {
             // Ends when every handle is gone or the peer goes away; a broken
             // connection is noticed by the next call, which makes a new one.
             if let Err(error) = connection.await {
+                if told_too_many_pings(&error) {
+                    let doubled = interval_ms
+                        .load(Ordering::Relaxed)
+                        .saturating_mul(2)
+                        .min(millis(MAX_PING_INTERVAL));
+                    interval_ms.store(doubled, Ordering::Relaxed);
+                    tracing::info!(
+                        interval_ms = doubled,
+                        "the server found pings too frequent; pinging half as often"
+                    );
+                }
                 tracing::debug!(%error, "HTTP/2 connection ended");
             }
         });
-        Ok(sender)
+        Ok((sender, speech))
     }
+
+    /// Sends `request` on the live connection (connecting first if need
+    /// be), giving up on the reply at `deadline`.
+    async fn send(
+        &self,
+        request: Request<Body>,
+        deadline: Option<Instant>,
+    ) -> Result<Response<LimitedReply>, BoxError> {
+        let mut live = self.connection().await?;
+        if live.sender.ready().await.is_err() {
+            // It closed since it was handed out; nothing was sent on it.
+            self.retire(live.number);
+            live = self.connection().await?;
+            live.sender.ready().await?;
+        }
+        let reply = live.sender.send_request(request);
+        let reply = match deadline {
+            Some(deadline) => match tokio::time::timeout_at(deadline, reply).await {
+                Ok(reply) => reply,
+                Err(_) => {
+                    // Nothing came back in the call's whole time: the
+                    // connection may have gone silent, so calls after this
+                    // one use a new one.
+                    self.retire(live.number);
+                    return Err(ChannelError::Silent.into());
+                }
+            },
+            None => reply.await,
+        };
+        let response = match reply {
+            Ok(response) => response,
+            Err(error) if !live.speech.spoke_http2() => {
+                self.retire(live.number);
+                return Err(ChannelError::NotHttp2(error.into()).into());
+            }
+            Err(error) => return Err(error.into()),
+        };
+        check_grpc(&response)?;
+        let limit = self.max_message_bytes;
+        Ok(response.map(|body| LimitedReply::new(body, limit)))
+    }
+}
+
+/// Whether a connection ended because the server found its pings too
+/// frequent (`GOAWAY` with `ENHANCE_YOUR_CALM`).
+fn told_too_many_pings(error: &hyper::Error) -> bool {
+    find_h2(error).is_some_and(|h2| {
+        h2.is_go_away() && h2.is_remote() && h2.reason() == Some(h2::Reason::ENHANCE_YOUR_CALM)
+    })
+}
+
+fn find_h2(error: &hyper::Error) -> Option<&h2::Error> {
+    let mut next: Option<&(dyn StdError + 'static)> = error.source();
+    while let Some(cause) = next {
+        if let Some(h2) = cause.downcast_ref::<h2::Error>() {
+            return Some(h2);
+        }
+        next = cause.source();
+    }
+    None
+}
+
+/// A gRPC reply is HTTP 200 with a gRPC content type; anything else came
+/// from something that does not speak gRPC (a web server, a proxy's page).
+fn check_grpc(response: &Response<Incoming>) -> Result<(), ChannelError> {
+    let content_type = response.headers().get(http::header::CONTENT_TYPE);
+    let is_grpc = content_type.is_some_and(|kind| kind.as_bytes().starts_with(b"application/grpc"));
+    if response.status() == http::StatusCode::OK && is_grpc {
+        return Ok(());
+    }
+    Err(ChannelError::NotGrpc {
+        status: response.status(),
+        content_type: content_type
+            .map(|kind| String::from_utf8_lossy(kind.as_bytes()).into_owned()),
+    })
 }
 
 /// Spawns hyper's tasks on Tokio, each moved to the heap once first.
@@ -152,9 +381,9 @@ where
 }
 
 impl Service<Request<Body>> for H2Channel {
-    type Response = Response<Incoming>;
+    type Response = Response<LimitedReply>;
     type Error = BoxError;
-    type Future = BoxFuture<Result<Response<Incoming>, BoxError>>;
+    type Future = BoxFuture<Result<Response<LimitedReply>, BoxError>>;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
         // Readiness is the connection's; it is awaited in `call`.
@@ -166,11 +395,8 @@ impl Service<Request<Body>> for H2Channel {
         request
             .headers_mut()
             .insert(http::header::USER_AGENT, self.shared.user_agent.clone());
+        let deadline = CALL_DEADLINE.try_with(|deadline| *deadline).ok();
         let shared = self.shared.clone();
-        Box::pin(async move {
-            let mut sender = shared.sender().await?;
-            sender.ready().await?;
-            Ok(sender.send_request(request).await?)
-        })
+        Box::pin(async move { shared.send(request, deadline).await })
     }
 }

@@ -16,8 +16,11 @@ use crate::proto::longrunning::{
 
 pub(crate) mod auto;
 pub(crate) mod codec;
+mod failure;
 pub(crate) mod grpc;
-mod h2_channel;
+pub(crate) mod h2_channel;
+mod preface;
+mod reply_limit;
 pub(crate) mod rest;
 
 /// A boxed future that owns everything it needs.

@@ -11,9 +11,10 @@ use hyper_util::client::legacy::ResponseFuture;
 use prost::{Message, Name};
 use serde_json::Value;
 
+use super::failure::origin_of;
 use super::{BoxFuture, Transport};
-use crate::error::{Error, Result};
-use crate::http::{Origin, require_runtime};
+use crate::error::{Error, Origin, Result};
+use crate::http::{self as endpoint, require_runtime};
 use crate::http_error::error_from_response;
 use crate::json::{self, ParseMode};
 use crate::options::{CallContext, shown_headers};
@@ -37,7 +38,7 @@ pub(crate) struct Shared {
     base: Box<str>,
     /// The base URL's scheme, authority and path (without a trailing `/`),
     /// parsed once so that each call parses only its own path.
-    origin: Origin,
+    origin: endpoint::Origin,
     routes: Routes,
     max_response_bytes: usize,
 }
@@ -100,7 +101,7 @@ impl RestTransport {
                 format!("invalid routes: {problem}"),
             ));
         }
-        let mut origin = Origin::parse(url)?;
+        let mut origin = endpoint::Origin::parse(url)?;
         // A path after the host is kept in front of every request's path.
         origin
             .path
@@ -207,7 +208,7 @@ impl RestTransport {
     /// The request's URI: the base's scheme and authority, and only the
     /// path and query to parse.
     fn uri(&self, parts: &HttpRequestParts) -> std::result::Result<http::Uri, http::Error> {
-        let Origin {
+        let endpoint::Origin {
             scheme,
             authority,
             path: prefix,
@@ -234,19 +235,23 @@ impl RestTransport {
 
     fn send_error(&self, error: hyper_util::client::legacy::Error) -> Error {
         if let Some(proxy) = crate::proxy::ProxyError::find(&error) {
-            return proxy.to_error(&self.base);
+            // The proxy did not open the tunnel: the server never saw the request.
+            return proxy.to_error(&self.base).with_origin(Origin::Connect);
         }
         let detail = crate::http::innermost_cause(&error);
-        Error::new(
-            Code::Unavailable,
-            format!("cannot reach {}: {detail}", self.base),
-        )
-        .with_source(error)
+        let origin = origin_of(&error);
+        let message = if origin == Origin::Connect {
+            format!("cannot reach {}: {detail}", self.base)
+        } else {
+            format!("no reply from {}: {detail}", self.base)
+        };
+        Error::local(origin, Code::Unavailable, message).with_source(error)
     }
 
     fn body_error(&self, error: Box<dyn std::error::Error + Send + Sync>) -> Error {
         if error.is::<http_body_util::LengthLimitError>() {
-            return Error::new(
+            return Error::local(
+                Origin::Decode,
                 Code::ResourceExhausted,
                 format!(
                     "the response from {} is larger than {} bytes",
@@ -254,7 +259,8 @@ impl RestTransport {
                 ),
             );
         }
-        Error::new(
+        Error::local(
+            Origin::NoReply,
             Code::Unavailable,
             format!("the response from {} broke off: {error}", self.base),
         )
@@ -273,13 +279,18 @@ fn name_only_parts<M: Message + Name>(
         return Err(no_binding(rpc));
     }
     match transcode_name_only(rules, name) {
-        Some(parts) => parts.map_err(|e| Error::new(Code::InvalidArgument, e.to_string())),
+        Some(parts) => parts.map_err(|e| request_error(Code::InvalidArgument, e.to_string())),
         None => request_parts(routes, rpc, request),
     }
 }
 
+/// A request that cannot be built: nothing is sent.
+fn request_error(code: Code, message: String) -> Error {
+    Error::local(Origin::Request, code, message)
+}
+
 fn no_binding(rpc: Rpc) -> Error {
-    Error::new(
+    request_error(
         Code::Unimplemented,
         format!("the routes have no HTTP binding for {}", rpc.name()),
     )
@@ -296,12 +307,12 @@ fn request_parts<M: Message + Name>(
         return Err(no_binding(rpc));
     }
     let message = json::to_dynamic(request, &M::full_name()).ok_or_else(|| {
-        Error::new(
+        request_error(
             Code::Internal,
             format!("{} is not a known message type", M::full_name()),
         )
     })?;
-    transcode(rules, &message).map_err(|e| Error::new(Code::InvalidArgument, e.to_string()))
+    transcode(rules, &message).map_err(|e| request_error(Code::InvalidArgument, e.to_string()))
 }
 
 /// What a call would send over REST to `base`, without sending it.
@@ -331,7 +342,8 @@ pub(crate) fn preview<M: Message + Name>(
 }
 
 fn invalid_request(url: &str, why: &str) -> Error {
-    Error::new(
+    Error::local(
+        Origin::Request,
         Code::InvalidArgument,
         format!("cannot build the request for {url}: {why}"),
     )
@@ -390,7 +402,11 @@ fn server_timeout(remaining: Duration) -> http::HeaderValue {
 }
 
 fn deadline_exceeded() -> Error {
-    Error::new(Code::DeadlineExceeded, "the call's deadline passed")
+    Error::local(
+        Origin::NoReply,
+        Code::DeadlineExceeded,
+        "the call's deadline passed",
+    )
 }
 
 /// A response as read: status, `Retry-After`, whole body.
@@ -437,7 +453,8 @@ fn read_text<M: Default>(
         return Ok(M::default());
     }
     let text = std::str::from_utf8(body).map_err(|_| {
-        Error::new(
+        Error::local(
+            Origin::Decode,
             Code::Internal,
             format!("the response from {base} is not UTF-8 text"),
         )
@@ -448,7 +465,8 @@ fn read_text<M: Default>(
             .take(120)
             .map(|c| if c.is_control() { ' ' } else { c })
             .collect();
-        Error::new(
+        Error::local(
+            Origin::Decode,
             Code::Internal,
             format!("invalid {type_name} from {base}: {e} (body starts {snippet:?})"),
         )

@@ -182,7 +182,7 @@ async fn hostile_rest_replies_give_typed_errors() -> TestResult {
             "a reset before the response",
             Behaviour::Reset,
             Code::Unavailable,
-            "cannot reach",
+            "no reply from",
         ),
         (
             "a server that stalls",

@@ -1,0 +1,47 @@
+//! Waiting on long-running operations: [`UntilDone`] for one, [`Watch`] for
+//! many at once.
+//!
+//! `until_done` blocks on the server's WaitOperation where it works and falls
+//! back to polling GetOperation with jittered backoff when the server answers
+//! UNIMPLEMENTED (or the REST routes have no binding for it). `watch` yields
+//! every change of state, progress or stage of one or thousands of
+//! operations, polling them through one scheduler: bounded concurrency, a
+//! request rate that stays under Earth Engine's quota, and per-operation
+//! intervals stretched to fit that rate. Transient errors never end either.
+//!
+//! Neither relies on a connection staying healthy for long: each server-side
+//! wait lasts at most [`PollingPolicy::with_server_wait`] (60 s by default)
+//! and each poll at most the client's call timeout, so a connection that
+//! went silent is given up (and replaced) at that call's deadline, and the
+//! loop looks again on a new connection about a second later: by default
+//! within 71 s of the silence, then reporting the operation's real state.
+
+mod policy;
+mod until_done;
+mod watch;
+
+#[cfg(test)]
+mod tests;
+
+pub use policy::PollingPolicy;
+pub use until_done::UntilDone;
+pub use watch::{Change, Watch, WatchStream};
+
+use crate::client::Client;
+
+impl Client {
+    /// Waits until the operation is done: server-side waits where they work,
+    /// polling otherwise; see [`UntilDone`].
+    pub fn until_done(&self, name: impl Into<String>) -> UntilDone {
+        UntilDone::new(self.clone(), name.into())
+    }
+
+    /// Watches operations for changes until they are done; see [`Watch`].
+    pub fn watch<I, N>(&self, names: I) -> Watch
+    where
+        I: IntoIterator<Item = N>,
+        N: Into<String>,
+    {
+        Watch::new(self.clone(), names.into_iter().map(Into::into).collect())
+    }
+}

@@ -1,0 +1,61 @@
+//! Where an exchange that got no answer broke off, read from the error
+//! values of the layers below (hyper, h2, the connectors, the gRPC
+//! channel), never from their messages. Both transports use it.
+
+use std::error::Error as StdError;
+
+use super::h2_channel::ChannelError;
+use crate::error::Origin;
+
+/// The origin of a failure with no answer from the server: [`Origin::Connect`]
+/// when the request provably never reached it, [`Origin::NotGrpc`] when the
+/// peer does not speak gRPC, otherwise [`Origin::NoReply`].
+pub(crate) fn origin_of(error: &(dyn StdError + 'static)) -> Origin {
+    let mut next = Some(error);
+    while let Some(cause) = next {
+        if let Some(origin) = origin_of_one(cause) {
+            return origin;
+        }
+        next = cause.source();
+    }
+    Origin::NoReply
+}
+
+fn origin_of_one(cause: &(dyn StdError + 'static)) -> Option<Origin> {
+    if let Some(channel) = cause.downcast_ref::<ChannelError>() {
+        return Some(match channel {
+            ChannelError::Connect(_) => Origin::Connect,
+            ChannelError::Silent => Origin::NoReply,
+            ChannelError::NotHttp2(_) | ChannelError::NotGrpc { .. } => Origin::NotGrpc,
+        });
+    }
+    if let Some(client) = cause.downcast_ref::<hyper_util::client::legacy::Error>() {
+        // The connector failed: no request was written.
+        if client.is_connect() {
+            return Some(Origin::Connect);
+        }
+    }
+    if let Some(hyper) = cause.downcast_ref::<hyper::Error>() {
+        // The request was dropped before the connection took it.
+        if hyper.is_canceled() || hyper.is_closed() {
+            return Some(Origin::Connect);
+        }
+    }
+    if let Some(h2) = cause.downcast_ref::<h2::Error>() {
+        return Some(if never_processed(h2) {
+            Origin::Connect
+        } else {
+            Origin::NoReply
+        });
+    }
+    None
+}
+
+/// A stream the server refused before processing it (`REFUSED_STREAM`), or
+/// one above the last stream id of the server's `GOAWAY` (h2 fails only
+/// those with the remote `GOAWAY` itself).
+fn never_processed(error: &h2::Error) -> bool {
+    error.is_remote()
+        && ((error.is_reset() && error.reason() == Some(h2::Reason::REFUSED_STREAM))
+            || error.is_go_away())
+}
