@@ -55,6 +55,9 @@ pub(crate) enum Origin {
     /// be made, or the server refused the stream or was closing the
     /// connection before it read the request.
     Connect,
+    /// The peer accepted the connection and closed it without a byte: no
+    /// server read the request, and nothing shows the endpoint speaks gRPC.
+    Unheard,
     /// The request was sent (at least in part) but no complete reply came:
     /// the server may have acted on it.
     NoReply,
@@ -311,7 +314,7 @@ impl Error {
     pub fn is_never_sent(&self) -> bool {
         matches!(
             self.inner.origin,
-            Origin::Request | Origin::Credentials | Origin::Connect
+            Origin::Request | Origin::Credentials | Origin::Connect | Origin::Unheard
         )
     }
 
@@ -319,7 +322,7 @@ impl Error {
     /// turned the request away unread (a subset of
     /// [`is_never_sent`](Self::is_never_sent)).
     pub fn is_connect(&self) -> bool {
-        self.inner.origin == Origin::Connect
+        matches!(self.inner.origin, Origin::Connect | Origin::Unheard)
     }
 
     /// True when the request was sent but no complete reply came back (the

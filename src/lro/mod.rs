@@ -11,10 +11,12 @@
 //!
 //! Neither relies on a connection staying healthy for long: each server-side
 //! wait lasts at most [`PollingPolicy::with_server_wait`] (60 s by default)
-//! and each poll at most the client's call timeout, so a connection that
+//! and its call ends a little after (5 s at most), and each poll lasts at
+//! most the client's call timeout (60 s by default). So a connection that
 //! went silent is given up (and replaced) at that call's deadline, and the
-//! loop looks again on a new connection about a second later: by default
-//! within 71 s of the silence, then reporting the operation's real state.
+//! loop looks again on a new connection one initial interval later (1 s):
+//! by default within 66 s of the silence, then reporting the operation's
+//! real state.
 
 mod policy;
 mod until_done;

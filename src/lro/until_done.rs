@@ -67,7 +67,14 @@ impl UntilDone {
             let started = Instant::now();
             let answer = if server_waits {
                 let wait = policy.server_wait.min(remaining.unwrap_or(Duration::MAX));
-                client.wait(&name).set_timeout(wait).send().await
+                // The call ends shortly after the server's wait should: a
+                // connection that went silent is given up by then.
+                client
+                    .wait(&name)
+                    .set_timeout(wait)
+                    .with_timeout(wait + reply_allowance(wait))
+                    .send()
+                    .await
             } else {
                 client.get(&name).send().await
             };
@@ -106,6 +113,12 @@ impl UntilDone {
             tokio::time::sleep_until(deadline.map_or(until, |d| d.min(until))).await;
         }
     }
+}
+
+/// How long after a server-side wait of `wait` its reply may come: a
+/// quarter of the wait, from 200 ms to 5 s.
+fn reply_allowance(wait: Duration) -> Duration {
+    (wait / 4).clamp(Duration::from_millis(200), Duration::from_secs(5))
 }
 
 async fn give_up(

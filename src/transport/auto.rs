@@ -109,11 +109,12 @@ fn decide<T>(choice: &AtomicU8, transport: u8, value: T) -> T {
 }
 
 /// Evidence that the endpoint does not speak gRPC: an HTTP answer without
-/// a gRPC status, a peer that does not speak HTTP/2, or (for a call every
-/// Operations service implements) UNIMPLEMENTED, as a gRPC server without
-/// the service answers. None of these can have acted on the request.
+/// a gRPC status, a peer that does not speak HTTP/2 (or closes the
+/// connection without a word of it), or (for a call every Operations
+/// service implements) UNIMPLEMENTED, as a gRPC server without the service
+/// answers. None of these can have acted on the request.
 fn shows_not_grpc(error: &Error, service_wide: bool) -> bool {
-    error.origin() == Origin::NotGrpc
+    matches!(error.origin(), Origin::NotGrpc | Origin::Unheard)
         || (service_wide && error.is_from_server() && error.code() == Code::Unimplemented)
 }
 

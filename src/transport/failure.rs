@@ -25,6 +25,7 @@ fn origin_of_one(cause: &(dyn StdError + 'static)) -> Option<Origin> {
     if let Some(channel) = cause.downcast_ref::<ChannelError>() {
         return Some(match channel {
             ChannelError::Connect(_) => Origin::Connect,
+            ChannelError::Unheard(_) => Origin::Unheard,
             ChannelError::Silent => Origin::NoReply,
             ChannelError::NotHttp2(_) | ChannelError::NotGrpc { .. } => Origin::NotGrpc,
         });
@@ -36,8 +37,11 @@ fn origin_of_one(cause: &(dyn StdError + 'static)) -> Option<Origin> {
         }
     }
     if let Some(hyper) = cause.downcast_ref::<hyper::Error>() {
-        // The request was dropped before the connection took it.
-        if hyper.is_canceled() || hyper.is_closed() {
+        // Dropped before the connection took it (canceled, closed), or while
+        // it waited for a stream the server would allow (the connection
+        // closed first: hyper reports that as its dispatch being gone, the
+        // only "user" error a client's reply can carry).
+        if hyper.is_canceled() || hyper.is_closed() || hyper.is_user() {
             return Some(Origin::Connect);
         }
     }

@@ -246,7 +246,7 @@ fn exchange_error(cause: &(dyn StdError + 'static), endpoint: &str) -> Error {
     }
     let origin = origin_of(cause);
     let error = match origin {
-        Origin::Connect => Error::local(
+        Origin::Connect | Origin::Unheard => Error::local(
             origin,
             Code::Unavailable,
             format!("cannot reach {endpoint}: {detail}"),

@@ -77,6 +77,9 @@ pub(crate) enum ChannelError {
     Silent,
     /// The peer does not speak HTTP/2 (its first bytes broke the protocol).
     NotHttp2(BoxError),
+    /// The peer closed the connection without sending a byte: no server
+    /// read the request.
+    Unheard(BoxError),
     /// The endpoint answered in HTTP, but not with gRPC.
     NotGrpc {
         status: http::StatusCode,
@@ -90,6 +93,9 @@ impl std::fmt::Display for ChannelError {
             Self::Connect(_) => f.write_str("no connection could be made"),
             Self::Silent => f.write_str("no reply came before the call's deadline"),
             Self::NotHttp2(_) => f.write_str("the server does not speak HTTP/2"),
+            Self::Unheard(_) => {
+                f.write_str("the connection closed before the server said anything")
+            }
             Self::NotGrpc {
                 status,
                 content_type,
@@ -107,7 +113,9 @@ impl std::fmt::Display for ChannelError {
 impl StdError for ChannelError {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         match self {
-            Self::Connect(source) | Self::NotHttp2(source) => Some(source.as_ref()),
+            Self::Connect(source) | Self::NotHttp2(source) | Self::Unheard(source) => {
+                Some(source.as_ref())
+            }
             Self::Silent | Self::NotGrpc { .. } => None,
         }
     }
@@ -316,6 +324,10 @@ impl Shared {
         };
         let response = match reply {
             Ok(response) => response,
+            Err(error) if live.speech.said_nothing() => {
+                self.retire(live.number);
+                return Err(ChannelError::Unheard(error.into()).into());
+            }
             Err(error) if !live.speech.spoke_http2() => {
                 self.retire(live.number);
                 return Err(ChannelError::NotHttp2(error.into()).into());

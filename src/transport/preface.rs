@@ -4,7 +4,9 @@
 //! reads any request. So a connection that fails before such a frame came
 //! was not with an HTTP/2 server (an HTTP/1.x server answers or closes
 //! instead), and no request sent on it was acted on as gRPC: the evidence
-//! `auto` needs to try REST without risking a repeat.
+//! `auto` needs to try REST without risking a repeat. One that closes
+//! without a single byte never had a server read the request at all (a
+//! listener's backlog reset by a restart, a balancer with no backend).
 
 use std::io;
 use std::pin::Pin;
@@ -17,11 +19,11 @@ use hyper::rt::{Read, ReadBuf, ReadBufCursor, Write};
 /// The frame type of SETTINGS, the fourth byte of a frame header.
 const SETTINGS: u8 = 0x4;
 
+const NOTHING: u8 = 0;
 const HTTP2: u8 = 1;
 const SOMETHING_ELSE: u8 = 2;
 
 /// What the peer's first bytes showed, shared with the channel.
-/// Nothing seen yet is 0.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct PeerSpeech(Arc<AtomicU8>);
 
@@ -29,6 +31,11 @@ impl PeerSpeech {
     /// Whether the peer's first bytes were an HTTP/2 SETTINGS frame.
     pub(crate) fn spoke_http2(&self) -> bool {
         self.0.load(Ordering::Relaxed) == HTTP2
+    }
+
+    /// Whether the peer has sent nothing at all yet.
+    pub(crate) fn said_nothing(&self) -> bool {
+        self.0.load(Ordering::Relaxed) == NOTHING
     }
 }
 

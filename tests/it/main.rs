@@ -14,6 +14,7 @@ mod emulator_rest;
 mod foreign_servers;
 mod grpc;
 mod hostile;
+mod network;
 mod properties;
 mod proxy;
 mod regressions;

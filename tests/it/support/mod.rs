@@ -2,8 +2,10 @@
 
 pub mod foreign_grpc;
 pub mod foreign_rest;
+pub mod grpc_server;
 pub mod percent;
 pub mod proxy;
+pub mod relay;
 pub mod serve;
 pub mod terminal;
 pub mod token_server;

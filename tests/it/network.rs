@@ -1,0 +1,321 @@
+//! Real networks, against a server written on another HTTP/2 stack than the
+//! client's (`support::grpc_server`, on the `h2` crate) and a relay that
+//! can go silent: connections rotated by GOAWAY, concurrent-stream limits,
+//! restarts, silent connections and lost replies. What arrived is counted
+//! on the server's side; nothing may be lost, repeated or hang.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use eeops::rpc::Code;
+use eeops::{Client, Credentials, PollingPolicy, RetryPolicy, TransportKind};
+use tokio::task::JoinSet;
+
+use crate::support::grpc_server::{Behaviour, GrpcServer};
+use crate::support::relay::Relay;
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+fn client(endpoint: &str, kind: TransportKind) -> eeops::Result<Client> {
+    Client::builder()
+        .with_endpoint(endpoint)
+        .with_transport(kind)
+        .with_credentials(Credentials::anonymous())
+        .with_timeout(Duration::from_secs(30))
+        .with_retry_policy(
+            RetryPolicy::new()
+                .with_initial_delay(Duration::from_millis(5))
+                .with_max_delay(Duration::from_millis(100)),
+        )
+        .build()
+}
+
+fn name(i: usize) -> String {
+    format!("projects/p/operations/op{i:05}")
+}
+
+/// Runs `calls` calls, `in_flight` at a time, each made by `call(i)`.
+async fn run_many<F, Fut, T>(
+    calls: usize,
+    in_flight: usize,
+    call: F,
+) -> Vec<(usize, eeops::Result<T>)>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = eeops::Result<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    let gate = Arc::new(tokio::sync::Semaphore::new(in_flight));
+    let mut running = JoinSet::new();
+    for i in 0..calls {
+        let permit = gate
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the gate stays open");
+        let future = call(i);
+        running.spawn(async move {
+            let outcome = future.await;
+            drop(permit);
+            (i, outcome)
+        });
+    }
+    let mut outcomes = Vec::with_capacity(calls);
+    while let Some(done) = running.join_next().await {
+        outcomes.push(done.expect("no call panics"));
+    }
+    outcomes
+}
+
+#[tokio::test]
+async fn deletes_and_gets_through_connections_rotated_every_100_ms_with_4_streams_arrive_once()
+-> TestResult {
+    let server = GrpcServer::start(Behaviour {
+        max_concurrent_streams: Some(4),
+        rotate_every: Some(Duration::from_millis(100)),
+        ..Behaviour::default()
+    })
+    .await?;
+    const CALLS: usize = 2_000;
+    for i in 0..CALLS {
+        server.books.add(&name(i));
+    }
+    let client = client(&server.endpoint(), TransportKind::Grpc)?;
+    let gets = run_many(CALLS, 256, |i| {
+        let client = client.clone();
+        async move { client.get(name(i)).await }
+    })
+    .await;
+    for (i, outcome) in &gets {
+        let operation = outcome.as_ref().map_err(|e| format!("get {i}: {e}"))?;
+        assert_eq!(operation.name, name(*i));
+    }
+    let deletes = run_many(CALLS, 256, |i| {
+        let client = client.clone();
+        async move { client.delete(name(i)).await }
+    })
+    .await;
+    for (i, outcome) in &deletes {
+        // Every delete succeeds: none was lost to a closing connection or
+        // a refused stream, and none was sent twice (a second would find
+        // the operation gone).
+        outcome.as_ref().map_err(|e| format!("delete {i}: {e}"))?;
+        assert_eq!(
+            server.books.arrivals("DeleteOperation", &name(*i)),
+            1,
+            "delete {i}"
+        );
+    }
+    assert!(
+        server.books.connections.load(Ordering::SeqCst) > 1,
+        "the server rotated its connections"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_server_restart_during_many_calls_loses_and_repeats_nothing() -> TestResult {
+    let server = GrpcServer::start(Behaviour::default()).await?;
+    const CALLS: usize = 600;
+    for i in 0..CALLS {
+        server.books.add(&name(i));
+    }
+    let client = client(&server.endpoint(), TransportKind::Grpc)?;
+    let books = server.books.clone();
+    let calls = {
+        let client = client.clone();
+        tokio::spawn(async move {
+            run_many(CALLS, 64, move |i| {
+                let client = client.clone();
+                async move {
+                    client.get(name(i)).await?;
+                    client.delete(name(i)).await
+                }
+            })
+            .await
+        })
+    };
+    // Restart once a third of the calls have arrived: the open connection
+    // is closed (GOAWAY), the port refuses connections for a moment, and a
+    // new server takes over with the same operations.
+    books.until_arrived(CALLS * 2 / 3).await;
+    let server = server.restart().await?;
+    let outcomes = calls.await?;
+    for (i, outcome) in &outcomes {
+        outcome.as_ref().map_err(|e| format!("call {i}: {e}"))?;
+        assert_eq!(
+            server.books.arrivals("DeleteOperation", &name(*i)),
+            1,
+            "delete {i}"
+        );
+    }
+    assert!(
+        server.books.connections.load(Ordering::SeqCst) >= 2,
+        "a new connection after the restart"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_delete_whose_reply_is_lost_is_not_sent_again_over_grpc_or_by_auto() -> TestResult {
+    for kind in [TransportKind::Grpc, TransportKind::Auto] {
+        let server = GrpcServer::start(Behaviour {
+            lose_delete_replies: true,
+            ..Behaviour::default()
+        })
+        .await?;
+        let target = name(1);
+        server.books.add(&target);
+        let client = client(&server.endpoint(), kind)?;
+        let error = client
+            .delete(&target)
+            .await
+            .expect_err("the reply never came");
+        assert!(error.is_no_reply(), "{kind:?}: {error:?}");
+        assert!(!error.is_never_sent(), "{kind:?}: {error:?}");
+        assert_eq!(error.code(), Code::Unavailable, "{kind:?}: {error}");
+        assert!(
+            error.to_string().contains("no reply from"),
+            "{kind:?}: {error}"
+        );
+        assert_eq!(
+            server.books.arrivals("DeleteOperation", &target),
+            1,
+            "{kind:?}: deleted once, not again"
+        );
+        assert_eq!(
+            server.books.not_http2.load(Ordering::SeqCst),
+            0,
+            "{kind:?}: no attempt over REST"
+        );
+        // The client stays on gRPC: a get goes there and works.
+        server.books.add(&name(2));
+        let operation = client.get(name(2)).await?;
+        assert_eq!(operation.name, name(2), "{kind:?}");
+        assert_eq!(server.books.not_http2.load(Ordering::SeqCst), 0, "{kind:?}");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn until_done_recovers_from_a_silent_connection_and_reports_the_real_state() -> TestResult {
+    let server = GrpcServer::start(Behaviour::default()).await?;
+    let relay = Relay::start(server.addr).await?;
+    let target = name(7);
+    server.books.add(&target);
+    let client = client(&relay.endpoint(), TransportKind::Grpc)?;
+    let waiting = {
+        let (client, target) = (client.clone(), target.clone());
+        tokio::spawn(async move {
+            client
+                .until_done(target)
+                .with_polling(
+                    // The limit only keeps a broken client from hanging the test.
+                    PollingPolicy::new()
+                        .with_initial_interval(Duration::from_millis(20))
+                        .with_server_wait(Duration::from_millis(300))
+                        .with_time_limit(Duration::from_secs(30)),
+                )
+                .await
+        })
+    };
+    // Once the first server-side wait has arrived, the connection goes
+    // silent and the operation is cancelled behind it.
+    server.books.until_arrived(1).await;
+    relay.freeze_existing();
+    server.books.cancel(&target);
+    let operation = waiting.await??;
+    assert!(operation.done);
+    assert_eq!(operation.error().map(|e| e.code()), Some(Code::Cancelled));
+    assert!(
+        relay.accepted() >= 2,
+        "a new connection replaced the silent one"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_long_lived_client_replaces_a_silent_connection() -> TestResult {
+    let server = GrpcServer::start(Behaviour::default()).await?;
+    let relay = Relay::start(server.addr).await?;
+    let target = name(3);
+    server.books.add(&target);
+    let client = client(&relay.endpoint(), TransportKind::Grpc)?;
+    client.get(&target).await?;
+    relay.freeze_existing();
+    let error = client
+        .get(&target)
+        .with_timeout(Duration::from_millis(300))
+        .await
+        .expect_err("the connection is silent");
+    assert_eq!(error.code(), Code::DeadlineExceeded, "{error:?}");
+    assert!(error.is_no_reply(), "{error:?}");
+    // The silent connection was retired: the next call connects anew.
+    server.books.cancel(&target);
+    let operation = client.get(&target).await?;
+    assert_eq!(operation.error().map(|e| e.code()), Some(Code::Cancelled));
+    assert_eq!(relay.accepted(), 2);
+    Ok(())
+}
+
+#[tokio::test]
+async fn watch_recovers_from_a_silent_connection() -> TestResult {
+    let server = GrpcServer::start(Behaviour::default()).await?;
+    let relay = Relay::start(server.addr).await?;
+    let target = name(9);
+    server.books.add(&target);
+    let client = Client::builder()
+        .with_endpoint(relay.endpoint())
+        .with_credentials(Credentials::anonymous())
+        .with_timeout(Duration::from_millis(500))
+        .build()?;
+    let mut stream = client
+        .watch([target.clone()])
+        .with_polling(
+            PollingPolicy::new()
+                .with_initial_interval(Duration::from_millis(20))
+                .with_time_limit(Duration::from_secs(30)),
+        )
+        .stream();
+    let first = stream.next().await.ok_or("a first state")??;
+    assert!(!first.operation.done);
+    relay.freeze_existing();
+    server.books.cancel(&target);
+    let last = stream.next().await.ok_or("the final state")??;
+    assert!(last.operation.done);
+    assert_eq!(
+        last.operation.error().map(|e| e.code()),
+        Some(Code::Cancelled)
+    );
+    assert!(
+        stream.next().await.is_none(),
+        "the watch ends with its operation"
+    );
+    assert!(relay.accepted() >= 2);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_reported_as_never_sent_and_retried_until_the_deadline()
+-> TestResult {
+    // A port with nothing listening: bind, note it, close.
+    let addr = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await?
+        .local_addr()?;
+    for kind in [TransportKind::Grpc, TransportKind::Rest] {
+        let client = client(&format!("http://{addr}"), kind)?;
+        let error = client
+            .delete(name(1))
+            .with_timeout(Duration::from_millis(300))
+            .await
+            .expect_err("nothing listens");
+        assert!(error.is_never_sent(), "{kind:?}: {error:?}");
+        assert!(error.is_connect(), "{kind:?}: {error:?}");
+        assert!(
+            error.to_string().contains("cannot reach"),
+            "{kind:?}: {error}"
+        );
+    }
+    Ok(())
+}
