@@ -96,7 +96,7 @@ impl GrpcTransport {
         // future (allocated for every call) holds only the RPC in flight.
         let remaining = call.remaining();
         if remaining.is_some_and(|remaining| remaining.is_zero()) {
-            return Box::pin(std::future::ready(Err(deadline_exceeded())));
+            return Box::pin(std::future::ready(Err(deadline_exceeded(&self.endpoint))));
         }
         let mut metadata = MetadataMap::from_headers(call.headers);
         if let Some(remaining) = remaining {
@@ -106,14 +106,19 @@ impl GrpcTransport {
         let response = rpc(self.client.clone(), request);
         let endpoint = self.endpoint.clone();
         let deadline = call.deadline;
-        let finish = move |outcome: std::result::Result<tonic::Response<Resp>, tonic::Status>| {
-            outcome
-                .map(|response| {
-                    let (headers, reply, _) = response.into_parts();
-                    metadata_numbering::check(&headers, reply)
-                })
-                .map_err(|status| error_from_status(&status, &endpoint, deadline))
-        };
+        // `None` is the deadline passing first.
+        let finish =
+            move |outcome: Option<std::result::Result<tonic::Response<Resp>, tonic::Status>>| {
+                let Some(outcome) = outcome else {
+                    return Err(deadline_exceeded(&endpoint));
+                };
+                outcome
+                    .map(|response| {
+                        let (headers, reply, _) = response.into_parts();
+                        metadata_numbering::check(&headers, reply)
+                    })
+                    .map_err(|status| error_from_status(&status, &endpoint, deadline))
+            };
         // Combinators rather than an async block, which would keep a second
         // copy of the RPC's (large) future beside the one it awaits.
         match deadline {
@@ -122,14 +127,10 @@ impl GrpcTransport {
             // the call past it. The channel, told the deadline, retires a
             // connection that gave no reply in the call's whole time.
             Some(deadline) => Box::pin(
-                tokio::time::timeout_at(deadline, CALL_DEADLINE.scope(deadline, response)).map(
-                    move |outcome| match outcome {
-                        Ok(outcome) => finish(outcome),
-                        Err(_) => Err(deadline_exceeded()),
-                    },
-                ),
+                tokio::time::timeout_at(deadline, CALL_DEADLINE.scope(deadline, response))
+                    .map(move |outcome| finish(outcome.ok())),
             ),
-            None => Box::pin(response.map(finish)),
+            None => Box::pin(response.map(move |outcome| finish(Some(outcome)))),
         }
     }
 }
@@ -183,11 +184,11 @@ fn grpc_timeout_text(value: u128, unit: u8) -> AsciiMetadataValue {
         .unwrap_or_else(|_| AsciiMetadataValue::from_static("1S"))
 }
 
-fn deadline_exceeded() -> Error {
+fn deadline_exceeded(endpoint: &str) -> Error {
     Error::local(
         Origin::NoReply,
         Code::DeadlineExceeded,
-        "the call's deadline passed",
+        format!("no reply from {endpoint} before the call's deadline"),
     )
 }
 
@@ -256,7 +257,7 @@ fn exchange_error(cause: &(dyn StdError + 'static), endpoint: &str) -> Error {
             not_grpc_code(cause),
             format!("{endpoint} does not speak gRPC: {detail}"),
         ),
-        _ if is_silent(cause) => deadline_exceeded(),
+        _ if is_silent(cause) => deadline_exceeded(endpoint),
         _ => Error::local(
             Origin::NoReply,
             Code::Unavailable,

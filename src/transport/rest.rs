@@ -130,7 +130,7 @@ impl RestTransport {
     ) -> BoxFuture<Result<M>> {
         let remaining = call.remaining();
         if remaining.is_some_and(|remaining| remaining.is_zero()) {
-            return Box::pin(std::future::ready(Err(deadline_exceeded())));
+            return Box::pin(std::future::ready(Err(deadline_exceeded(&self.base))));
         }
         let request = match parts.and_then(|parts| self.request(&parts, call, remaining)) {
             Ok(request) => request,
@@ -147,7 +147,7 @@ impl RestTransport {
             } = match remaining {
                 Some(remaining) => tokio::time::timeout(remaining, exchange)
                     .await
-                    .map_err(|_| deadline_exceeded())??,
+                    .map_err(|_| deadline_exceeded(&this.base))??,
                 None => exchange.await?,
             };
             if !(200..300).contains(&status) {
@@ -401,11 +401,11 @@ fn server_timeout(remaining: Duration) -> http::HeaderValue {
     http::HeaderValue::from_bytes(&text[at..]).expect("digits and a dot are a valid header value")
 }
 
-fn deadline_exceeded() -> Error {
+fn deadline_exceeded(base: &str) -> Error {
     Error::local(
         Origin::NoReply,
         Code::DeadlineExceeded,
-        "the call's deadline passed",
+        format!("no reply from {base} before the call's deadline"),
     )
 }
 
