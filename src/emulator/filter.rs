@@ -5,11 +5,15 @@
 //! sequence   := factor { factor }            (juxtaposition means AND)
 //! factor     := term { "OR" term }           (OR binds tighter than AND)
 //! term       := [ "NOT" | "-" ] simple
-//! simple     := field ( "=" | "!=" | ":" ) value | "(" expression ")"
+//! simple     := field ( "=" | "!=" ) value | "(" expression ")"
 //! ```
 //!
 //! Fields: `done` (true/false), `name`, `metadata.state`, `metadata.type`,
-//! `metadata.description`. Values are bare words or double-quoted strings.
+//! `metadata.description`. Values are bare words or double-quoted strings;
+//! in a value `*` stands for any text (`metadata.description="nightly-*"`).
+//! What AIP-160 has beyond this — the `:` (has) operator, the comparisons
+//! `<`, `<=`, `>`, `>=` (on times or anything else), functions — is refused
+//! with an error that names it, never matched another way.
 
 use crate::proto::earthengine::State;
 
@@ -54,6 +58,7 @@ enum Token {
     Equal,
     NotEqual,
     Has,
+    Compare(&'static str),
     Open,
     Close,
     Minus,
@@ -95,10 +100,31 @@ impl Filter {
                     Field::Type => view.kind.to_owned(),
                     Field::Description => view.description.to_owned(),
                 };
-                (actual == *value) == *equal
+                stars_match(value, &actual) == *equal
             }
         }
     }
+}
+
+/// Whether `text` equals `pattern`, each `*` in which stands for any text
+/// (AIP-160's wildcard for string equality).
+fn stars_match(pattern: &str, text: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or_default();
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    let middle: Vec<&str> = parts.collect();
+    let Some((last, between)) = middle.split_last() else {
+        return rest.is_empty();
+    };
+    for part in between {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
 }
 
 fn describe(token: &Token) -> String {
@@ -108,6 +134,7 @@ fn describe(token: &Token) -> String {
         Token::Equal => "'='".into(),
         Token::NotEqual => "'!='".into(),
         Token::Has => "':'".into(),
+        Token::Compare(operator) => format!("'{operator}'"),
         Token::Open => "'('".into(),
         Token::Close => "')'".into(),
         Token::Minus => "'-'".into(),
@@ -124,6 +151,15 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
             ')' => tokens.push(Token::Close),
             '=' => tokens.push(Token::Equal),
             ':' => tokens.push(Token::Has),
+            '<' | '>' => {
+                let or_equal = chars.next_if(|&(_, next)| next == '=').is_some();
+                tokens.push(Token::Compare(match (c, or_equal) {
+                    ('<', false) => "<",
+                    ('<', true) => "<=",
+                    ('>', false) => ">",
+                    _ => ">=",
+                }));
+            }
             '-' if tokens
                 .last()
                 .is_none_or(|t| !matches!(t, Token::Equal | Token::NotEqual | Token::Has)) =>
@@ -154,7 +190,7 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
             _ => {
                 let mut word = String::from(c);
                 while let Some(&(_, next)) = chars.peek() {
-                    if next.is_whitespace() || "()=!:\"".contains(next) {
+                    if next.is_whitespace() || "()=!:<>\"".contains(next) {
                         break;
                     }
                     word.push(next);
@@ -240,15 +276,32 @@ impl Parser {
             Some(Token::Word(name)) if !matches!(name.as_str(), "AND" | "OR" | "NOT") => {
                 let field = field(&name)?;
                 let equal = match self.next() {
-                    Some(Token::Equal | Token::Has) => true,
+                    Some(Token::Equal) => true,
                     Some(Token::NotEqual) => false,
+                    Some(Token::Has) => {
+                        return Err(format!(
+                            "the ':' (has) operator after {name:?} is not supported by this \
+                             server; use '=' or '!='"
+                        ));
+                    }
+                    Some(Token::Compare(operator)) => {
+                        return Err(format!(
+                            "the comparison '{operator}' after {name:?} is not supported by this \
+                             server (no field here is ordered, times included); use '=' or '!='"
+                        ));
+                    }
+                    Some(Token::Open) => {
+                        return Err(format!(
+                            "functions such as {name}(...) are not supported by this server"
+                        ));
+                    }
                     Some(other) => {
                         return Err(format!(
-                            "expected '=', '!=' or ':' after {name:?} but found {}",
+                            "expected '=' or '!=' after {name:?} but found {}",
                             describe(&other)
                         ));
                     }
-                    None => return Err(format!("expected '=', '!=' or ':' after {name:?}")),
+                    None => return Err(format!("expected '=' or '!=' after {name:?}")),
                 };
                 let value = match self.next() {
                     Some(Token::Word(value) | Token::Quoted(value)) => value,
@@ -347,11 +400,32 @@ mod tests {
                 false,
             ),
             ("metadata.description=\"d e\"", true, true),
+            ("metadata.type=EXPORT_*", true, false),
+            ("metadata.type=\"*_TABLE\"", false, true),
+            ("metadata.type!=*IMAGE", false, true),
+            ("name=projects/p/*/X", true, true),
         ];
         for (text, want_running, want_failed) in cases {
             let filter = Filter::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
             assert_eq!(filter.matches(&running), want_running, "{text} on running");
             assert_eq!(filter.matches(&failed), want_failed, "{text} on failed");
+        }
+    }
+
+    #[test]
+    fn stars_stand_for_any_text() {
+        for (pattern, text, expected) in [
+            ("*", "", true),
+            ("a*", "abc", true),
+            ("*c", "abc", true),
+            ("a*c", "ac", true),
+            ("a*b*c", "aXbYc", true),
+            ("a*b*c", "aXcYb", false),
+            ("ab*ba", "aba", false),
+            ("abc", "abc", true),
+            ("abc", "abcd", false),
+        ] {
+            assert_eq!(stars_match(pattern, text), expected, "{pattern} {text}");
         }
     }
 
@@ -374,6 +448,16 @@ mod tests {
             ("metadata.type=\"open", "unterminated"),
             ("done ! true", "followed by '='"),
             ("AND", "expected a field name"),
+            ("metadata.type:EXPORT_IMAGE", "':' (has) operator"),
+            ("metadata.state>RUNNING", "comparison '>'"),
+            (
+                "metadata.createTime >= \"2024-01-01T00:00:00Z\"",
+                "unknown field",
+            ),
+            ("done<=true", "comparison '<='"),
+            ("name < \"x\"", "comparison '<'"),
+            ("metadata.description>=a", "comparison '>='"),
+            ("done(true)", "functions"),
         ] {
             let error = Filter::parse(text).expect_err(text);
             assert!(error.contains(needle), "{text}: {error}");

@@ -67,6 +67,7 @@ mod seed;
 mod server;
 mod spec;
 mod state;
+mod system_parameters;
 
 use auth::RequiredToken;
 pub use faults::{DEFAULT_FAULT_CODE, FAULT_DOMAIN, FAULT_REASON, Fault, FaultId, Faults};
@@ -418,19 +419,19 @@ impl Handle {
     /// Adds an operation and returns its full name.
     pub fn create(&self, spec: OperationSpec) -> Result<String> {
         let store = &self.store;
-        let id = match spec.id {
-            Some(id) => id,
+        let name = match &spec.id {
+            Some(id) => spec.name_for(id),
             None => loop {
-                let id = new_task_id();
-                if !store.contains(&format!("projects/{}/operations/{id}", spec.project)) {
-                    break id;
+                let name = spec.name_for(&new_task_id());
+                if !store.contains(&name) {
+                    break name;
                 }
             },
         };
         let now = store.now();
         let created = now - millis(spec.age);
         let script = Script {
-            name: format!("projects/{}/operations/{id}", spec.project),
+            name,
             kind: spec.kind,
             description: spec.description,
             priority: spec.priority,

@@ -27,10 +27,11 @@ use tokio::time::Instant;
 
 use super::auth::RequiredToken;
 use super::faults::{self, Faults, Injected, Outcome};
-use super::reply::{Failure, JSON_UTF8, error_response, json_response, read_body, token_refusal};
+use super::reply::{Failure, JSON_UTF8, error_response, read_body, token_refusal};
 use super::state::Store;
+use super::system_parameters::SystemParameters;
 use crate::error::{Detail, Error};
-use crate::json::{ParseMode, operation_to_json, parse_typed};
+use crate::json::{Enums, ParseMode, operation_to_json_with, parse_typed};
 use crate::percent;
 use crate::proto::longrunning::{
     CancelOperationRequest, ListOperationsResponse, WaitOperationRequest,
@@ -42,22 +43,14 @@ use crate::routes::{ApiVersion, HttpRule, Routes, Rpc};
 /// The most of a request path quoted in a message or a log line.
 const QUOTED_PATH_CHARS: usize = 256;
 
+/// Header selecting the fields of a reply, as the `fields` parameter does.
+const FIELD_MASK_HEADER: &str = "x-goog-fieldmask";
+
+/// Header with which a POST stands for another method.
+const METHOD_OVERRIDE_HEADER: &str = "x-http-method-override";
+
 /// Header in which REST callers send their deadline, in seconds.
 const SERVER_TIMEOUT_HEADER: &str = "x-server-timeout";
-
-/// System parameters Google's front ends accept on every method and that
-/// change nothing here (`alt` is checked separately).
-const IGNORED_SYSTEM_PARAMETERS: [&str; 9] = [
-    "prettyPrint",
-    "key",
-    "fields",
-    "quotaUser",
-    "$.xgafv",
-    "access_token",
-    "oauth_token",
-    "upload_protocol",
-    "uploadType",
-];
 
 /// Adds the REST front end to `router` as its fallback: every request no
 /// other route (that is, no gRPC service) takes is served as REST. With a
@@ -153,7 +146,9 @@ impl RestService {
     /// Routes the request, applies the faults in force to it, then runs its
     /// RPC unless a fault answered instead.
     async fn serve(&self, request: Request<Body>) -> Response<Body> {
-        let matched = match self.route(request.method(), request.uri().path()) {
+        let matched = match effective_method(&request)
+            .and_then(|method| self.route(&method, request.uri().path()))
+        {
             Ok(matched) => matched,
             Err(error) => return error_response(&error.into()),
         };
@@ -168,42 +163,53 @@ impl RestService {
             }
         }
         match self.dispatch(matched, request).await {
-            Ok(value) => json_response(StatusCode::OK, &value),
+            Ok(text) => text_response(StatusCode::OK, text),
             Err(failure) => error_response(&failure),
         }
     }
 
-    /// Runs the RPC of a routed request.
+    /// Runs the RPC of a routed request; the reply is written as its system
+    /// parameters ask.
     async fn dispatch(
         &self,
         Matched { rpc, rule, name }: Matched<'_>,
         request: Request<Body>,
-    ) -> Result<Value, Failure> {
+    ) -> Result<String, Failure> {
         let (parts, body) = request.into_parts();
-        let query = parse_query(parts.uri.query().unwrap_or_default(), rpc)?;
+        let (query, mut system) = parse_query(parts.uri.query().unwrap_or_default(), rpc)?;
+        if let Some(mask) = parts.headers.get(FIELD_MASK_HEADER) {
+            let mask = mask.to_str().map_err(|_| {
+                invalid(
+                    FIELD_MASK_HEADER,
+                    "X-Goog-FieldMask is not ASCII text".to_owned(),
+                )
+            })?;
+            system.take_field_mask(mask)?;
+        }
         let body = match rule.body {
             Some(_) => read_body(body).await?,
             // A body on a binding without one (such as `{}` on a GET) is
             // ignored, as Google's front ends do.
             None => Bytes::new(),
         };
-        match rpc {
+        let enums = system.enums;
+        let reply = match rpc {
             Rpc::ListOperations => {
                 let page =
                     self.store
                         .list(&name, &query.filter, query.page_size, &query.page_token)?;
-                Ok(list_to_json(&page))
+                list_to_json(&page, enums)
             }
-            Rpc::GetOperation => Ok(operation_to_json(&self.store.get(&name)?)),
+            Rpc::GetOperation => operation_to_json_with(&self.store.get(&name)?, enums),
             Rpc::DeleteOperation => {
                 self.store.delete(&name)?;
-                Ok(json!({}))
+                json!({})
             }
             Rpc::CancelOperation => {
                 // Only the form is checked: the path names the operation.
                 parse_body::<CancelOperationRequest>(&body, rpc)?;
                 self.store.cancel(&name)?;
-                Ok(json!({}))
+                json!({})
             }
             Rpc::WaitOperation => {
                 let request = parse_body::<WaitOperationRequest>(&body, rpc)?;
@@ -220,9 +226,10 @@ impl RestService {
                 };
                 let deadline = deadline(&parts.headers);
                 let operation = self.store.wait(&name, timeout, deadline).await?;
-                Ok(operation_to_json(&operation))
+                operation_to_json_with(&operation, enums)
             }
-        }
+        };
+        Ok(system.render(reply))
     }
 
     /// The first binding, in server order, whose method and template match
@@ -265,6 +272,33 @@ pub(crate) fn is_grpc(headers: &HeaderMap) -> bool {
         })
 }
 
+/// The method a request stands for: a POST's `X-HTTP-Method-Override`
+/// (GET, DELETE, ... for clients that can only send POST), else its own.
+fn effective_method(request: &Request<Body>) -> Result<Method, Error> {
+    let Some(value) = request.headers().get(METHOD_OVERRIDE_HEADER) else {
+        return Ok(request.method().clone());
+    };
+    let wanted = value
+        .to_str()
+        .ok()
+        .and_then(|text| Method::from_bytes(text.trim().to_ascii_uppercase().as_bytes()).ok());
+    match wanted {
+        Some(method) if request.method() == Method::POST => Ok(method),
+        Some(method) if method == request.method() => Ok(method),
+        Some(method) => Err(invalid(
+            "X-HTTP-Method-Override",
+            format!(
+                "X-HTTP-Method-Override: {method} on a {} request: only a POST may stand for another method",
+                request.method()
+            ),
+        )),
+        None => Err(invalid(
+            "X-HTTP-Method-Override",
+            format!("X-HTTP-Method-Override {value:?} is not an HTTP method"),
+        )),
+    }
+}
+
 /// NOT_FOUND for a request no binding takes.
 fn no_route(method: &Method, path: &str, other_methods: &[&str]) -> Error {
     let path = quoted_path(path);
@@ -304,8 +338,9 @@ fn invalid(field: &str, message: String) -> Error {
 /// Parses the query string: system parameters for every RPC, and the
 /// request's own fields for ListOperations (the only RPC with fields outside
 /// its path and body).
-fn parse_query(query: &str, rpc: Rpc) -> Result<ListQuery, Error> {
+fn parse_query(query: &str, rpc: Rpc) -> Result<(ListQuery, SystemParameters), Error> {
     let mut list = ListQuery::default();
+    let mut system = SystemParameters::default();
     let mut seen: HashSet<&'static str> = HashSet::new();
     for pair in query.split('&').filter(|pair| !pair.is_empty()) {
         let (raw_key, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -324,16 +359,7 @@ fn parse_query(query: &str, rpc: Rpc) -> Result<ListQuery, Error> {
                 format!("the value of query parameter {key:?} is not valid percent-encoded UTF-8"),
             )
         })?;
-        if key == "alt" {
-            if value != "json" {
-                return Err(invalid(
-                    "alt",
-                    format!("unsupported alt={value:?}: this server only answers alt=json"),
-                ));
-            }
-            continue;
-        }
-        if IGNORED_SYSTEM_PARAMETERS.contains(&key.as_str()) {
+        if system.take(&key, &value)? {
             continue;
         }
         let field = match (rpc, key.as_str()) {
@@ -383,7 +409,7 @@ fn parse_query(query: &str, rpc: Rpc) -> Result<ListQuery, Error> {
             }
         }
     }
-    Ok(list)
+    Ok((list, system))
 }
 
 /// Parses a `*` body: nothing (or only white space) is no body, otherwise it
@@ -420,12 +446,15 @@ fn deadline(headers: &HeaderMap) -> Option<Instant> {
 }
 
 /// ListOperationsResponse in proto3 JSON: empty fields are left out.
-fn list_to_json(page: &ListOperationsResponse) -> Value {
+fn list_to_json(page: &ListOperationsResponse, enums: Enums) -> Value {
     let mut object = Map::new();
     if !page.operations.is_empty() {
         object.insert(
             "operations".to_owned(),
-            page.operations.iter().map(operation_to_json).collect(),
+            page.operations
+                .iter()
+                .map(|operation| operation_to_json_with(operation, enums))
+                .collect(),
         );
     }
     if !page.next_page_token.is_empty() {
@@ -471,12 +500,22 @@ fn dropped_response() -> Response<Body> {
     response
 }
 
+/// A reply of JSON text, written already.
+fn text_response(status: StatusCode, text: String) -> Response<Body> {
+    let mut response = Response::new(Body::from(text));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(JSON_UTF8));
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn list(query: &str) -> Result<ListQuery, Error> {
-        parse_query(query, Rpc::ListOperations)
+        parse_query(query, Rpc::ListOperations).map(|(list, _)| list)
     }
 
     #[test]
@@ -497,6 +536,12 @@ mod tests {
             ListQuery::default()
         );
         assert!(list("alt=json&prettyPrint=false&%24.xgafv=2&returnPartialSuccess=true").is_ok());
+        let (_, system) = parse_query(
+            "%24alt=json%3Benum-encoding%3Dint&%24prettyPrint=false&quotaUser=u&key=k&%24fields=name",
+            Rpc::GetOperation,
+        )
+        .expect("system parameters on any method");
+        assert_eq!(system.enums, Enums::Numbers);
     }
 
     #[test]
@@ -506,6 +551,10 @@ mod tests {
             ("pageSize=", "pageSize"),
             ("pageSize=99999999999", "pageSize"),
             ("alt=proto", "alt"),
+            ("$alt=json%3Benum-encoding%3Dbig", "$alt"),
+            ("%24callback=f", "$callback"),
+            ("fields=a(b", "fields"),
+            ("alt=json&%24alt=json", "$alt"),
             ("colour=red", "colour"),
             ("pageSize=1&page_size=2", "page_size"),
             ("filter=%ZZ", "filter"),

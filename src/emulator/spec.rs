@@ -26,7 +26,8 @@ use crate::proto::rpc::Code;
 #[derive(Clone, Debug)]
 #[must_use]
 pub struct OperationSpec {
-    pub(crate) project: String,
+    /// The project, or None for a name of the generic form `operations/{id}`.
+    pub(crate) project: Option<String>,
     pub(crate) id: Option<String>,
     pub(crate) kind: String,
     pub(crate) description: String,
@@ -49,8 +50,19 @@ pub(crate) enum RunTime {
 impl OperationSpec {
     /// An export in `project` with a generated id and the emulator's timings.
     pub fn new(project: impl Into<String>) -> Self {
+        Self::in_project(Some(project.into()))
+    }
+
+    /// An export named `operations/{id}`, as services that use the generic
+    /// bindings of `google/longrunning/operations.proto` name theirs
+    /// (`/v1/operations/**`, listed under the parent `operations`).
+    pub fn unscoped() -> Self {
+        Self::in_project(None)
+    }
+
+    fn in_project(project: Option<String>) -> Self {
         Self {
-            project: project.into(),
+            project,
             id: None,
             kind: "EXPORT_IMAGE".into(),
             description: String::new(),
@@ -61,6 +73,14 @@ impl OperationSpec {
             failure: None,
             age: Duration::ZERO,
             cancelled_after: None,
+        }
+    }
+
+    /// The operation's full name, given its id.
+    pub(crate) fn name_for(&self, id: &str) -> String {
+        match &self.project {
+            Some(project) => format!("projects/{project}/operations/{id}"),
+            None => format!("operations/{id}"),
         }
     }
 

@@ -349,26 +349,37 @@ fn valid_segment(segment: &str) -> bool {
             .all(|c| !c.is_control() && c != '/' && !c.is_whitespace())
 }
 
-/// Checks `projects/{project}/operations/{id}`.
+/// Where operations named `operations/{id}` (the generic bindings' form)
+/// are kept: no project segment can be empty, so this key is no project's.
+const UNSCOPED: &str = "";
+
+/// Checks `projects/{project}/operations/{id}` or `operations/{id}`.
 fn parse_name(name: &str) -> Result<OperationName<'_>> {
-    let parsed = name
-        .strip_prefix("projects/")
-        .and_then(|rest| rest.split_once("/operations/"));
+    let parsed = match name.strip_prefix("operations/") {
+        Some(id) => Some((UNSCOPED, id)),
+        None => name
+            .strip_prefix("projects/")
+            .and_then(|rest| rest.split_once("/operations/"))
+            .filter(|(project, _)| valid_segment(project)),
+    };
     match parsed {
-        Some((project, id)) if valid_segment(project) && id.split('/').all(valid_segment) => {
-            Ok(OperationName { project })
-        }
+        Some((project, id)) if id.split('/').all(valid_segment) => Ok(OperationName { project }),
         _ => Err(invalid_field(
             "name",
             format!(
-                "invalid operation name {name:?}: expected projects/{{project}}/operations/{{id}}"
+                "invalid operation name {name:?}: expected projects/{{project}}/operations/{{id}} \
+                 or operations/{{id}}"
             ),
         )),
     }
 }
 
-/// Checks `projects/{project}` (a trailing `/operations` is accepted too).
+/// Checks `projects/{project}` (a trailing `/operations` is accepted too),
+/// or `operations` for the operations named `operations/{id}`.
 fn parse_parent(parent: &str) -> Result<&str> {
+    if parent == "operations" {
+        return Ok(UNSCOPED);
+    }
     let project = parent
         .strip_prefix("projects/")
         .map(|rest| rest.strip_suffix("/operations").unwrap_or(rest));
@@ -376,7 +387,7 @@ fn parse_parent(parent: &str) -> Result<&str> {
         Some(project) if valid_segment(project) => Ok(project),
         _ => Err(invalid_field(
             "name",
-            format!("invalid parent {parent:?}: expected projects/{{project}}"),
+            format!("invalid parent {parent:?}: expected projects/{{project}} or operations"),
         )),
     }
 }
@@ -456,7 +467,8 @@ mod tests {
             "projects//operations/x",
             "projects/p/operations/",
             "projects/p/operations/../x",
-            "operations/x",
+            "operations/",
+            "operations/a//b",
             "projects/p/ops/x",
             "projects/p q/operations/x",
         ] {
@@ -467,6 +479,11 @@ mod tests {
             );
         }
         assert!(parse_name("projects/p/operations/ABC").is_ok());
+        assert_eq!(
+            parse_name("operations/a/b").map(|n| n.project).ok(),
+            Some(UNSCOPED)
+        );
+        assert_eq!(parse_parent("operations").ok(), Some(UNSCOPED));
         assert_eq!(parse_parent("projects/p/operations").ok(), Some("p"));
     }
 

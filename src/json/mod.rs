@@ -24,7 +24,7 @@ mod typed;
 pub use parse::{JsonError, ParseMode};
 pub(crate) use parse::{parse_any, parse_text};
 pub use print::any_to_json;
-pub(crate) use print::message_to_json;
+pub(crate) use print::{Enums, message_to_json};
 pub(crate) use typed::{read_list_page, read_operation, read_status};
 
 use crate::proto::FILE_DESCRIPTOR_SET;
@@ -130,7 +130,13 @@ pub fn status_to_json(status: &Status) -> Value {
 /// An operation in proto3 JSON (default values omitted, as the mapping
 /// prints them).
 pub fn operation_to_json(op: &Operation) -> Value {
-    to_dynamic(op, "google.longrunning.Operation").map_or(Value::Null, |m| message_to_json(&m))
+    operation_to_json_with(op, Enums::Names)
+}
+
+/// An operation in proto3 JSON, its enums written as asked.
+pub(crate) fn operation_to_json_with(op: &Operation, enums: Enums) -> Value {
+    to_dynamic(op, "google.longrunning.Operation")
+        .map_or(Value::Null, |m| print::message_to_json_with(&m, enums))
 }
 
 /// Parses an operation from proto3 JSON, ignoring unknown fields.

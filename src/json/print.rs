@@ -1,5 +1,6 @@
 //! Printing messages as canonical proto3 JSON: default values omitted,
-//! lowerCamel names, int64 as strings, enums by name, `Any` with `@type`.
+//! lowerCamel names, int64 as strings, enums by name (or by number, as
+//! `$alt=json;enum-encoding=int` asks a REST server), `Any` with `@type`.
 
 use base64::Engine;
 use bytes::Bytes;
@@ -13,30 +14,49 @@ use crate::metadata_numbering::unverified;
 
 const ANY: &str = "google.protobuf.Any";
 
+/// How enum values are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Enums {
+    /// By name, as the mapping prints them.
+    #[default]
+    Names,
+    /// By number.
+    Numbers,
+}
+
 /// A message in proto3 JSON.
 pub(crate) fn message_to_json(message: &DynamicMessage) -> Value {
+    message_to_json_with(message, Enums::Names)
+}
+
+/// A message in proto3 JSON, its enums written as asked.
+pub(crate) fn message_to_json_with(message: &DynamicMessage, enums: Enums) -> Value {
     let descriptor = message.descriptor();
     if has_special_json(descriptor.full_name()) {
         // Well-known types with their own JSON form (Timestamp, Struct, ...).
+        let options = SerializeOptions::new().use_enum_numbers(enums == Enums::Numbers);
         return message
-            .serialize_with_options(serde_json::value::Serializer, &SerializeOptions::new())
+            .serialize_with_options(serde_json::value::Serializer, &options)
             .unwrap_or(Value::Null);
     }
     let mut object = Map::new();
     for (field, value) in message.fields() {
         object.insert(
             field.json_name().to_owned(),
-            field_to_json(&field.kind(), value),
+            field_to_json(&field.kind(), value, enums),
         );
     }
     Value::Object(object)
 }
 
-fn field_to_json(kind: &Kind, value: &Field) -> Value {
+fn field_to_json(kind: &Kind, value: &Field, enums: Enums) -> Value {
     match value {
-        Field::List(items) => {
-            Value::Array(items.iter().map(|item| field_to_json(kind, item)).collect())
-        }
+        Field::List(items) => Value::Array(
+            items
+                .iter()
+                .map(|item| field_to_json(kind, item, enums))
+                .collect(),
+        ),
         Field::Map(entries) => {
             let value_kind = match kind {
                 Kind::Message(entry) => entry.map_entry_value_field().kind(),
@@ -44,14 +64,14 @@ fn field_to_json(kind: &Kind, value: &Field) -> Value {
             };
             let object = entries
                 .iter()
-                .map(|(key, value)| (map_key(key), field_to_json(&value_kind, value)))
+                .map(|(key, value)| (map_key(key), field_to_json(&value_kind, value, enums)))
                 .collect();
             Value::Object(object)
         }
         Field::Message(message) if message.descriptor().full_name() == ANY => {
-            dynamic_any_to_json(message)
+            dynamic_any_to_json(message, enums)
         }
-        Field::Message(message) => message_to_json(message),
+        Field::Message(message) => message_to_json_with(message, enums),
         Field::Bool(b) => Value::Bool(*b),
         Field::I32(n) => Value::from(*n),
         Field::U32(n) => Value::from(*n),
@@ -64,6 +84,7 @@ fn field_to_json(kind: &Kind, value: &Field) -> Value {
             Value::String(base64::engine::general_purpose::STANDARD.encode(bytes))
         }
         Field::EnumNumber(number) => match kind {
+            Kind::Enum(_) if enums == Enums::Numbers => Value::from(*number),
             Kind::Enum(descriptor) => descriptor.get_value(*number).map_or_else(
                 || Value::from(*number),
                 |value| Value::String(value.name().to_owned()),
@@ -100,12 +121,16 @@ pub(crate) fn float(x: f64) -> Value {
 
 /// An `Any` in proto3 JSON; contents of an unknown type are kept as they came.
 pub fn any_to_json(any: &prost_types::Any) -> Value {
-    any_parts_to_json(&any.type_url, Bytes::copy_from_slice(&any.value))
+    any_parts_to_json(
+        &any.type_url,
+        Bytes::copy_from_slice(&any.value),
+        Enums::Names,
+    )
 }
 
 /// An `Any` held as a dynamic message, printed from its two fields in place
 /// (its `value` is shared, not copied: see [`any_parts_to_json`]).
-fn dynamic_any_to_json(message: &DynamicMessage) -> Value {
+fn dynamic_any_to_json(message: &DynamicMessage, enums: Enums) -> Value {
     let type_url = message.get_field_by_number(1);
     let value = message.get_field_by_number(2);
     any_parts_to_json(
@@ -118,6 +143,7 @@ fn dynamic_any_to_json(message: &DynamicMessage) -> Value {
             .and_then(Field::as_bytes)
             .cloned()
             .unwrap_or_default(),
+        enums,
     )
 }
 
@@ -127,7 +153,7 @@ fn dynamic_any_to_json(message: &DynamicMessage) -> Value {
 /// inside them (the `value` of an `Any` nested in the contents, in
 /// particular) is a view of the same buffer: printing `Any`s nested in one
 /// another costs no copy of the payload per level.
-fn any_parts_to_json(type_url: &str, value: Bytes) -> Value {
+fn any_parts_to_json(type_url: &str, value: Bytes, enums: Enums) -> Value {
     if type_url.is_empty() && value.is_empty() {
         // The default Any, as other proto3 printers write it (and as
         // `parse_any` reads it back).
@@ -149,10 +175,10 @@ fn any_parts_to_json(type_url: &str, value: Bytes) -> Value {
         .and_then(|descriptor| DynamicMessage::decode(descriptor, value.clone()).ok());
     match decoded {
         Some(message) if has_special_json(type_name) => {
-            object.insert("value".into(), message_to_json(&message));
+            object.insert("value".into(), message_to_json_with(&message, enums));
         }
         Some(message) => {
-            if let Value::Object(fields) = message_to_json(&message) {
+            if let Value::Object(fields) = message_to_json_with(&message, enums) {
                 object.extend(fields);
             }
         }

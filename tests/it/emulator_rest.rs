@@ -39,6 +39,8 @@ struct Rest {
 struct Reply {
     status: u16,
     json: Value,
+    /// The body as it came.
+    text: String,
 }
 
 impl Reply {
@@ -109,7 +111,11 @@ impl Rest {
                 String::from_utf8_lossy(&bytes)
             )
         })?;
-        Ok(Reply { status, json })
+        Ok(Reply {
+            status,
+            json,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+        })
     }
 
     async fn get(&self, path: &str) -> Result<Reply, Box<dyn std::error::Error>> {
@@ -527,6 +533,171 @@ async fn bad_requests_get_google_style_errors() -> TestResult {
         assert_eq!(still.json["metadata"]["state"], json!("RUNNING"));
         emulator.shutdown().await?;
     }
+    Ok(())
+}
+
+/// What of an operation's JSON stays the same while it runs.
+fn steady(operation: &Value) -> Value {
+    json!([
+        operation["name"],
+        operation["metadata"]["state"],
+        operation["metadata"]["description"],
+        operation["metadata"]["type"],
+    ])
+}
+
+#[tokio::test]
+async fn system_parameters_are_accepted_as_googles_front_ends_accept_them() -> TestResult {
+    for protocol in PROTOCOLS {
+        let emulator = start().await?;
+        let rest = Rest::new(&emulator, protocol);
+        let name = emulator.create(
+            OperationSpec::new("sys")
+                .with_id("SYSTASK")
+                .with_description("nightly")
+                .running_until_cancelled(),
+        )?;
+
+        // googleapis' generated clients send this on every call.
+        let numbers = rest
+            .get(&format!("/v1/{name}?%24alt=json%3Benum-encoding%3Dint"))
+            .await?;
+        assert_eq!(numbers.status, 200, "{:#}", numbers.json);
+        assert_eq!(
+            numbers.json["metadata"]["state"],
+            json!(2),
+            "RUNNING as a number"
+        );
+        let names = rest.get(&format!("/v1/{name}?alt=json")).await?;
+        assert_eq!(names.json["metadata"]["state"], json!("RUNNING"));
+
+        let pretty = rest.get(&format!("/v1/{name}?prettyPrint=true")).await?;
+        assert!(pretty.text.contains("\n  \"name\""), "{}", pretty.text);
+        let compact = rest
+            .get(&format!("/v1/{name}?%24prettyPrint=false"))
+            .await?;
+        assert!(!compact.text.contains('\n'), "{}", compact.text);
+        assert_eq!(steady(&pretty.json), steady(&compact.json));
+
+        let ignored = rest
+            .get(&format!("/v1/{name}?quotaUser=me&key=abc&%24.xgafv=2"))
+            .await?;
+        assert_eq!(steady(&ignored.json), steady(&names.json));
+
+        let partial = rest
+            .get(&format!(
+                "/v1/{name}?fields=name,metadata(state,description)"
+            ))
+            .await?;
+        assert_eq!(
+            partial.json,
+            json!({"name": name, "metadata": {
+                "@type": "type.googleapis.com/google.earthengine.v1.OperationMetadata",
+                "state": "RUNNING",
+                "description": "nightly",
+            }})
+        );
+        let listed = rest
+            .get("/v1/projects/sys/operations?%24fields=operations%2Fname")
+            .await?;
+        assert_eq!(listed.json, json!({"operations": [{"name": name}]}));
+        let masked = rest
+            .send(
+                "GET",
+                &format!("/v1/{name}"),
+                &[("x-goog-fieldmask", "name,done")],
+                Bytes::new(),
+            )
+            .await?;
+        assert_eq!(masked.json, json!({"name": name}));
+
+        // A POST that stands for a GET or a DELETE.
+        let overridden = rest
+            .send(
+                "POST",
+                &format!("/v1/{name}"),
+                &[("x-http-method-override", "GET")],
+                Bytes::new(),
+            )
+            .await?;
+        assert_eq!(steady(&overridden.json), steady(&names.json));
+        let not_on_get = rest
+            .send(
+                "GET",
+                &format!("/v1/{name}"),
+                &[("x-http-method-override", "DELETE")],
+                Bytes::new(),
+            )
+            .await?;
+        assert_eq!(not_on_get.status, 400);
+        assert!(not_on_get.message().contains("X-HTTP-Method-Override"));
+
+        for (query, named) in [
+            ("%24callback=f", "$callback"),
+            ("callback=f", "callback"),
+            ("alt=media", "alt"),
+            ("fields=metadata(state", "fields"),
+            ("colour=red", "colour"),
+        ] {
+            let refused = rest.get(&format!("/v1/{name}?{query}")).await?;
+            assert_eq!(refused.status, 400, "{query}");
+            assert!(
+                refused.message().contains(named),
+                "{query}: {}",
+                refused.message()
+            );
+        }
+
+        let deleted = rest
+            .send(
+                "POST",
+                &format!("/v1/{name}"),
+                &[("x-http-method-override", "DELETE")],
+                Bytes::new(),
+            )
+            .await?;
+        assert_eq!(deleted.json, json!({}));
+        assert_eq!(rest.get(&format!("/v1/{name}")).await?.status, 404);
+        emulator.shutdown().await?;
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn filter_syntax_beyond_the_emulators_grammar_is_refused_by_name() -> TestResult {
+    let emulator = start().await?;
+    let rest = Rest::new(&emulator, Protocol::Http1);
+    emulator.create(OperationSpec::new("flt").with_type("EXPORT_IMAGE"))?;
+    for (filter, named) in [
+        ("metadata.type:EXPORT_IMAGE", "':' (has)"),
+        ("metadata.state > RUNNING", "comparison '>'"),
+        (
+            "metadata.createTime>=\"2024-01-01T00:00:00Z\"",
+            "metadata.createTime",
+        ),
+    ] {
+        let refused = rest
+            .get(&format!(
+                "/v1/projects/flt/operations?filter={}",
+                encode(filter)
+            ))
+            .await?;
+        assert_eq!(refused.status, 400, "{filter}");
+        assert_eq!(refused.error()["status"], json!("INVALID_ARGUMENT"));
+        assert!(
+            refused.message().contains(named),
+            "{filter}: {}",
+            refused.message()
+        );
+    }
+    let wildcard = rest
+        .get(&format!(
+            "/v1/projects/flt/operations?filter={}",
+            encode("metadata.type=\"EXPORT_*\"")
+        ))
+        .await?;
+    assert_eq!(names(&wildcard).len(), 1, "{:#}", wildcard.json);
+    emulator.shutdown().await?;
     Ok(())
 }
 

@@ -12,6 +12,7 @@ mod emulator_auth;
 mod emulator_faults;
 mod emulator_rest;
 mod foreign_servers;
+mod google_clients;
 mod grpc;
 mod hostile;
 mod network;
