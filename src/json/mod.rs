@@ -17,6 +17,7 @@ use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor};
 use prost_types::{DescriptorProto, FileDescriptorProto, FileDescriptorSet};
 use serde_json::Value;
 
+mod duration_form;
 mod parse;
 mod print;
 mod typed;

@@ -5,12 +5,18 @@
 //! an unknown type are handled per the mapping; scalar fields (numbers in any
 //! accepted notation, enums, bytes, maps of scalars) are parsed by
 //! prost-reflect.
+//!
+//! What Google's reference parsers refuse is refused here too, whatever the
+//! mode: an object with the same key twice, and timestamps or durations
+//! outside their proto3 JSON forms (see `typed::timestamp` and `duration_form`). Unknown fields
+//! are still ignored when lenient, and an `Any` of an unknown type kept.
 
 use prost::Message;
 use prost_reflect::{DeserializeOptions, DynamicMessage, Kind, MessageDescriptor, Value as Field};
 use serde_json::{Map, Value};
 
-use super::{has_special_json, pool};
+use super::typed::{UniqueValue, parse_timestamp};
+use super::{duration_form, has_special_json, pool};
 
 const ANY: &str = "google.protobuf.Any";
 
@@ -76,7 +82,9 @@ pub(crate) fn parse_text(
     text: &str,
     mode: ParseMode,
 ) -> Result<DynamicMessage, JsonError> {
-    let json: Value = serde_json::from_str(text)
+    let mut reader = serde_json::Deserializer::from_str(text);
+    let json = serde::de::DeserializeSeed::deserialize(UniqueValue, &mut reader)
+        .and_then(|json| reader.end().map(|()| json))
         .map_err(|e| JsonError::at("", format!("not valid JSON: {e}")))?;
     parse_message(descriptor, &json, mode, "")
 }
@@ -89,6 +97,7 @@ pub(crate) fn parse_message(
     path: &str,
 ) -> Result<DynamicMessage, JsonError> {
     if has_special_json(descriptor.full_name()) {
+        check_time_form(descriptor.full_name(), json, path)?;
         return deserialize(descriptor, json, mode, path);
     }
     let Value::Object(object) = json else {
@@ -248,7 +257,9 @@ pub(crate) fn parse_any(
                     format!("an Any of {type_name} needs \"value\""),
                 ));
             };
-            deserialize(&descriptor, inner, mode, &child(path, "value"))?.encode_to_vec()
+            let inner_path = child(path, "value");
+            check_time_form(type_name, inner, &inner_path)?;
+            deserialize(&descriptor, inner, mode, &inner_path)?.encode_to_vec()
         }
         Some(descriptor) => {
             parse_object(&descriptor, object, Some("@type"), mode, path)?.encode_to_vec()
@@ -278,6 +289,17 @@ fn without_type(object: &Map<String, Value>) -> serde_json::Result<Vec<u8>> {
     Ok(out)
 }
 
+/// Refuses a Timestamp or Duration string that is not in its proto3 JSON
+/// form (other JSON types are left to the parser, which refuses them).
+fn check_time_form(full_name: &str, json: &Value, path: &str) -> Result<(), JsonError> {
+    let problem = match (full_name, json) {
+        ("google.protobuf.Timestamp", Value::String(text)) => parse_timestamp(text).err(),
+        ("google.protobuf.Duration", Value::String(text)) => duration_form::duration_problem(text),
+        _ => None,
+    };
+    problem.map_or(Ok(()), |problem| Err(JsonError::at(path, problem)))
+}
+
 /// prost-reflect's parser, for scalars and well-known types.
 fn deserialize(
     descriptor: &MessageDescriptor,
@@ -288,4 +310,109 @@ fn deserialize(
     let options = DeserializeOptions::new().deny_unknown_fields(mode == ParseMode::Strict);
     DynamicMessage::deserialize_with_options(descriptor.clone(), json, &options)
         .map_err(|e| JsonError::at(path, e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::json::{ParseMode, parse_operation, parse_typed};
+    use crate::longrunning::{Operation, WaitOperationRequest};
+
+    const METADATA: &str = "type.googleapis.com/google.earthengine.v1.OperationMetadata";
+
+    fn with_create_time(time: &str) -> String {
+        format!(r#"{{"name":"x","metadata":{{"@type":"{METADATA}","createTime":"{time}"}}}}"#)
+    }
+
+    fn refused(text: &str) -> String {
+        parse_operation(text)
+            .map(|op| panic!("accepted {text}: {op:?}"))
+            .unwrap_or_else(|error: super::JsonError| error.to_string())
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused_at_any_depth() {
+        let nested = format!(
+            r#"{{"name":"x","metadata":{{"@type":"{METADATA}","state":"RUNNING","state":"FAILED"}}}}"#
+        );
+        for (text, key) in [
+            (r#"{"name":"a","name":"b"}"#, "name"),
+            (nested.as_str(), "state"),
+            (r#"{"name":"x","futureField":{"a":1,"a":2}}"#, "a"),
+            (
+                r#"{"name":"x","error":{"code":1,"details":[{"@type":"t/x","k":1,"k":1}]}}"#,
+                "k",
+            ),
+        ] {
+            let error = refused(text);
+            assert!(
+                error.contains(&format!("duplicate key {key:?}")),
+                "{text}: {error}"
+            );
+        }
+        let request = parse_typed::<WaitOperationRequest>(
+            r#"{"timeout":"1s","timeout":"2s"}"#,
+            "google.longrunning.WaitOperationRequest",
+            ParseMode::Lenient,
+        );
+        assert!(request.is_err());
+    }
+
+    #[test]
+    fn timestamps_outside_the_proto3_form_are_refused_with_where() {
+        for (time, why) in [
+            ("2024-01-01T00:00:00.1234567891Z", "fractional digits"),
+            ("0000-12-31T00:00:00Z", "outside the timestamp range"),
+            ("0001-01-01T00:00:00+01:00", "outside the timestamp range"),
+            ("2024-01-01t00:00:00Z", "upper-case"),
+            ("2024-01-01T00:00:00z", "end in Z"),
+            ("2024-01-01T00:00:00", "upper-case"),
+        ] {
+            let error = refused(&with_create_time(time));
+            assert!(error.contains(why), "{time}: {error}");
+            assert!(error.contains("metadata.createTime"), "{time}: {error}");
+        }
+        let nine = parse_operation(&with_create_time("2024-01-01T00:00:00.123456789Z"));
+        assert!(nine.is_ok(), "{nine:?}");
+    }
+
+    #[test]
+    fn durations_outside_the_proto3_form_are_refused() {
+        let wait = |timeout: &str| {
+            parse_typed::<WaitOperationRequest>(
+                &format!(r#"{{"timeout":"{timeout}"}}"#),
+                "google.longrunning.WaitOperationRequest",
+                ParseMode::Lenient,
+            )
+        };
+        for (timeout, why) in [
+            ("1.0000000001s", "fractional digits"),
+            ("315576000001s", "outside the duration range"),
+            ("-315576000001s", "outside the duration range"),
+            ("1", "the form"),
+        ] {
+            let error = wait(timeout).expect_err(timeout).to_string();
+            assert!(
+                error.contains(why) && error.contains("timeout"),
+                "{timeout}: {error}"
+            );
+        }
+        assert!(wait("315576000000.999999999s").is_ok());
+        let in_any = r#"{"name":"x","response":{"@type":"type.googleapis.com/google.protobuf.Duration","value":"0.0000000001s"}}"#;
+        assert!(refused(in_any).contains("response.value"));
+    }
+
+    #[test]
+    fn unknown_fields_and_any_types_are_still_kept_lenient() {
+        let text = format!(
+            r#"{{"name":"x","future":{{"a":[1,{{"b":2}}]}},"metadata":{{"@type":"{METADATA}","later":1}},
+               "response":{{"@type":"type.googleapis.com/example.New","n":1}}}}"#
+        );
+        let operation: Operation = parse_operation(&text).expect("lenient");
+        assert_eq!(operation.name, "x");
+        assert!(operation.earth_engine_metadata().is_some());
+        let Some(crate::longrunning::operation::Result::Response(any)) = operation.result else {
+            panic!("the response is kept");
+        };
+        assert_eq!(any.type_url, "type.googleapis.com/example.New");
+    }
 }

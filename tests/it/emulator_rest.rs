@@ -528,6 +528,22 @@ async fn bad_requests_get_google_style_errors() -> TestResult {
         assert_eq!(too_large.status, 413, "{:#}", too_large.json);
         assert!(too_large.message().contains("larger than"));
 
+        // Request bodies are read as strictly as Google's reference parsers
+        // read them.
+        for (body, named) in [
+            (r#"{"timeout":"1s","timeout":"2s"}"#, "duplicate key"),
+            (r#"{"timeout":"1.0000000001s"}"#, "fractional digits"),
+            (r#"{"timeout":"315576000001s"}"#, "duration range"),
+        ] {
+            let refused = rest.post(&format!("/v1/{name}:wait"), body).await?;
+            assert_eq!(refused.status, 400, "{body}");
+            assert!(
+                refused.message().contains(named),
+                "{body}: {}",
+                refused.message()
+            );
+        }
+
         // None of this touched the operation.
         let still = rest.get(&format!("/v1/{name}")).await?;
         assert_eq!(still.json["metadata"]["state"], json!("RUNNING"));

@@ -21,6 +21,9 @@ mod tests;
 mod timestamp;
 mod unique;
 
+pub(super) use timestamp::parse as parse_timestamp;
+pub(super) use unique::UniqueValue;
+
 use serde::de::DeserializeSeed;
 
 use super::parse::{JsonError, ParseMode};

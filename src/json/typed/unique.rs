@@ -8,7 +8,7 @@ use serde::Deserializer;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
-pub(super) struct UniqueValue;
+pub(crate) struct UniqueValue;
 
 impl<'de> DeserializeSeed<'de> for UniqueValue {
     type Value = Value;
