@@ -30,6 +30,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // from there instead of writing them by hand.
     let mut config = tonic_prost_build::Config::new();
     config.enable_type_names();
+    // Earth Engine can add task states and notification severities; users'
+    // matches must not break when the protos learn them.
+    for open_enum in [
+        ".google.earthengine.v1.OperationMetadata.State",
+        ".google.earthengine.v1.OperationNotification.Severity",
+    ] {
+        config.enum_attribute(open_enum, "#[non_exhaustive]");
+    }
     // Server stubs only for the emulator, so that a library user compiles
     // no gRPC server code.
     let emulator = std::env::var_os("CARGO_FEATURE_EMULATOR").is_some();

@@ -119,6 +119,7 @@ mod proxy;
 mod requests;
 mod retry;
 mod routes;
+mod state;
 pub mod task_filter;
 mod tonic_status;
 mod transport;

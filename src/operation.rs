@@ -146,13 +146,6 @@ pub fn operation_id(name: &str) -> &str {
         .trim_start_matches("operations/")
 }
 
-impl State {
-    /// True for the states a task never leaves.
-    pub fn is_terminal(self) -> bool {
-        matches!(self, Self::Succeeded | Self::Cancelled | Self::Failed)
-    }
-}
-
 impl OperationMetadata {
     /// When the task was created.
     pub fn created_at(&self) -> Option<SystemTime> {

@@ -51,39 +51,12 @@ const TYPE_ALIASES: [(&str, &str); 2] = [
     ("EXPORT_MAP", "EXPORT_TILES"),
 ];
 
-/// The task states by name, with the older names Earth Engine's tools still
-/// accept.
-const STATE_NAMES: [(&str, State); 9] = [
-    ("PENDING", State::Pending),
-    ("RUNNING", State::Running),
-    ("CANCELLING", State::Cancelling),
-    ("SUCCEEDED", State::Succeeded),
-    ("CANCELLED", State::Cancelled),
-    ("FAILED", State::Failed),
-    ("READY", State::Pending),
-    ("COMPLETED", State::Succeeded),
-    ("CANCEL_REQUESTED", State::Cancelling),
-];
-
-/// A task state by its name in any case: PENDING, RUNNING, CANCELLING,
-/// SUCCEEDED, CANCELLED, FAILED, or the older READY, COMPLETED and
-/// CANCEL_REQUESTED. An unknown name is INVALID_ARGUMENT listing the known
-/// ones.
+/// A task state by its name in any case: the same as
+/// `name.parse::<State>()`, which accepts PENDING, RUNNING, CANCELLING, SUCCEEDED, CANCELLED, FAILED,
+/// or the older READY, COMPLETED and CANCEL_REQUESTED. An unknown name is
+/// INVALID_ARGUMENT listing the known ones.
 pub fn parse_state(name: &str) -> Result<State> {
-    let wanted = name.trim();
-    STATE_NAMES
-        .iter()
-        .find(|(known, _)| known.eq_ignore_ascii_case(wanted))
-        .map(|(_, state)| *state)
-        .ok_or_else(|| {
-            Error::new(
-                Code::InvalidArgument,
-                format!(
-                    "unknown state {name:?}; states are PENDING, RUNNING, CANCELLING, SUCCEEDED, \
-                     CANCELLED, FAILED (or the older READY, COMPLETED, CANCEL_REQUESTED)"
-                ),
-            )
-        })
+    name.parse()
 }
 
 /// The API values (`metadata.type`) a task type name stands for. Accepted,

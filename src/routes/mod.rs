@@ -31,6 +31,7 @@ impl HttpRule {
 
 /// The five Operations RPCs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Rpc {
     /// `GetOperation`.
     GetOperation,
@@ -80,6 +81,7 @@ impl Rpc {
 
 /// An Earth Engine REST API version.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ApiVersion {
     /// `v1`, the stable API.
     #[default]

@@ -97,7 +97,8 @@ impl Outcome {
                 Some(State::Cancelled) => (2, "cancelled"),
                 Some(State::Cancelling) => (3, "cancelling"),
                 Some(State::Running) => (4, "still running"),
-                Some(State::Pending | State::Unspecified) => (5, "still pending"),
+                // Pending, unspecified, or a state added later.
+                Some(_) => (5, "still pending"),
                 None => (6, "not read"),
             };
             counts.entry(rank).or_insert((0, label)).0 += 1;

@@ -89,7 +89,8 @@ impl Screen {
             State::Failed => "31",
             State::Cancelled | State::Cancelling => "33",
             State::Running => "36",
-            State::Pending | State::Unspecified => "2",
+            // Pending, unspecified, or a state added later.
+            _ => "2",
         };
         format!("\x1b[{code}m{text}\x1b[0m")
     }

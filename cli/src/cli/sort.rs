@@ -59,7 +59,8 @@ fn state_rank(state: State) -> u8 {
         State::Failed => 3,
         State::Cancelled => 4,
         State::Succeeded => 5,
-        State::Unspecified => 6,
+        // Unspecified, or a state added later.
+        _ => 6,
     }
 }
 

@@ -155,7 +155,8 @@ fn state_word(state: State) -> &'static str {
         State::Failed => "failed",
         State::Cancelled => "cancelled",
         State::Succeeded => "succeeded",
-        State::Unspecified => "unknown",
+        // Unspecified, or a state added later.
+        _ => "unknown",
     }
 }
 

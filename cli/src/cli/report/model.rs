@@ -157,12 +157,13 @@ impl Totals {
     fn add(&mut self, task: &Task) {
         self.tasks += 1;
         match task.state {
-            State::Pending | State::Unspecified => self.pending += 1,
             State::Running => self.running += 1,
             State::Cancelling => self.cancelling += 1,
             State::Succeeded => self.succeeded += 1,
             State::Failed => self.failed += 1,
             State::Cancelled => self.cancelled += 1,
+            // Pending, unspecified, and any state Earth Engine adds later.
+            _ => self.pending += 1,
         }
         self.eecu_seconds += task.eecu_seconds;
     }
