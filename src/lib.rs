@@ -33,7 +33,7 @@
 //! let mut all = client.list("projects/my-project").operations();
 //! while let Some(operation) = all.next().await {
 //!     let operation = operation?;
-//!     println!("{} {}", operation.id(), operation.state().as_str_name());
+//!     println!("{} {}", operation.id(), operation.state());
 //! }
 //!
 //! // Block on the server until the task is done.
@@ -120,6 +120,7 @@ mod requests;
 mod retry;
 mod routes;
 mod state;
+mod task;
 pub mod task_filter;
 mod tonic_status;
 mod transport;
@@ -149,6 +150,7 @@ pub use proxy::Proxies;
 pub use requests::{CancelOperation, DeleteOperation, GetOperation, ListOperations, WaitOperation};
 pub use retry::RetryPolicy;
 pub use routes::{ApiVersion, Routes, Rpc};
+pub use task::Task;
 pub use task_filter::TaskFilter;
 pub use transport::rest::HttpPreview;
 

@@ -83,6 +83,9 @@ impl Operation {
     }
 
     /// Earth Engine's task metadata, if that is what the operation carries.
+    ///
+    /// Decodes the metadata on every call; a [`Task`](crate::Task) decodes
+    /// it once and reads it through accessors.
     pub fn earth_engine_metadata(&self) -> Option<OperationMetadata> {
         match self.decoded_metadata() {
             Metadata::EarthEngine(metadata) => Some(*metadata),
@@ -114,19 +117,11 @@ impl Operation {
     /// The task's state: Earth Engine's own when present, otherwise derived
     /// from `done` and `error` (a running operation of another service is
     /// reported as [`State::Running`]).
+    ///
+    /// Decodes the metadata on every call; a [`Task`](crate::Task) decodes
+    /// it once for code that reads more than one field.
     pub fn state(&self) -> State {
-        if let Some(metadata) = self.earth_engine_metadata() {
-            let state = metadata.state();
-            if state != State::Unspecified {
-                return state;
-            }
-        }
-        match self.outcome() {
-            Outcome::NotDone => State::Running,
-            Outcome::Succeeded(_) => State::Succeeded,
-            Outcome::Cancelled(_) => State::Cancelled,
-            Outcome::Failed(_) => State::Failed,
-        }
+        state_of(self, self.earth_engine_metadata().as_ref())
     }
 
     /// The error the operation ended with, if any.
@@ -135,6 +130,23 @@ impl Operation {
             Some(operation::Result::Error(status)) => Some(Error::from_status(status.clone())),
             _ => None,
         }
+    }
+}
+
+/// An operation's state from its metadata, already decoded, and else from
+/// `done` and `error`.
+pub(crate) fn state_of(operation: &Operation, metadata: Option<&OperationMetadata>) -> State {
+    if let Some(state) = metadata
+        .map(OperationMetadata::state)
+        .filter(|state| *state != State::Unspecified)
+    {
+        return state;
+    }
+    match operation.outcome() {
+        Outcome::NotDone => State::Running,
+        Outcome::Succeeded(_) => State::Succeeded,
+        Outcome::Cancelled(_) => State::Cancelled,
+        Outcome::Failed(_) => State::Failed,
     }
 }
 
@@ -147,6 +159,12 @@ pub fn operation_id(name: &str) -> &str {
 }
 
 impl OperationMetadata {
+    /// The kind of task, such as `EXPORT_IMAGE` or `INGEST_TABLE`: the
+    /// message's `type` field, a string rather than an enum.
+    pub fn task_type(&self) -> &str {
+        &self.r#type
+    }
+
     /// When the task was created.
     pub fn created_at(&self) -> Option<SystemTime> {
         to_system_time(self.create_time)

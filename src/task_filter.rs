@@ -29,6 +29,7 @@ use std::time::SystemTime;
 use crate::earthengine::State;
 use crate::error::{Error, Result};
 use crate::longrunning::Operation;
+use crate::operation::state_of;
 use crate::rpc::Code;
 
 /// Earth Engine's task types: the API's value, then the name the
@@ -193,7 +194,13 @@ impl TaskFilter {
         if self.is_empty() {
             return true;
         }
-        if !self.states.is_empty() && !self.states.contains(&operation.state()) {
+        // Decoded once for every condition.
+        let metadata = operation.earth_engine_metadata();
+        if !self.states.is_empty()
+            && !self
+                .states
+                .contains(&state_of(operation, metadata.as_ref()))
+        {
             return false;
         }
         let needs_metadata =
@@ -201,14 +208,14 @@ impl TaskFilter {
         if !needs_metadata {
             return true;
         }
-        let Some(metadata) = operation.earth_engine_metadata() else {
+        let Some(metadata) = metadata else {
             return false;
         };
         if !self.types.is_empty()
             && !self
                 .types
                 .iter()
-                .any(|kind| kind.eq_ignore_ascii_case(metadata.r#type.trim()))
+                .any(|kind| kind.eq_ignore_ascii_case(metadata.task_type().trim()))
         {
             return false;
         }
