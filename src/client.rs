@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::auth::{CredentialSearch, Credentials};
 use crate::call::{Pipeline, Setup};
 use crate::error::{Error, Result};
-use crate::http::is_remote_plaintext;
+use crate::host::is_remote_plaintext;
 use crate::options::CallOptions;
 use crate::proto::longrunning::{
     CancelOperationRequest, DeleteOperationRequest, GetOperationRequest, ListOperationsRequest,
@@ -413,7 +413,7 @@ fn is_remote(endpoint: &str) -> bool {
     endpoint
         .parse::<http::Uri>()
         .ok()
-        .and_then(|uri| uri.host().map(|host| !crate::http::is_loopback_host(host)))
+        .and_then(|uri| uri.host().map(|host| !crate::host::is_loopback_host(host)))
         .unwrap_or(true)
 }
 

@@ -104,6 +104,7 @@ pub mod conformance;
 pub mod duration;
 mod endpoint;
 mod error;
+mod host;
 mod http;
 mod http_error;
 pub mod json;

@@ -12,7 +12,8 @@ use serde_json::Value;
 use super::SecretToken;
 use super::cache::Fetched;
 use crate::error::{Error, Result};
-use crate::http::{HttpClient, client, is_remote_plaintext};
+use crate::host::is_remote_plaintext;
+use crate::http::{HttpClient, client};
 use crate::proto::rpc::Code;
 use crate::proxy::Proxies;
 

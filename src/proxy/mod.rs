@@ -193,7 +193,7 @@ impl Proxies {
         }
         let (url, from) = match &self.explicit {
             Some(url) => (url.as_ref(), "set explicitly"),
-            None if crate::http::is_loopback_host(host) => return Ok(None),
+            None if crate::host::is_loopback_host(host) => return Ok(None),
             None => {
                 let cgi = self.first(&["REQUEST_METHOD"]).is_some();
                 let names: &[&'static str] = match (https, cgi) {

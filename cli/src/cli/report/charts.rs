@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::html::esc;
+use super::escape::esc;
 use super::model::{Outcome, Report};
 use super::time;
 

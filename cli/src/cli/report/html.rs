@@ -1,9 +1,9 @@
 //! The page: one self-contained HTML document, with its style inline and no
 //! script, that loads nothing (its content security policy forbids it).
 
-use std::borrow::Cow;
 use std::fmt::Write as _;
 
+use super::escape::esc;
 use super::model::{Outcome, Report, Task};
 use super::time::{self, Millis};
 use super::{charts, timeline};
@@ -22,31 +22,6 @@ pub(crate) struct Provenance {
     pub(crate) filters: String,
     /// The start of the window the filters chose, if any.
     pub(crate) since: Option<Millis>,
-}
-
-/// Text for HTML content and attribute values: markup characters escaped,
-/// control characters other than newlines flattened to spaces.
-pub(crate) fn esc(text: &str) -> Cow<'_, str> {
-    if !text
-        .chars()
-        .any(|c| matches!(c, '&' | '<' | '>' | '"' | '\'' | '\n') || c.is_control())
-    {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '\n' => out.push_str("&#10;"),
-            c if c.is_control() => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    Cow::Owned(out)
 }
 
 /// The whole page.
@@ -241,18 +216,4 @@ fn longest(
         );
     }
     out.push_str("</tbody></table>\n</section>\n");
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn markup_is_escaped_and_controls_flattened() {
-        assert_eq!(esc("plain"), "plain");
-        assert_eq!(
-            esc("<b a=\"1\">&'x'\n\u{7}"),
-            "&lt;b a=&quot;1&quot;&gt;&amp;&#39;x&#39;&#10; "
-        );
-    }
 }

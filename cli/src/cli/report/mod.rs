@@ -7,6 +7,7 @@
 //! ([`html`]), so a failed listing leaves no half-written file.
 
 mod charts;
+mod escape;
 mod failures;
 mod html;
 mod model;

@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use super::html::esc;
+use super::escape::esc;
 use super::model::{Outcome, Report, Task};
 use super::time::{self, DAY, HOUR, MINUTE, Millis};
 
