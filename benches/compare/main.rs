@@ -50,6 +50,7 @@
 
 mod harness;
 mod many_waits;
+mod memory;
 mod scenarios;
 mod sides;
 

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use eeops::emulator::{Emulator, OperationSpec, RunningEmulator};
 use eeops::{Client, Credentials, TransportKind};
 
+use crate::memory::{RssSampler, mib, proc_status_kib};
 use crate::metric;
-use crate::scenarios::{RssSampler, mib, proc_status_kib};
 
 /// Connections the waits go through, one client each.
 const CONNECTIONS: usize = 10;

@@ -4,7 +4,6 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use eeops::emulator::{Emulator, Fault, OperationSpec, RunningEmulator};
@@ -12,6 +11,7 @@ use eeops::{Rpc, TransportKind};
 use tonic::client::Grpc;
 
 use crate::harness::{concurrent, median};
+use crate::memory::{RssSampler, mib, proc_status_kib, rss_metrics};
 use crate::sides::{
     EeopsGet, Getter, Lister, Prepared, RawGrpcGet, RawRestGet, eeops_client, get_previews,
     raw_channel, raw_hyper, raw_with_eeops_metadata,
@@ -145,66 +145,6 @@ pub(crate) async fn child_scenario(args: &[&str]) {
             output.status,
             String::from_utf8_lossy(&output.stderr).trim()
         );
-    }
-}
-
-/// `VmRSS` or `VmHWM` of this process, in KiB.
-pub(crate) fn proc_status_kib(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| {
-            line.strip_prefix(field)?
-                .strip_prefix(':')?
-                .trim()
-                .strip_suffix("kB")?
-                .trim()
-                .parse()
-                .ok()
-        })
-        .unwrap_or(0)
-}
-
-pub(crate) fn mib(kib: u64) -> f64 {
-    kib as f64 / 1024.0
-}
-
-/// The resident set before a scenario, at its peak, and the growth, in MiB.
-fn rss_metrics(name: &str, before_kib: u64, peak_kib: u64) {
-    metric(&format!("{name}_rss_before"), mib(before_kib), "MiB");
-    metric(&format!("{name}_rss_peak"), mib(peak_kib), "MiB");
-    metric(
-        &format!("{name}_rss_growth"),
-        mib(peak_kib.saturating_sub(before_kib)),
-        "MiB",
-    );
-}
-
-/// Samples the resident set every 2 ms on a thread of its own until
-/// finished; the highest value seen.
-pub(crate) struct RssSampler {
-    pub(crate) stop: Arc<AtomicBool>,
-    pub(crate) thread: std::thread::JoinHandle<u64>,
-}
-
-impl RssSampler {
-    pub(crate) fn start() -> Self {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = std::thread::spawn(move || {
-            let mut highest = 0;
-            while !flag.load(Ordering::Relaxed) {
-                highest = highest.max(proc_status_kib("VmRSS"));
-                std::thread::sleep(Duration::from_millis(2));
-            }
-            highest.max(proc_status_kib("VmRSS"))
-        });
-        Self { stop, thread }
-    }
-
-    pub(crate) fn finish(self) -> u64 {
-        self.stop.store(true, Ordering::Relaxed);
-        self.thread.join().expect("the sampler thread ends")
     }
 }
 
