@@ -18,11 +18,12 @@ use prost_types::{DescriptorProto, FileDescriptorProto, FileDescriptorSet};
 use serde_json::Value;
 
 mod duration_form;
+mod error;
 mod parse;
 mod print;
 mod typed;
 
-pub use parse::{JsonError, ParseMode};
+pub use error::{JsonError, ParseMode};
 pub(crate) use parse::{parse_any, parse_text};
 pub use print::any_to_json;
 pub(crate) use print::{Enums, message_to_json};

@@ -7,7 +7,7 @@ use std::cell::RefCell;
 use serde::de;
 use serde_json::error::Category;
 
-use super::super::parse::{JsonError, ParseMode};
+use super::super::error::{JsonError, ParseMode};
 
 pub(super) struct Context {
     lenient: bool,

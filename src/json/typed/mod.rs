@@ -26,7 +26,7 @@ pub(super) use unique::UniqueValue;
 
 use serde::de::DeserializeSeed;
 
-use super::parse::{JsonError, ParseMode};
+use super::error::{JsonError, ParseMode};
 use crate::proto::longrunning::{ListOperationsResponse, Operation};
 use crate::proto::rpc::Status;
 use context::Context;
