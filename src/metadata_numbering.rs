@@ -16,7 +16,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::longrunning::{ListOperationsResponse, Operation};
-use crate::operation::EARTH_ENGINE_METADATA_TYPE_URLS;
+use crate::proto::EARTH_ENGINE_METADATA_TYPE_URLS;
 
 /// The gRPC response header in which a server names the field numbering of
 /// the Earth Engine metadata it sends.

@@ -7,17 +7,10 @@ use prost::Message;
 
 use crate::error::Error;
 use crate::metadata_numbering::unverified;
+use crate::proto::EARTH_ENGINE_METADATA_TYPE_URLS;
 use crate::proto::earthengine::{OperationMetadata, State};
 use crate::proto::longrunning::{Operation, operation};
 use crate::proto::rpc::Code;
-
-/// The type URLs under which Earth Engine sends [`OperationMetadata`]; the
-/// message is the same in every API version.
-pub const EARTH_ENGINE_METADATA_TYPE_URLS: [&str; 3] = [
-    "type.googleapis.com/google.earthengine.v1.OperationMetadata",
-    "type.googleapis.com/google.earthengine.v1beta.OperationMetadata",
-    "type.googleapis.com/google.earthengine.v1alpha.OperationMetadata",
-];
 
 /// An operation's `metadata`, decoded where this crate knows its type.
 #[derive(Clone, Debug, PartialEq)]

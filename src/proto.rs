@@ -36,6 +36,14 @@ pub(crate) mod google {
 pub(crate) const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/eeops_descriptor.bin"));
 
+/// The type URLs under which Earth Engine sends [`earthengine::OperationMetadata`]; the
+/// message is the same in every API version.
+pub const EARTH_ENGINE_METADATA_TYPE_URLS: [&str; 3] = [
+    "type.googleapis.com/google.earthengine.v1.OperationMetadata",
+    "type.googleapis.com/google.earthengine.v1beta.OperationMetadata",
+    "type.googleapis.com/google.earthengine.v1alpha.OperationMetadata",
+];
+
 /// `google.longrunning` messages.
 pub mod longrunning {
     pub use super::google::longrunning::{

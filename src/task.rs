@@ -207,7 +207,7 @@ impl Task {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::operation::EARTH_ENGINE_METADATA_TYPE_URLS;
+    use crate::proto::EARTH_ENGINE_METADATA_TYPE_URLS;
     use crate::proto::longrunning::operation;
     use crate::proto::rpc::Status;
     use prost::Message;

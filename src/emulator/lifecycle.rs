@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use prost::Message;
 use tokio::time::Instant;
 
-use crate::operation::EARTH_ENGINE_METADATA_TYPE_URLS;
+use crate::proto::EARTH_ENGINE_METADATA_TYPE_URLS;
 use crate::proto::earthengine::{OperationMetadata, OperationStage, State};
 use crate::proto::longrunning::{Operation, operation};
 use crate::proto::rpc::{Code, Status};

@@ -12,8 +12,8 @@ use tokio::time::Instant;
 
 use super::*;
 use crate::error::{Error, Result};
-use crate::operation::EARTH_ENGINE_METADATA_TYPE_URLS;
 use crate::options::CallContext;
+use crate::proto::EARTH_ENGINE_METADATA_TYPE_URLS;
 use crate::proto::earthengine::OperationMetadata;
 use crate::proto::earthengine::State;
 use crate::proto::longrunning::Operation;

@@ -10,9 +10,9 @@ use eeops::longrunning::Operation;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use super::args::{CancelArgs, Format};
-use super::commands::live_operations;
 use super::exit;
 use super::interrupt::Interrupt;
+use super::listing::live_operations;
 use super::output::{self, View};
 use super::{CliError, Context};
 
@@ -108,12 +108,17 @@ impl Tally {
 
 /// The states `cancel --all` acts on: those asked for, else PENDING and
 /// RUNNING (a CANCELLING operation has been asked already).
-pub(crate) fn cancel_states(asked: &[State]) -> Vec<State> {
+fn cancel_states(asked: &[State]) -> Vec<State> {
     if asked.is_empty() {
         vec![State::Pending, State::Running]
     } else {
         asked.to_vec()
     }
+}
+
+/// The operations `cancel --all` acts on, as it and its `--dry-run` list them.
+pub(crate) async fn to_cancel(ctx: &Context, asked: &[State]) -> Result<Vec<Operation>, CliError> {
+    live_operations(ctx, &cancel_states(asked)).await
 }
 
 pub(crate) async fn cancel(ctx: &Context, args: CancelArgs) -> Result<u8, CliError> {
@@ -127,7 +132,7 @@ pub(crate) async fn cancel(ctx: &Context, args: CancelArgs) -> Result<u8, CliErr
         ));
     }
     let names = if args.all {
-        let live = live_operations(ctx, &cancel_states(&args.state)).await?;
+        let live = to_cancel(ctx, &args.state).await?;
         if ask && !confirm(&live)? {
             ctx.note("Nothing cancelled.");
             return Ok(exit::SUCCESS);

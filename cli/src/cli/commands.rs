@@ -3,13 +3,13 @@
 use std::io::Write as _;
 use std::time::{Duration, SystemTime};
 
-use eeops::earthengine::State;
 use eeops::longrunning::Operation;
 use eeops::{TaskFilter, operation_id};
 
 use super::args::{Command, Format, ListArgs, SummaryArgs};
 use super::exit;
 use super::interrupt::Interrupt;
+use super::listing::parent;
 use super::output::{self, View};
 use super::sort;
 use super::summary::Summary;
@@ -17,14 +17,6 @@ use super::{CliError, Context};
 
 /// The server-side wait a `--dry-run` of `wait` shows.
 const WAIT_STEP: Duration = Duration::from_secs(5);
-
-/// The parent `list` and `--all` work on.
-fn parent(ctx: &Context, explicit: Option<&String>) -> Result<String, CliError> {
-    match explicit {
-        Some(parent) => Ok(parent.clone()),
-        None => Ok(format!("projects/{}", ctx.project()?)),
-    }
-}
 
 /// The first page's request of a `list`: `--filter` goes to the server as
 /// given, the other conditions are checked here.
@@ -155,29 +147,6 @@ pub(crate) async fn info(ctx: &Context, ids_or_names: &[String]) -> Result<u8, C
     Ok(exit::worst(errors.iter().map(exit::for_error)))
 }
 
-/// The operations of the project `cancel --all`, `wait --all` and `watch
-/// --all` act on: every one not done and, when `states` are given, in one
-/// of them. Each is judged by its own state as listed, never by what the
-/// server made of a filter.
-pub(crate) async fn live_operations(
-    ctx: &Context,
-    states: &[State],
-) -> Result<Vec<Operation>, CliError> {
-    let filter = TaskFilter::new().with_states(states.iter().copied());
-    let all = ctx
-        .client
-        .list(parent(ctx, None)?)
-        .set_page_size(1000)
-        .with_task_filter(filter)
-        .operations()
-        .try_collect()
-        .await?;
-    Ok(all
-        .into_iter()
-        .filter(|op| !op.done && !op.state().is_terminal())
-        .collect())
-}
-
 /// Deletes one operation after another; Ctrl-C stops before the next one
 /// and says how far it got.
 pub(crate) async fn delete(ctx: &Context, ids_or_names: &[String]) -> Result<u8, CliError> {
@@ -242,7 +211,7 @@ pub(crate) async fn dry_run(ctx: &Context, command: Command) -> Result<u8, CliEr
     };
     let previews = match command {
         Command::Cancel(args) if args.all => {
-            let names = live_operations(ctx, &super::cancel::cancel_states(&args.state)).await?;
+            let names = super::cancel::to_cancel(ctx, &args.state).await?;
             for op in &names {
                 ctx.print(&format!("would cancel {}", op.name));
             }

@@ -29,6 +29,7 @@ mod diagnose;
 mod exit;
 mod human;
 mod interrupt;
+mod listing;
 mod output;
 mod progress;
 mod report;

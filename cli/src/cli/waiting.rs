@@ -10,9 +10,10 @@ use eeops::longrunning::Operation;
 use futures_util::FutureExt as _;
 
 use super::args::{Format, WaitArgs, WatchArgs};
-use super::commands::{flush, live_operations};
+use super::commands::flush;
 use super::exit;
 use super::interrupt::Interrupt;
+use super::listing::live_operations;
 use super::output::{self, View};
 use super::progress::{self, Discover, Display, Follow};
 use super::task::Task;

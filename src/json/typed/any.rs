@@ -13,7 +13,7 @@ use super::context::{Context, Segment};
 use super::messages::{Key, Read, read_members};
 use super::unique::{UniqueValue, insert_once};
 use crate::json::parse::parse_any;
-use crate::operation::EARTH_ENGINE_METADATA_TYPE_URLS;
+use crate::proto::EARTH_ENGINE_METADATA_TYPE_URLS;
 use crate::proto::earthengine::OperationMetadata;
 
 const TYPE: &str = "@type";
