@@ -3,7 +3,6 @@
 use std::io::Write as _;
 use std::time::{Duration, SystemTime};
 
-use eeops::longrunning::Operation;
 use eeops::{TaskFilter, operation_id};
 
 use super::args::{Command, Format, ListArgs, SummaryArgs};
@@ -12,7 +11,7 @@ use super::interrupt::Interrupt;
 use super::listing::parent;
 use super::output::{self, View};
 use super::sort;
-use super::summary::Summary;
+use super::summary::Tally;
 use super::{CliError, Context};
 
 /// The server-side wait a `--dry-run` of `wait` shows.
@@ -85,15 +84,17 @@ pub(crate) async fn summary(ctx: &Context, args: SummaryArgs) -> Result<u8, CliE
     if let Some(since) = args.since {
         filter = filter.with_created_since(since.cutoff(SystemTime::now()));
     }
-    let operations: Vec<Operation> = ctx
+    let mut operations = ctx
         .client
         .list(parent(ctx, args.parent.as_ref())?)
         .set_page_size(1000)
         .with_task_filter(filter)
-        .operations()
-        .try_collect()
-        .await?;
-    let summary = Summary::of(&operations);
+        .operations();
+    let mut tally = Tally::default();
+    while let Some(operation) = operations.next().await {
+        tally.add(&operation?);
+    }
+    let summary = tally.finish();
     let text = match ctx.format {
         Format::Json => output::pretty(&summary.json()),
         Format::Jsonl => summary.json().to_string(),

@@ -1,10 +1,12 @@
 //! Totals over a set of operations: how many in each state and of each
 //! type, EECU-hours used, and the median time tasks waited in the queue and
-//! ran. A pure function of the operations, so any report can use it.
+//! ran. Gathered one operation at a time (a [`Tally`]), so a list is summed
+//! up as it arrives and any report can use the same totals.
 //!
 //! ```ignore
-//! let summary = Summary::of(&operations);
-//! println!("{}", summary.headline()); // 38 running · 12 pending · 4 failed · 1,234 EECU-h
+//! let mut tally = Tally::default();
+//! operations.iter().for_each(|op| tally.add(op));
+//! println!("{}", tally.finish().headline()); // 38 running · 12 pending · 4 failed · 1,234 EECU-h
 //! ```
 
 use std::collections::BTreeMap;
@@ -27,7 +29,7 @@ const STATE_ORDER: [State; 7] = [
     State::Unspecified,
 ];
 
-/// Totals over operations; see [`Summary::of`].
+/// Totals over operations; see [`Tally`].
 #[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct Summary {
     /// How many operations.
@@ -45,39 +47,12 @@ pub(crate) struct Summary {
 }
 
 impl Summary {
-    /// Sums up `operations` (their order does not matter).
-    pub(crate) fn of(operations: &[Operation]) -> Self {
-        let mut states: BTreeMap<i32, usize> = BTreeMap::new();
-        let mut by_type: BTreeMap<String, usize> = BTreeMap::new();
-        let mut eecu_seconds = 0.0;
-        let mut queued = Vec::new();
-        let mut ran = Vec::new();
-        for op in operations {
-            let task = Task::new(op);
-            *states.entry(task.state() as i32).or_default() += 1;
-            *by_type.entry(task.kind().to_owned()).or_default() += 1;
-            eecu_seconds += task.eecu_seconds().max(0.0);
-            let (created, started, ended) =
-                (task.created(), task.meta.started_at(), task.meta.ended_at());
-            if let (Some(created), Some(started)) = (created, started) {
-                queued.extend(started.duration_since(created).ok());
-            }
-            if let (Some(started), Some(ended)) = (started, ended) {
-                ran.extend(ended.duration_since(started).ok());
-            }
-        }
-        let by_state = STATE_ORDER
+    /// How many operations are in `state`.
+    pub(crate) fn count(&self, state: State) -> usize {
+        self.by_state
             .iter()
-            .filter_map(|state| states.get(&(*state as i32)).map(|count| (*state, *count)))
-            .collect();
-        Self {
-            total: operations.len(),
-            by_state,
-            by_type,
-            eecu_seconds,
-            median_queue: median(queued),
-            median_run: median(ran),
-        }
+            .find(|(s, _)| *s == state)
+            .map_or(0, |(_, count)| *count)
     }
 
     /// EECU-hours, rounded for reading: `0.4`, `12.5`, `1,234`.
@@ -147,6 +122,62 @@ impl Summary {
     }
 }
 
+/// A [`Summary`] gathered one operation at a time, so that a list need not
+/// be kept to be summed up: only counters and the durations the medians need.
+#[derive(Debug, Default)]
+pub(crate) struct Tally {
+    total: usize,
+    states: BTreeMap<i32, usize>,
+    by_type: BTreeMap<String, usize>,
+    eecu_seconds: f64,
+    queued: Vec<Duration>,
+    ran: Vec<Duration>,
+}
+
+impl Tally {
+    /// Counts one more operation.
+    pub(crate) fn add(&mut self, op: &Operation) {
+        let task = Task::new(op);
+        self.total += 1;
+        *self.states.entry(task.state() as i32).or_default() += 1;
+        match self.by_type.get_mut(task.kind()) {
+            Some(count) => *count += 1,
+            None => {
+                self.by_type.insert(task.kind().to_owned(), 1);
+            }
+        }
+        self.eecu_seconds += task.eecu_seconds().max(0.0);
+        let (created, started, ended) =
+            (task.created(), task.meta.started_at(), task.meta.ended_at());
+        if let (Some(created), Some(started)) = (created, started) {
+            self.queued.extend(started.duration_since(created).ok());
+        }
+        if let (Some(started), Some(ended)) = (started, ended) {
+            self.ran.extend(ended.duration_since(started).ok());
+        }
+    }
+
+    /// The totals of every operation added.
+    pub(crate) fn finish(self) -> Summary {
+        let by_state = STATE_ORDER
+            .iter()
+            .filter_map(|state| {
+                self.states
+                    .get(&(*state as i32))
+                    .map(|count| (*state, *count))
+            })
+            .collect();
+        Summary {
+            total: self.total,
+            by_state,
+            by_type: self.by_type,
+            eecu_seconds: self.eecu_seconds,
+            median_queue: median(self.queued),
+            median_run: median(self.ran),
+        }
+    }
+}
+
 fn state_word(state: State) -> &'static str {
     match state {
         State::Running => "running",
@@ -175,6 +206,13 @@ fn median(mut values: Vec<Duration>) -> Option<Duration> {
 mod tests {
     use super::*;
     use eeops::earthengine::OperationMetadata;
+
+    /// Sums up `operations` the way the commands do, one at a time.
+    fn summary_of(operations: &[Operation]) -> Summary {
+        let mut tally = Tally::default();
+        operations.iter().for_each(|op| tally.add(op));
+        tally.finish()
+    }
 
     fn op(state: State, kind: &str, eecu: f64, times: Option<(i64, i64, i64)>) -> Operation {
         let at = |seconds: i64| {
@@ -220,7 +258,7 @@ mod tests {
             ),
             op(State::Succeeded, "EXPORT_TABLE", 0.0, Some((0, 50, 650))),
         ];
-        let summary = Summary::of(&ops);
+        let summary = summary_of(&ops);
         assert_eq!(summary.total, 6);
         assert_eq!(
             summary.headline(),
@@ -229,7 +267,7 @@ mod tests {
         assert_eq!(summary.by_type["EXPORT_IMAGE"], 3);
         assert_eq!(summary.median_queue, Some(Duration::from_secs(30)));
         assert_eq!(summary.median_run, Some(Duration::from_secs(300)));
-        assert_eq!(Summary::of(&[]).headline(), "no operations · 0.0 EECU-h");
+        assert_eq!(summary_of(&[]).headline(), "no operations · 0.0 EECU-h");
     }
 
     #[test]

@@ -3,6 +3,8 @@
 
 use std::fmt::Write as _;
 
+use eeops::earthengine::State;
+
 use super::escape::esc;
 use super::model::{Outcome, Report, Task};
 use super::time::{self, Millis};
@@ -77,22 +79,22 @@ pub(crate) fn page(report: &Report, made: &Provenance) -> String {
 }
 
 fn header(out: &mut String, report: &Report, made: &Provenance) {
-    let totals = &report.totals;
+    let summary = &report.summary;
     let _ = write!(
         out,
         "<header>\n<h1>Earth Engine tasks of <code>{project}</code></h1>\n\
          <p class=\"totals\" id=\"totals\" data-tasks=\"{}\" data-succeeded=\"{}\" data-failed=\"{}\" \
          data-cancelled=\"{}\" data-running=\"{}\" data-cancelling=\"{}\" data-pending=\"{}\" \
          data-eecu-seconds=\"{:.3}\">{}</p>\n",
-        totals.tasks,
-        totals.succeeded,
-        totals.failed,
-        totals.cancelled,
-        totals.running,
-        totals.cancelling,
-        totals.pending,
-        totals.eecu_seconds,
-        esc(&totals.line()),
+        summary.total,
+        summary.count(State::Succeeded),
+        summary.count(State::Failed),
+        summary.count(State::Cancelled),
+        summary.count(State::Running),
+        summary.count(State::Cancelling),
+        summary.count(State::Pending),
+        summary.eecu_seconds,
+        esc(&summary.headline()),
         project = esc(&made.project),
     );
     let window = match (made.since, report.span()) {

@@ -21,6 +21,7 @@ use eeops::{Client, TaskFilter};
 
 use super::args::{ReportArgs, TaskFilterArgs};
 use super::since::Since;
+use super::summary::Tally;
 use super::{CliError, Context, exit};
 use html::Provenance;
 use model::{Report, Task};
@@ -130,9 +131,13 @@ async fn gather(
         .with_task_filter(filter)
         .operations();
     let mut report = Report::new(now);
+    let mut tally = Tally::default();
     while let Some(operation) = stream.next().await {
-        report.add(Task::from_operation(&operation?));
+        let operation = operation?;
+        tally.add(&operation);
+        report.add(Task::from_operation(&operation));
     }
+    report.summary = tally.finish();
     Ok(report)
 }
 

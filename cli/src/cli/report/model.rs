@@ -9,6 +9,7 @@ use eeops::longrunning::Operation;
 
 use super::failures::Failures;
 use super::time::{self, DAY, Millis};
+use crate::cli::summary::Summary;
 
 /// How a task ended, or that it has not: what its colour says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -140,62 +141,14 @@ impl Task {
     }
 }
 
-/// Counts by state and EECU-seconds over every task.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub(crate) struct Totals {
-    pub(crate) tasks: usize,
-    pub(crate) pending: usize,
-    pub(crate) running: usize,
-    pub(crate) cancelling: usize,
-    pub(crate) succeeded: usize,
-    pub(crate) failed: usize,
-    pub(crate) cancelled: usize,
-    pub(crate) eecu_seconds: f64,
-}
-
-impl Totals {
-    fn add(&mut self, task: &Task) {
-        self.tasks += 1;
-        match task.state {
-            State::Running => self.running += 1,
-            State::Cancelling => self.cancelling += 1,
-            State::Succeeded => self.succeeded += 1,
-            State::Failed => self.failed += 1,
-            State::Cancelled => self.cancelled += 1,
-            // Pending, unspecified, and any state Earth Engine adds later.
-            _ => self.pending += 1,
-        }
-        self.eecu_seconds += task.eecu_seconds;
-    }
-
-    /// One line, live work first, as `eeops`'s other totals read:
-    /// `12 tasks: 3 running · 2 pending · 1 failed · 6 succeeded · 3.40 EECU-hours`.
-    pub(crate) fn line(&self) -> String {
-        let mut parts: Vec<String> = [
-            (self.running, "running"),
-            (self.pending, "pending"),
-            (self.cancelling, "cancelling"),
-            (self.failed, "failed"),
-            (self.cancelled, "cancelled"),
-            (self.succeeded, "succeeded"),
-        ]
-        .iter()
-        .filter(|(count, _)| *count > 0)
-        .map(|(count, name)| format!("{count} {name}"))
-        .collect();
-        parts.push(format!("{:.2} EECU-hours", self.eecu_seconds / 3600.0));
-        let noun = if self.tasks == 1 { "task" } else { "tasks" };
-        format!("{} {noun}: {}", self.tasks, parts.join(" · "))
-    }
-}
-
 /// Everything the page shows, built one task at a time.
 #[derive(Debug)]
 pub(crate) struct Report {
     /// When the report was made: the end of every unfinished bar.
     pub(crate) now: Millis,
     pub(crate) tasks: Vec<Task>,
-    pub(crate) totals: Totals,
+    /// The totals `eeops summary` prints, over the same operations.
+    pub(crate) summary: Summary,
     /// EECU-seconds by UTC day and task type, spread over the days a task ran.
     pub(crate) eecu_by_day: BTreeMap<(i64, String), f64>,
     /// Tasks that ended on each UTC day, by outcome (live ones never count).
@@ -208,7 +161,7 @@ impl Report {
         Self {
             now,
             tasks: Vec::new(),
-            totals: Totals::default(),
+            summary: Summary::default(),
             eecu_by_day: BTreeMap::new(),
             finished_by_day: BTreeMap::new(),
             failures: Failures::default(),
@@ -216,7 +169,6 @@ impl Report {
     }
 
     pub(crate) fn add(&mut self, task: Task) {
-        self.totals.add(&task);
         self.spread_eecu(&task);
         let outcome = task.outcome();
         if let (Some(ended), true) = (task.ended, outcome != Outcome::Live) {
@@ -329,9 +281,5 @@ mod tests {
         }
         assert_eq!(report.finished_by_day[&0], [0, 0, 1]);
         assert_eq!(report.span(), Some((HOUR, now)));
-        assert_eq!(
-            report.totals.line(),
-            "3 tasks: 1 running · 1 pending · 1 cancelled · 0.08 EECU-hours"
-        );
     }
 }
