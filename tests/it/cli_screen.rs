@@ -277,6 +277,51 @@ async fn wait_shows_bars_with_descriptions_then_a_closing_line() -> TestResult {
     Ok(())
 }
 
+#[tokio::test]
+async fn the_bell_rings_once_when_all_are_done_and_only_when_asked() -> TestResult {
+    let emulator = Emulator::builder().start("127.0.0.1:0").await?;
+    let quick = || {
+        OperationSpec::new("s")
+            .with_queue_time(Duration::from_millis(50))
+            .with_run_time(Duration::from_millis(300))
+    };
+    let ids: Vec<String> = [emulator.create(quick())?, emulator.create(quick())?]
+        .iter()
+        .map(|name| eeops::operation_id(name).to_owned())
+        .collect();
+    for command in ["wait", "watch"] {
+        let rung = on_terminal(
+            &emulator.endpoint(),
+            120,
+            &[command, &ids[0], &ids[1], "--bell"],
+            &[],
+        )
+        .await;
+        assert_eq!(rung.code, 0, "{command}: {}", rung.text);
+        assert_eq!(
+            rung.raw.matches('\u{7}').count(),
+            1,
+            "{command} --bell rings once: {:?}",
+            rung.raw
+        );
+        let bell = rung.raw.rfind('\u{7}').unwrap_or(0);
+        assert!(
+            rung.raw[..bell].matches(ids[0].as_str()).count() > 0
+                && rung.raw[..bell].matches(ids[1].as_str()).count() > 0,
+            "{command}: the bell comes after both are reported: {:?}",
+            rung.raw
+        );
+        let quiet = on_terminal(&emulator.endpoint(), 120, &[command, &ids[0]], &[]).await;
+        assert_eq!(quiet.code, 0, "{command}: {}", quiet.text);
+        assert!(
+            !quiet.raw.contains('\u{7}'),
+            "{command} without --bell is silent: {:?}",
+            quiet.raw
+        );
+    }
+    Ok(())
+}
+
 /// An emulator with `count` tasks that run until cancelled.
 async fn live_tasks(count: usize) -> Result<RunningEmulator, Box<dyn std::error::Error>> {
     let emulator = Emulator::builder().start("127.0.0.1:0").await?;

@@ -409,8 +409,12 @@ fn remaining(task: &Task) -> Option<Duration> {
     if task.op.done || task.state() != State::Running {
         return None;
     }
-    let fraction = task.meta.progress_fraction();
-    let ran = task.run_time()?;
+    time_left(task.run_time()?, task.meta.progress_fraction())
+}
+
+/// What is left at the pace so far: `ran` took `fraction` of the work. No
+/// guess before 2% (too early to say) or at 100%.
+fn time_left(ran: Duration, fraction: f64) -> Option<Duration> {
     if !(0.02..1.0).contains(&fraction) {
         return None;
     }
@@ -507,6 +511,42 @@ mod tests {
             elapsed: Duration::from_secs(14 * 60),
         };
         assert_eq!(outcome.final_line(), "3 succeeded, 1 failed in 14m");
+    }
+
+    #[test]
+    fn time_left_follows_the_pace_so_far() {
+        let s = Duration::from_secs;
+        assert_eq!(time_left(s(60), 0.25), Some(s(180)));
+        assert_eq!(time_left(s(600), 0.5), Some(s(600)));
+        assert_eq!(time_left(s(1), 0.01), None, "too early to say");
+        assert_eq!(time_left(s(60), 1.0), None, "nothing left");
+        assert_eq!(time_left(s(60), f64::NAN), None);
+    }
+
+    #[test]
+    fn a_running_bar_shows_the_time_left() {
+        let started = std::time::SystemTime::now() - Duration::from_secs(20 * 60);
+        let metadata = eeops::earthengine::OperationMetadata {
+            state: State::Running as i32,
+            progress: 0.5,
+            start_time: Some(started.into()),
+            create_time: Some(started.into()),
+            ..Default::default()
+        };
+        let op = Operation {
+            name: "projects/p/operations/X".into(),
+            metadata: Some(prost_types::Any {
+                type_url: eeops::EARTH_ENGINE_METADATA_TYPE_URLS[0].into(),
+                value: prost::Message::encode_to_vec(&metadata),
+            }),
+            done: false,
+            result: None,
+        };
+        let line = bar_line(&op, 120);
+        assert!(
+            line.contains(" 50% RUNNING") && line.contains(" 20m ~20m left"),
+            "{line:?}"
+        );
     }
 
     #[test]
