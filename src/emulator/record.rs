@@ -190,20 +190,55 @@ impl Recorder {
 }
 
 /// Opens `path` to append, created with mode 0600 and never through a
-/// symbolic link (on Unix).
+/// symbolic link (on Unix). A file already there must be a regular file; if
+/// others may read or write it, it is narrowed to 0600 before anything is
+/// written, or refused when that is not allowed (another user's file).
 fn open_append(path: &Path) -> std::io::Result<File> {
     let mut options = OpenOptions::new();
     options.create(true).append(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+        // Non-blocking, so that a FIFO at the path is refused rather than
+        // waited on; it changes nothing for a regular file.
+        options
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
     }
     #[cfg(not(unix))]
     if is_symlink(path) {
         return Err(std::io::Error::other("a symbolic link"));
     }
-    options.open(path)
+    let file = options.open(path)?;
+    let metadata = file.metadata()?;
+    if !metadata.is_file() {
+        return Err(std::io::Error::other("it is not a regular file"));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = metadata.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            // Through the open descriptor: the file narrowed is the one
+            // written, whatever happens to the path meanwhile.
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| {
+                    std::io::Error::new(
+                        e.kind(),
+                        format!(
+                            "it already exists with mode {mode:04o}, which lets others read it, \
+                             and cannot be narrowed to 0600 ({e}); remove it or give another path"
+                        ),
+                    )
+                })?;
+            tracing::warn!(
+                path = %path.display(),
+                was = %format_args!("{mode:04o}"),
+                "the record file let others read it; it is now readable by its owner only (0600)"
+            );
+        }
+    }
+    Ok(file)
 }
 
 fn is_symlink(path: &Path) -> bool {
@@ -594,5 +629,51 @@ mod tests {
             std::fs::read_to_string(&target).expect("the target"),
             "untouched\n"
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_existing_file_others_could_read_is_narrowed_to_0600_and_kept() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().expect("a directory");
+        let path = dir.path().join("requests.jsonl");
+        std::fs::write(&path, "{\"earlier\":true}\n").expect("an earlier record");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).expect("widened");
+        let recorder = Recorder::open(path.clone()).expect("opens");
+        let mode = std::fs::metadata(&path)
+            .expect("still there")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        recorder.record(
+            &Request::get("/v1/projects/p/operations/1")
+                .body(())
+                .expect("a request"),
+        );
+        drop(recorder);
+        let text = std::fs::read_to_string(&path).expect("readable");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert_eq!(lines[0], "{\"earlier\":true}", "appended to, not replaced");
+        assert!(lines[1].contains("operations/1"), "{text}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_path_that_is_not_a_regular_file_is_refused() {
+        let dir = tempfile::tempdir().expect("a directory");
+        let error = Recorder::open(dir.path().to_owned()).expect_err("a directory is refused");
+        assert!(
+            error.message().contains(&dir.path().display().to_string()),
+            "{error}"
+        );
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo runs");
+        assert!(made.success());
+        let error = Recorder::open(fifo).expect_err("a FIFO is refused, not waited on");
+        assert_eq!(error.code(), Code::FailedPrecondition, "{error}");
     }
 }
