@@ -6,7 +6,9 @@
 //! A token the server refuses is one more reason to retry, decided here: the
 //! token is dropped, and the next attempt — counted like any other — goes at
 //! once with a new one, even for a call that is not repeatable (the server
-//! refused it before acting). A second refusal ends the call.
+//! refused it before acting). A second refusal ends the call. Only the
+//! server's own UNAUTHENTICATED counts: a proxy asking for its credentials
+//! (HTTP 407) fails the call as it is.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -133,7 +135,7 @@ impl Pipeline {
                 let sent = request.for_attempt(&call);
                 let outcome = M::attempt(self.transport.as_ref(), sent, call).await;
                 if let (Err(error), Some(token)) = (&outcome, &token)
-                    && error.code() == Code::Unauthenticated
+                    && is_token_refusal(error)
                     && credentials.can_refresh()
                     && refusal.note()
                 {
@@ -252,6 +254,14 @@ impl Pipeline {
         }
         Ok(headers)
     }
+}
+
+/// Whether `error` is the server refusing the call's token: UNAUTHENTICATED
+/// in the endpoint's own answer. The same code from anywhere else — a proxy
+/// that wants credentials of its own (HTTP 407), a token source — says
+/// nothing about the token, and a new one would not help.
+fn is_token_refusal(error: &Error) -> bool {
+    error.code() == Code::Unauthenticated && error.is_from_server()
 }
 
 /// Whether the server refused one of a call's tokens: the first refusal

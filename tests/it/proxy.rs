@@ -380,6 +380,47 @@ async fn refresh_tokens_are_exchanged_through_the_clients_proxy() -> TestResult 
     Ok(())
 }
 
+#[tokio::test]
+async fn a_proxy_asking_for_credentials_fails_the_call_without_replacing_the_token() -> TestResult {
+    let (server, home, emulator) = token_setup().await?;
+    let proxy = ConnectProxy::start(config_with_credentials()).await;
+    let file = home.path().join(".config/earthengine/credentials");
+    // One set of credentials for every call: a token dropped as refused
+    // would show as a second exchange on the token server.
+    let credentials = Credentials::from_earth_engine_file(&file)?
+        .with_token_uri(server.token_uri())?
+        .with_proxies(Proxies::none());
+    for kind in TRANSPORTS {
+        let client = Client::builder()
+            .with_endpoint(emulator.endpoint())
+            .with_transport(kind)
+            .with_credentials(credentials.clone())
+            .with_proxy(proxy.url_with(USER, "wrong"))
+            .build()?;
+        let error = client
+            .list(format!("projects/{PROJECT}"))
+            .send()
+            .await
+            .expect_err("the proxy refuses");
+        let text = error.to_string();
+        assert_eq!(error.code(), Code::Unauthenticated, "{kind:?}: {text}");
+        assert!(text.contains("HTTP 407"), "{kind:?}: {text}");
+        assert!(
+            text.contains(&proxy.url()["http://".len()..]),
+            "{kind:?}: the proxy is named: {text}"
+        );
+        assert!(!text.contains("wrong"), "{kind:?}: {text}");
+    }
+    assert_eq!(
+        server.requests(),
+        1,
+        "one token, never replaced: {:?}",
+        server.issued()
+    );
+    assert!(proxy.seen().tunnels.is_empty());
+    Ok(())
+}
+
 // ---- The tool ----
 
 /// Runs the tool with only the given proxy variables (and nothing ambient).
