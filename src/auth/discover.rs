@@ -95,8 +95,9 @@ impl CredentialSearch {
         self
     }
 
-    /// The proxies refresh tokens are exchanged through (see
-    /// [`Credentials::with_proxies`]); a client sets its own.
+    /// The proxies tokens are fetched through, for refresh tokens and
+    /// service-account keys (see [`Credentials::with_proxies`]); a client
+    /// sets its own.
     pub fn with_proxies(mut self, proxies: Proxies) -> Self {
         self.proxies = Some(proxies);
         self

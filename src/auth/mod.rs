@@ -22,11 +22,13 @@ use crate::proxy::Proxies;
 mod cache;
 mod discover;
 mod oauth;
+mod service_account;
 
 use cache::{Fetched, TokenCache};
 pub use discover::CredentialSearch;
 pub use oauth::GOOGLE_TOKEN_URI;
 use oauth::RefreshTokenGrant;
+use service_account::ServiceAccountGrant;
 
 /// The OAuth scopes every token is requested with.
 pub const SCOPES: [&str; 2] = [
@@ -96,14 +98,7 @@ enum Source {
     Anonymous,
     Static(SecretToken),
     Provider(Arc<dyn gcp_auth::TokenProvider>),
-    /// A key file, reloaded into a new provider when the server refuses a
-    /// token (see [`Credentials::refused`]).
-    ServiceAccount {
-        path: PathBuf,
-        /// The key's `token_uri`, for messages.
-        token_uri: Option<String>,
-        provider: std::sync::Mutex<Arc<gcp_auth::CustomServiceAccount>>,
-    },
+    ServiceAccount(Box<ServiceAccountGrant>),
     RefreshToken(Box<RefreshTokenGrant>),
 }
 
@@ -160,19 +155,17 @@ impl Credentials {
     }
 
     /// A Google service-account key file (JSON); tokens come from the token
-    /// endpoint the key names (`token_uri`).
+    /// endpoint the key names (`token_uri`, https or loopback http), reached
+    /// through the environment's proxy ([`Proxies::from_env`]) unless
+    /// [`Credentials::with_proxies`] says otherwise.
     pub fn from_service_account_file(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let json = read_json(path, "service-account key")?;
-        let provider = load_service_account(path)?;
-        let email = json["client_email"].as_str().unwrap_or("unknown account");
+        let grant = ServiceAccountGrant::load(path, &json, Proxies::from_env())?;
+        let description = format!("service account {} (key {})", grant.email(), path.display());
         Ok(Self::with_source(
-            Source::ServiceAccount {
-                path: path.to_owned(),
-                token_uri: json["token_uri"].as_str().map(str::to_owned),
-                provider: std::sync::Mutex::new(Arc::new(provider)),
-            },
-            format!("service account {email} (key {})", path.display()),
+            Source::ServiceAccount(Box::new(grant)),
+            description,
             json["quota_project_id"].as_str().map(str::to_owned),
         ))
     }
@@ -229,22 +222,36 @@ impl Credentials {
         let Source::RefreshToken(grant) = &self.inner.source else {
             return Ok(self);
         };
-        let (token_uri, proxies) = (token_uri.as_ref().to_owned(), grant.proxies.clone());
+        let (token_uri, proxies) = (
+            token_uri.as_ref().to_owned(),
+            grant.endpoint.proxies.clone(),
+        );
         self.with_grant(token_uri, proxies)
     }
 
-    /// Exchanges a refresh token through these proxies instead of those of
-    /// the environment ([`Proxies::from_env`]); for credentials that use a
-    /// refresh token (a client applies its own to the credentials it finds).
-    /// Service-account keys and the metadata server connect directly.
+    /// Reaches the token endpoint through these proxies instead of those
+    /// of the environment ([`Proxies::from_env`]); for credentials that use
+    /// a refresh token or a service-account key (a client applies its own
+    /// to the credentials it finds). The metadata server and gcloud are
+    /// reached directly.
     pub fn with_proxies(self, proxies: Proxies) -> Self {
-        let Source::RefreshToken(grant) = &self.inner.source else {
-            return self;
-        };
-        let token_uri = grant.token_uri.clone();
         // The token endpoint is unchanged, and was accepted before.
         let fallback = self.clone();
-        self.with_grant(token_uri, proxies).unwrap_or(fallback)
+        match &self.inner.source {
+            Source::RefreshToken(grant) => {
+                let token_uri = grant.endpoint.uri.clone();
+                self.with_grant(token_uri, proxies).unwrap_or(fallback)
+            }
+            Source::ServiceAccount(grant) => match grant.with_proxies(proxies) {
+                Ok(grant) => Self::with_source(
+                    Source::ServiceAccount(Box::new(grant)),
+                    self.inner.description.clone(),
+                    self.inner.quota_project.clone(),
+                ),
+                Err(_) => fallback,
+            },
+            _ => self,
+        }
     }
 
     /// These refresh-token credentials with another endpoint or proxies.
@@ -286,7 +293,7 @@ impl Credentials {
     pub(crate) fn can_refresh(&self) -> bool {
         matches!(
             self.inner.source,
-            Source::Provider(_) | Source::ServiceAccount { .. } | Source::RefreshToken(_)
+            Source::Provider(_) | Source::ServiceAccount(_) | Source::RefreshToken(_)
         )
     }
 
@@ -320,16 +327,6 @@ impl Credentials {
     /// new one.
     pub(crate) fn refused(&self, token: &SecretToken) {
         self.inner.cache.forget(token);
-        // gcp_auth caches its tokens with no way to drop one, so the key is
-        // loaded again into a new provider; if that fails, the next fetch
-        // reports it through the old one.
-        if let Source::ServiceAccount { path, provider, .. } = &self.inner.source
-            && let Ok(reloaded) = load_service_account(path)
-        {
-            *provider
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(reloaded);
-        }
     }
 
     /// A token from the source, through the cache's one fetch in flight.
@@ -345,21 +342,8 @@ impl Credentials {
                     lifetime: None,
                 }),
                 Source::RefreshToken(grant) => grant.fetch().await,
-                Source::Provider(provider) => {
-                    self.token_from_provider(provider.as_ref(), None).await
-                }
-                Source::ServiceAccount {
-                    provider,
-                    token_uri,
-                    ..
-                } => {
-                    let current = provider
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .clone();
-                    self.token_from_provider(current.as_ref(), token_uri.as_deref())
-                        .await
-                }
+                Source::ServiceAccount(grant) => grant.fetch().await,
+                Source::Provider(provider) => self.token_from_provider(provider.as_ref()).await,
             }
         };
         self.inner.cache.get(fetch).await
@@ -382,21 +366,14 @@ pub(crate) async fn before<T>(
 
 impl Credentials {
     /// A token from a gcp_auth provider, with its remaining lifetime; a
-    /// failure names the token endpoint when it is known, and the innermost
-    /// cause (such as a refused connection) rather than the wrapping.
-    async fn token_from_provider(
-        &self,
-        provider: &dyn gcp_auth::TokenProvider,
-        token_uri: Option<&str>,
-    ) -> Result<Fetched> {
+    /// failure names the innermost cause (such as a refused connection)
+    /// rather than the wrapping.
+    async fn token_from_provider(&self, provider: &dyn gcp_auth::TokenProvider) -> Result<Fetched> {
         let token = provider.token(&SCOPES).await.map_err(|e| {
-            let from = token_uri
-                .map(|uri| format!(" from {uri}"))
-                .unwrap_or_default();
             Error::new(
                 Code::Unauthenticated,
                 format!(
-                    "{}: cannot get an access token{from}: {}",
+                    "{}: cannot get an access token: {}",
                     self.inner.description,
                     crate::http::innermost_cause(&e)
                 ),
@@ -412,15 +389,6 @@ impl Credentials {
             lifetime: Some(lifetime),
         })
     }
-}
-
-fn load_service_account(path: &Path) -> Result<gcp_auth::CustomServiceAccount> {
-    gcp_auth::CustomServiceAccount::from_file(path).map_err(|e| {
-        Error::new(
-            Code::Unauthenticated,
-            format!("cannot use the service-account key {}: {e}", path.display()),
-        )
-    })
 }
 
 fn read_json(path: &Path, what: &str) -> Result<Value> {

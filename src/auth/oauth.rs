@@ -1,5 +1,6 @@
-//! The OAuth 2.0 refresh-token grant: how the Earth Engine credentials file
-//! (and an `authorized_user` ADC file) turn into access tokens.
+//! OAuth 2.0 token endpoints, and the refresh-token grant: how the Earth
+//! Engine credentials file (and an `authorized_user` ADC file) turn into
+//! access tokens. Every exchange goes through the proxy that applies.
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -23,94 +24,70 @@ pub const GOOGLE_TOKEN_URI: &str = "https://oauth2.googleapis.com/token";
 /// The most of a token endpoint's reply that is read.
 const MAX_REPLY_BYTES: usize = 64 * 1024;
 
-/// A refresh token and the OAuth client it belongs to.
-pub(crate) struct RefreshTokenGrant {
-    /// The file the grant came from, for messages.
-    pub(crate) origin: PathBuf,
-    pub(crate) refresh_token: SecretToken,
-    pub(crate) client_id: String,
-    pub(crate) client_secret: SecretToken,
-    pub(crate) token_uri: String,
-    /// The proxy settings the exchange connects with.
+/// A token endpoint and the way to it: the proxy route is worked out, and
+/// the HTTP client made, on the first exchange.
+pub(crate) struct TokenEndpoint {
+    pub(crate) uri: String,
+    /// The proxy settings exchanges connect with.
     pub(crate) proxies: Proxies,
     http: OnceLock<HttpClient>,
 }
 
-impl RefreshTokenGrant {
-    pub(crate) fn new(
-        origin: PathBuf,
-        refresh_token: SecretToken,
-        client_id: String,
-        client_secret: SecretToken,
-        token_uri: String,
-        proxies: Proxies,
-    ) -> Result<Self> {
-        check_token_uri(&token_uri)?;
+impl TokenEndpoint {
+    /// An endpoint at `uri`, which [`check_token_uri`] must accept.
+    pub(crate) fn new(uri: String, proxies: Proxies) -> Result<Self> {
+        check_token_uri(&uri)?;
         Ok(Self {
-            origin,
-            refresh_token,
-            client_id,
-            client_secret,
-            token_uri,
+            uri,
             proxies,
             http: OnceLock::new(),
         })
     }
 
-    fn failure(&self, what: impl std::fmt::Display) -> Error {
-        Error::new(
-            Code::Unauthenticated,
-            format!(
-                "credentials from {}: the token endpoint {} {what}",
-                self.origin.display(),
-                self.token_uri
-            ),
-        )
-    }
-
-    /// Exchanges the refresh token for an access token.
-    pub(crate) async fn fetch(&self) -> Result<Fetched> {
-        let form = form_urlencoded::Serializer::new(String::new())
-            .append_pair("grant_type", "refresh_token")
-            .append_pair("refresh_token", self.refresh_token.expose())
-            .append_pair("client_id", &self.client_id)
-            .append_pair("client_secret", self.client_secret.expose())
-            .finish();
-        let request = http::Request::post(&self.token_uri)
+    /// Posts `form` (a grant) and reads the access token from the reply.
+    /// `failure` words an error about this endpoint for the credentials'
+    /// owner (it is given what the endpoint did); `grant` names what a
+    /// refusal refused.
+    ///
+    /// No limit of its own: the exchange runs inside the deadline of the
+    /// call that needs the token.
+    pub(crate) async fn exchange(
+        &self,
+        form: String,
+        grant: &str,
+        failure: &(dyn Fn(&dyn std::fmt::Display) -> Error + Sync),
+    ) -> Result<Fetched> {
+        let request = http::Request::post(&self.uri)
             .header("content-type", "application/x-www-form-urlencoded")
             .header("accept", "application/json")
             .header("user-agent", super::USER_AGENT)
             .body(Full::new(Bytes::from(form)))
-            .map_err(|e| self.failure(format_args!("is not a usable URL: {e}")))?;
+            .map_err(|e| failure(&format_args!("is not a usable URL: {e}")))?;
         let http = match self.http.get() {
             Some(http) => http,
             None => {
-                let proxy = self.proxies.route(&self.token_uri).map_err(|e| {
-                    self.failure(format_args!("cannot be reached: {}", e.message()))
-                })?;
+                let proxy = self
+                    .proxies
+                    .route(&self.uri)
+                    .map_err(|e| failure(&format_args!("cannot be reached: {}", e.message())))?;
                 self.http
-                    .get_or_init(|| client(crate::http::is_https(&self.token_uri), proxy))
+                    .get_or_init(|| client(crate::http::is_https(&self.uri), proxy))
             }
         };
-        let exchange = async {
-            let response = http.request(request).await.map_err(|e| {
-                self.failure(format_args!(
-                    "cannot be reached: {}",
-                    crate::http::innermost_cause(&e)
-                ))
-                .with_source(e)
-            })?;
-            let status = response.status().as_u16();
-            let body = Limited::new(response.into_body(), MAX_REPLY_BYTES)
-                .collect()
-                .await
-                .map_err(|e| self.failure(format_args!("sent an unreadable reply: {e}")))?
-                .to_bytes();
-            Ok::<_, Error>((status, body))
-        };
-        // No limit of its own: the exchange runs inside the deadline of the
-        // call that needs the token.
-        let (status, body) = exchange.await?;
+        // The innermost cause (a refused connection, a proxy's refusal) says
+        // it all; the layers around it would only add lines.
+        let response = http.request(request).await.map_err(|e| {
+            failure(&format_args!(
+                "cannot be reached: {}",
+                crate::http::innermost_cause(&e)
+            ))
+        })?;
+        let status = response.status().as_u16();
+        let body = Limited::new(response.into_body(), MAX_REPLY_BYTES)
+            .collect()
+            .await
+            .map_err(|e| failure(&format_args!("sent an unreadable reply: {e}")))?
+            .to_bytes();
         let json: Option<Value> = serde_json::from_slice(&body).ok();
         if !(200..300).contains(&status) {
             let reason = json
@@ -123,15 +100,15 @@ impl RefreshTokenGrant {
                     }
                 })
                 .unwrap_or_else(|| String::from_utf8_lossy(&body).chars().take(200).collect());
-            return Err(self.failure(format_args!(
-                "refused the refresh token: HTTP {status}: {reason}"
+            return Err(failure(&format_args!(
+                "refused {grant}: HTTP {status}: {reason}"
             )));
         }
-        let json = json.ok_or_else(|| self.failure("answered with something other than JSON"))?;
+        let json = json.ok_or_else(|| failure(&"answered with something other than JSON"))?;
         let token = json["access_token"]
             .as_str()
             .filter(|token| !token.is_empty())
-            .ok_or_else(|| self.failure("answered without an access_token"))?;
+            .ok_or_else(|| failure(&"answered without an access_token"))?;
         let lifetime = json["expires_in"].as_u64().map(Duration::from_secs);
         Ok(Fetched {
             token: SecretToken::new(token),
@@ -140,7 +117,61 @@ impl RefreshTokenGrant {
     }
 }
 
-/// Refresh tokens and client secrets go only over TLS, or to this machine.
+/// A refresh token and the OAuth client it belongs to.
+pub(crate) struct RefreshTokenGrant {
+    /// The file the grant came from, for messages.
+    pub(crate) origin: PathBuf,
+    pub(crate) refresh_token: SecretToken,
+    pub(crate) client_id: String,
+    pub(crate) client_secret: SecretToken,
+    pub(crate) endpoint: TokenEndpoint,
+}
+
+impl RefreshTokenGrant {
+    pub(crate) fn new(
+        origin: PathBuf,
+        refresh_token: SecretToken,
+        client_id: String,
+        client_secret: SecretToken,
+        token_uri: String,
+        proxies: Proxies,
+    ) -> Result<Self> {
+        Ok(Self {
+            origin,
+            refresh_token,
+            client_id,
+            client_secret,
+            endpoint: TokenEndpoint::new(token_uri, proxies)?,
+        })
+    }
+
+    fn failure(&self, what: &dyn std::fmt::Display) -> Error {
+        Error::new(
+            Code::Unauthenticated,
+            format!(
+                "credentials from {}: the token endpoint {} {what}",
+                self.origin.display(),
+                self.endpoint.uri
+            ),
+        )
+    }
+
+    /// Exchanges the refresh token for an access token.
+    pub(crate) async fn fetch(&self) -> Result<Fetched> {
+        let form = form_urlencoded::Serializer::new(String::new())
+            .append_pair("grant_type", "refresh_token")
+            .append_pair("refresh_token", self.refresh_token.expose())
+            .append_pair("client_id", &self.client_id)
+            .append_pair("client_secret", self.client_secret.expose())
+            .finish();
+        self.endpoint
+            .exchange(form, "the refresh token", &|what| self.failure(what))
+            .await
+    }
+}
+
+/// Refresh tokens, client secrets and signed assertions go only over TLS,
+/// or to this machine.
 pub(crate) fn check_token_uri(uri: &str) -> Result<()> {
     let parsed: http::Uri = uri.parse().map_err(|e| {
         Error::new(
@@ -158,7 +189,7 @@ pub(crate) fn check_token_uri(uri: &str) -> Result<()> {
         return Err(Error::new(
             Code::InvalidArgument,
             format!(
-                "refusing to send a refresh token in plaintext to {uri}: use https:// (http:// is only for loopback)"
+                "refusing to send credentials in plaintext to the token endpoint {uri}: use https:// (http:// is only for loopback)"
             ),
         ));
     }

@@ -421,6 +421,93 @@ async fn a_proxy_asking_for_credentials_fails_the_call_without_replacing_the_tok
     Ok(())
 }
 
+#[tokio::test]
+async fn service_account_tokens_are_fetched_through_the_proxy_unless_no_proxy_lists_the_endpoint()
+-> TestResult {
+    // The token endpoint on an address of its own, the emulator on another.
+    let server =
+        TokenServer::start_on(IpAddr::from([127, 0, 0, 3]), TokenServerConfig::default()).await;
+    let dir = tempfile::tempdir()?;
+    let key = server.service_account_key().write_to(dir.path());
+    let emulator = Emulator::builder()
+        .with_seed(PROJECT, 3)
+        .with_required_token("sa-token-1")
+        .start("127.0.0.2:0")
+        .await?;
+    let proxy = ConnectProxy::start(config_with_credentials()).await;
+    let with_password = proxy.url_with(USER, PASSWORD_IN_URL);
+
+    // A key the client finds goes through the client's proxy.
+    let client = Client::builder()
+        .with_endpoint(emulator.endpoint())
+        .with_credential_search(
+            CredentialSearch::new()
+                .with_key_file(&key)
+                .explicit_only(true),
+        )
+        .with_proxy(&with_password)
+        .build()?;
+    list_and_get(&client).await?;
+    assert_eq!(server.issued(), ["sa-token-1"]);
+    let seen = proxy.seen().requests.clone();
+    let token_endpoint = server.addr().to_string();
+    assert!(
+        seen.iter()
+            .any(|(target, authorization)| *target == token_endpoint && authorization.is_some()),
+        "the exchange tunnelled with the proxy's credentials: {seen:?}"
+    );
+    assert!(
+        proxy.seen().tunnels.contains(&token_endpoint),
+        "{:?}",
+        proxy.seen().tunnels
+    );
+
+    // A key made by hand takes proxies of its own; NO_PROXY sends the
+    // exchange to the token endpoint directly.
+    let second = Emulator::builder()
+        .with_seed(PROJECT, 3)
+        .with_required_token("sa-token-2")
+        .start("127.0.0.2:0")
+        .await?;
+    let tunnels_before = proxy.seen().tunnels.len();
+    let credentials = Credentials::from_service_account_file(&key)?
+        .with_proxies(Proxies::from_vars([("NO_PROXY", "127.0.0.3")]).with_url(&with_password));
+    let client = Client::builder()
+        .with_endpoint(second.endpoint())
+        .with_credentials(credentials)
+        .without_proxy()
+        .build()?;
+    list_and_get(&client).await?;
+    assert_eq!(server.issued(), ["sa-token-1", "sa-token-2"]);
+    assert_eq!(proxy.seen().tunnels.len(), tunnels_before, "direct");
+
+    // A proxy that refuses the exchange is named in the call's error.
+    let refusing = ConnectProxy::start(ProxyConfig {
+        refuse_with: Some(403),
+        ..config()
+    })
+    .await;
+    let credentials = Credentials::from_service_account_file(&key)?
+        .with_proxies(Proxies::none().with_url(refusing.url()));
+    let client = Client::builder()
+        .with_endpoint(second.endpoint())
+        .with_credentials(credentials)
+        .without_proxy()
+        .build()?;
+    let error = client
+        .list(format!("projects/{PROJECT}"))
+        .send()
+        .await
+        .expect_err("refused");
+    let text = error.to_string();
+    assert_eq!(error.code(), Code::Unauthenticated, "{text}");
+    assert!(text.contains("HTTP 403"), "{text}");
+    assert!(text.contains(&refusing.url()["http://".len()..]), "{text}");
+    assert!(text.contains(&server.token_uri()), "{text}");
+    assert_eq!(server.requests(), 2, "nothing reached the token endpoint");
+    Ok(())
+}
+
 // ---- The tool ----
 
 /// Runs the tool with only the given proxy variables (and nothing ambient).

@@ -204,7 +204,8 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// An OAuth 2.0 token endpoint on `127.0.0.1`, serving until dropped.
+/// An OAuth 2.0 token endpoint on loopback (`127.0.0.1` unless told),
+/// serving until dropped.
 pub struct TokenServer {
     addr: SocketAddr,
     state: Arc<State>,
@@ -214,9 +215,14 @@ pub struct TokenServer {
 impl TokenServer {
     /// Binds `127.0.0.1:0` (before returning) and serves on a task.
     pub async fn start(config: TokenServerConfig) -> TokenServer {
-        let listener = TcpListener::bind("127.0.0.1:0")
+        Self::start_on(std::net::Ipv4Addr::LOCALHOST.into(), config).await
+    }
+
+    /// Like [`start`](Self::start), on another loopback address.
+    pub async fn start_on(ip: std::net::IpAddr, config: TokenServerConfig) -> TokenServer {
+        let listener = TcpListener::bind((ip, 0))
             .await
-            .expect("bind the token server to 127.0.0.1:0");
+            .unwrap_or_else(|e| panic!("bind the token server to {ip}: {e}"));
         let addr = listener.local_addr().expect("a bound socket's address");
         let state = Arc::new(State {
             config,
@@ -254,7 +260,7 @@ impl TokenServer {
         self.addr
     }
 
-    /// `http://127.0.0.1:PORT/token`: the `token_uri` of key files and the
+    /// `http://ADDRESS:PORT/token`: the `token_uri` of key files and the
     /// `aud` that assertions must carry.
     pub fn token_uri(&self) -> String {
         self.state.token_uri.clone()
