@@ -75,8 +75,8 @@ use lifecycle::{Ending, Script, millis};
 use record::Recorder;
 use server::Limits;
 pub use server::{
-    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONCURRENT_STREAMS,
-    DEFAULT_MAX_CONNECTIONS, DEFAULT_SHUTDOWN_GRACE,
+    DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MAX_CONNECTIONS, DEFAULT_SHUTDOWN_GRACE,
 };
 pub use spec::OperationSpec;
 use spec::RunTime;
@@ -247,6 +247,16 @@ impl EmulatorBuilder {
     /// that sends nothing for this long is closed too.
     pub fn with_header_read_timeout(mut self, timeout: Duration) -> Self {
         self.limits.header_read_timeout = timeout;
+        self
+    }
+
+    /// Time a client has to send a request's body once its headers have
+    /// arrived ([`DEFAULT_BODY_READ_TIMEOUT`]), on either protocol; a body
+    /// that trickles or stops fails the request then. Over HTTP/1.1 the
+    /// connection is closed after the error reply; over HTTP/2 the stream is
+    /// reset and the connection's other calls go on.
+    pub fn with_body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.body_read_timeout = timeout;
         self
     }
 

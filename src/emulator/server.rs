@@ -1,6 +1,7 @@
 //! The emulator's listener: it accepts connections up to a limit, serves
 //! HTTP/1.1 and HTTP/2 on each with hyper, closes connections that send
-//! their headers too slowly or sit idle, and on shutdown gives open
+//! their headers too slowly or sit idle, fails requests whose body does not
+//! arrive in time, and on shutdown gives open
 //! connections a grace period before closing them, so that no client can
 //! keep the server running.
 //!
@@ -9,8 +10,9 @@
 
 use std::convert::Infallible;
 use std::io;
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -31,6 +33,10 @@ pub(crate) struct Limits {
     /// the first byte it is expected (this also closes a kept-alive
     /// HTTP/1.1 connection that sends nothing for this long).
     pub(crate) header_read_timeout: Duration,
+    /// Time a client has to send a request's whole body once its headers
+    /// have arrived; then the request fails, and over HTTP/1.1 the
+    /// connection closes.
+    pub(crate) body_read_timeout: Duration,
     /// A connection with no request in progress for this long is closed.
     pub(crate) idle_timeout: Duration,
     /// Connections served at once; more wait to be accepted.
@@ -45,6 +51,8 @@ pub(crate) struct Limits {
 
 /// Time a client has to send an HTTP/1.1 request's headers, by default ([`EmulatorBuilder::with_header_read_timeout`](super::EmulatorBuilder::with_header_read_timeout)).
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time a client has to send a request's body after its headers, by default ([`EmulatorBuilder::with_body_read_timeout`](super::EmulatorBuilder::with_body_read_timeout)).
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// Time a connection may stay with no request in progress, by default ([`EmulatorBuilder::with_idle_timeout`](super::EmulatorBuilder::with_idle_timeout)).
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Connections served at once, by default ([`EmulatorBuilder::with_max_connections`](super::EmulatorBuilder::with_max_connections)).
@@ -58,6 +66,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
@@ -118,7 +127,7 @@ pub(crate) async fn serve(
                     stream,
                     Arc::clone(&builder),
                     router.clone(),
-                    limits.idle_timeout,
+                    limits,
                     shedding.clone(),
                     stop.clone(),
                     permit,
@@ -179,14 +188,15 @@ async fn accept_within_limit(
     Ok((stream, permit))
 }
 
-/// Serves one connection until it ends, idles for `idle_timeout` (or at
+/// Serves one connection until it ends, idles for the idle timeout (or at
 /// all while `shedding`), or shutdown asks it to finish; holds its slot
-/// (`_permit`) until then.
+/// (`_permit`) until then. A request body must arrive within the body
+/// timeout.
 async fn connection(
     stream: TcpStream,
     builder: Arc<auto::Builder<TokioExecutor>>,
     router: axum::Router,
-    idle_timeout: Duration,
+    limits: Limits,
     mut shedding: watch::Receiver<bool>,
     mut stop: watch::Receiver<bool>,
     _permit: OwnedSemaphorePermit,
@@ -198,7 +208,8 @@ async fn connection(
         let counted = InProgress::start(Arc::clone(&in_progress));
         let mut router = router.clone();
         async move {
-            let request = request.map(Body::new);
+            let request =
+                request.map(|body| Body::new(TimedBody::new(body, limits.body_read_timeout)));
             std::future::poll_fn(|cx| Service::<Request<Body>>::poll_ready(&mut router, cx))
                 .await?;
             let response = router.call(request).await?;
@@ -220,7 +231,7 @@ async fn connection(
             }
             return;
         }
-        () = idle(&mut activity, idle_timeout, &mut shedding) => {
+        () = idle(&mut activity, limits.idle_timeout, &mut shedding) => {
             tracing::debug!(?peer, "connection closed: idle");
             return;
         }
@@ -276,5 +287,76 @@ impl InProgress {
 impl Drop for InProgress {
     fn drop(&mut self) {
         self.0.send_modify(|count| *count -= 1);
+    }
+}
+
+/// A request body that fails once its time is up: a client that sends its
+/// headers and then trickles the body, or stops, does not hold the request
+/// (and its connection's slot) for longer. The handler sees a body error;
+/// hyper then resets the HTTP/2 stream, or closes the HTTP/1.1 connection,
+/// whose unread body leaves it unusable.
+struct TimedBody {
+    inner: Incoming,
+    deadline: tokio::time::Instant,
+    limit: Duration,
+    /// Made on the first wait only: most bodies come with their headers.
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl TimedBody {
+    fn new(inner: Incoming, limit: Duration) -> Self {
+        Self {
+            inner,
+            deadline: tokio::time::Instant::now() + limit,
+            limit,
+            timer: None,
+        }
+    }
+}
+
+/// The error a [`TimedBody`] fails with.
+#[derive(Debug)]
+struct BodyTimedOut(Duration);
+
+impl std::fmt::Display for BodyTimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the request body did not arrive within {} ms of its headers",
+            self.0.as_millis()
+        )
+    }
+}
+
+impl std::error::Error for BodyTimedOut {}
+
+impl hyper::body::Body for TimedBody {
+    type Data = bytes::Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        let this = &mut *self;
+        if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
+            return Poll::Ready(frame.map(|frame| frame.map_err(Into::into)));
+        }
+        let deadline = this.deadline;
+        let timer = this
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Some(Err(BodyTimedOut(this.limit).into()))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
     }
 }

@@ -252,6 +252,96 @@ fn slow_silent_and_idle_clients_are_disconnected() {
 }
 
 #[test]
+fn http1_requests_whose_body_stops_or_trickles_are_answered_and_closed() {
+    let server = Serve::start(&["--body-read-timeout", "300ms", "--seed", "1"]);
+    let head = "POST /v1/projects/p/operations/x:cancel HTTP/1.1\r\nhost: test\r\n\
+                content-type: application/json\r\ncontent-length: 100\r\n\r\n";
+    // Headers and a tenth of the body, then nothing.
+    let mut stopped = connect(&server);
+    write!(stopped, "{head}{{\"name\":").expect("sends a part of the request");
+    // Headers, then a byte of body now and then, for as long as the server
+    // takes them: each byte comes well within any per-read limit, the whole
+    // body never within the body's.
+    let mut trickling = connect(&server);
+    trickling
+        .write_all(head.as_bytes())
+        .expect("sends the headers");
+    let mut trickle = trickling.try_clone().expect("a second handle");
+    let trickler = std::thread::spawn(move || {
+        let mut sent = 0;
+        while sent < 99 && trickle.write_all(b" ").is_ok() {
+            sent += 1;
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        sent
+    });
+    for (client, stream) in [("stopped", &mut stopped), ("trickling", &mut trickling)] {
+        let (status, body) = read_response(stream);
+        assert!(
+            (400..500).contains(&status),
+            "{client}: {status} {}",
+            String::from_utf8_lossy(&body)
+        );
+        assert!(closed_by_server(stream), "{client}");
+    }
+    let sent = trickler.join().expect("the trickler ends");
+    assert!(sent < 99, "the body was cut off before it was complete");
+    // The server still serves whole requests.
+    let (status, _) = exchange(&mut connect(&server), "GET", "/$discovery/rest", "");
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn an_http2_call_whose_body_stops_is_answered_and_its_stream_closed()
+-> Result<(), Box<dyn std::error::Error>> {
+    let emulator = Emulator::builder()
+        .with_body_read_timeout(Duration::from_millis(300))
+        .start("127.0.0.1:0")
+        .await?;
+    let tcp = tokio::net::TcpStream::connect(emulator.local_addr()).await?;
+    let (mut sender, connection) = h2::client::handshake(tcp).await?;
+    tokio::spawn(connection);
+    let request = |path: &str| {
+        http::Request::post(format!("http://{}{path}", emulator.local_addr()))
+            .header("content-type", "application/grpc")
+            .header("te", "trailers")
+            .body(())
+    };
+    sender = sender.ready().await?;
+    let (reply, mut body) = sender.send_request(
+        request("/google.longrunning.Operations/GetOperation")?,
+        false,
+    )?;
+    // The first bytes of a gRPC message's frame, and never the rest.
+    body.send_data(bytes::Bytes::from_static(&[0, 0, 0]), false)?;
+    let reply = tokio::time::timeout(PATIENCE, reply).await??;
+    let status = reply
+        .headers()
+        .get("grpc-status")
+        .and_then(|status| status.to_str().ok())
+        .unwrap_or("0")
+        .to_owned();
+    assert_ne!(status, "0", "{reply:?}");
+    // The server closes the stream the client never finished.
+    let reset =
+        tokio::time::timeout(PATIENCE, std::future::poll_fn(|cx| body.poll_reset(cx))).await??;
+    assert!(
+        [h2::Reason::NO_ERROR, h2::Reason::CANCEL].contains(&reset),
+        "{reset:?}"
+    );
+    // The connection's other calls go on.
+    let mut sender = sender.ready().await?;
+    let (reply, _) = sender.send_request(
+        http::Request::get(format!("http://{}/$discovery/rest", emulator.local_addr())).body(())?,
+        true,
+    )?;
+    let reply = tokio::time::timeout(PATIENCE, reply).await??;
+    assert_eq!(reply.status(), 200);
+    emulator.shutdown().await?;
+    Ok(())
+}
+
+#[test]
 fn connections_beyond_the_limit_wait_for_a_busy_one_to_finish() {
     let server =
         Serve::start_logged(&["--max-connections", "1", "--seed", "12", "--run-time", "3h"]);

@@ -504,6 +504,12 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_parser = parse_duration, default_value = "10s", value_name = "DUR")]
     pub(crate) header_read_timeout: Duration,
 
+    /// Time a client has to send a request's body after its headers; a
+    /// body that trickles or stops fails the request then (and closes an
+    /// HTTP/1.1 connection).
+    #[arg(long, value_parser = parse_duration, default_value = "30s", value_name = "DUR")]
+    pub(crate) body_read_timeout: Duration,
+
     /// Close a connection that has had no request in progress this long.
     #[arg(long, value_parser = parse_duration, default_value = "60s", value_name = "DUR")]
     pub(crate) idle_timeout: Duration,

@@ -55,6 +55,7 @@ fn builder(args: ServeArgs, project: &str) -> EmulatorBuilder {
         .with_run_time(args.run_time)
         .with_cancel_latency(args.cancel_latency)
         .with_header_read_timeout(args.header_read_timeout)
+        .with_body_read_timeout(args.body_read_timeout)
         .with_idle_timeout(args.idle_timeout)
         .with_max_connections(args.max_connections)
         .with_max_concurrent_streams(args.max_streams)
@@ -167,6 +168,7 @@ mod tests {
         };
         use eeops::emulator as e;
         assert_eq!(args.header_read_timeout, e::DEFAULT_HEADER_READ_TIMEOUT);
+        assert_eq!(args.body_read_timeout, e::DEFAULT_BODY_READ_TIMEOUT);
         assert_eq!(args.idle_timeout, e::DEFAULT_IDLE_TIMEOUT);
         assert_eq!(args.max_connections, e::DEFAULT_MAX_CONNECTIONS);
         assert_eq!(args.max_streams, e::DEFAULT_MAX_CONCURRENT_STREAMS);
