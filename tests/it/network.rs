@@ -13,6 +13,7 @@ use eeops::{Client, Credentials, PollingPolicy, RetryPolicy, TransportKind};
 use tokio::task::JoinSet;
 
 use crate::support::grpc_server::{Behaviour, GrpcServer};
+use crate::support::ping_server::{PingServer, Seen};
 use crate::support::relay::Relay;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -317,5 +318,47 @@ async fn a_refused_connection_is_reported_as_never_sent_and_retried_until_the_de
             "{kind:?}: {error}"
         );
     }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_server_that_finds_pings_too_frequent_gets_them_half_as_often() -> TestResult {
+    const INTERVAL: Duration = Duration::from_millis(200);
+    // The first connection's first ping is answered with GOAWAY
+    // ENHANCE_YOUR_CALM "too_many_pings"; later ones acknowledge pings.
+    let mut server = PingServer::start(1).await?;
+    let client = Client::builder()
+        .with_endpoint(server.endpoint())
+        .with_transport(TransportKind::Grpc)
+        .with_credentials(Credentials::anonymous())
+        .with_timeout(Duration::from_secs(120))
+        .with_keep_alive(INTERVAL, Duration::from_secs(60))
+        .build()?;
+    // The server never answers: the call stays in flight, so the client
+    // pings while it waits.
+    let call = tokio::spawn(async move { client.get(name(1)).await });
+    assert_eq!(server.next().await, Seen::Request { connection: 0 });
+    assert!(matches!(
+        server.next().await,
+        Seen::Ping { connection: 0, .. }
+    ));
+    // The request had not been processed (the GOAWAY's last stream is 0):
+    // it is sent again on a new connection, whose pings come at the
+    // doubled interval. Each ping waits for the answer to the one before,
+    // sent after the server read it, so two pings read less than twice the
+    // interval apart would show the interval was not doubled.
+    assert_eq!(server.next().await, Seen::Request { connection: 1 });
+    let mut pings = Vec::new();
+    while pings.len() < 3 {
+        match server.next().await {
+            Seen::Ping { connection: 1, at } => pings.push(at),
+            other => panic!("only pings on the second connection: {other:?}"),
+        }
+    }
+    for pair in pings.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(gap >= 2 * INTERVAL, "pings {gap:?} apart");
+    }
+    call.abort();
     Ok(())
 }

@@ -4,6 +4,7 @@ pub mod foreign_grpc;
 pub mod foreign_rest;
 pub mod grpc_server;
 pub mod percent;
+pub mod ping_server;
 pub mod proxy;
 pub mod relay;
 pub mod serve;
