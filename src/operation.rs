@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 use prost::Message;
 
 use crate::error::Error;
+use crate::json::kept_as_json;
 use crate::metadata_numbering::unverified;
 use crate::proto::EARTH_ENGINE_METADATA_TYPE_URLS;
 use crate::proto::earthengine::{OperationMetadata, State};
@@ -13,6 +14,10 @@ use crate::proto::longrunning::{Operation, operation};
 use crate::proto::rpc::Code;
 
 /// An operation's `metadata`, decoded where this crate knows its type.
+///
+/// A type this crate does not know is kept as it came, and says how:
+/// [`Metadata::Json`] over REST, [`Metadata::Other`] (protobuf bytes) over
+/// gRPC.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum Metadata {
@@ -20,9 +25,16 @@ pub enum Metadata {
     None,
     /// Earth Engine's task metadata (any API version).
     EarthEngine(Box<OperationMetadata>),
-    /// A type this crate does not decode, or bytes that did not decode as the
-    /// type they claimed; kept exactly as received.
+    /// Protobuf bytes (as gRPC carries them) of a type this crate does not
+    /// decode, or bytes that did not decode as the type they claimed; kept
+    /// exactly as received.
     Other(prost_types::Any),
+    /// JSON (as REST carries it) of a type this crate does not know: the
+    /// `Any`'s `value` is the UTF-8 text of a JSON object, its members but
+    /// `@type`, and its type URL is the one that came. The operation's
+    /// `metadata` field holds it with [`crate::json::JSON_ANY_PREFIX`] in
+    /// front of the type URL, so that it is never taken for protobuf bytes.
+    Json(prost_types::Any),
     /// Earth Engine's task metadata whose field numbering is not known to be
     /// this crate's: it came over gRPC from a server that does not say it
     /// numbers the message as this crate does (Google publishes no field
@@ -62,6 +74,12 @@ impl Operation {
         };
         if let Some(type_url) = unverified(&any.type_url) {
             return Metadata::Undecodable(prost_types::Any {
+                type_url: type_url.to_owned(),
+                value: any.value.clone(),
+            });
+        }
+        if let Some(type_url) = kept_as_json(&any.type_url) {
+            return Metadata::Json(prost_types::Any {
                 type_url: type_url.to_owned(),
                 value: any.value.clone(),
             });
@@ -243,6 +261,41 @@ mod tests {
         let broken = with_metadata(EARTH_ENGINE_METADATA_TYPE_URLS[0], vec![0xff; 3]);
         assert!(matches!(broken.decoded_metadata(), Metadata::Other(_)));
         assert_eq!(broken.state(), State::Running);
+    }
+
+    #[test]
+    fn an_unknown_type_says_whether_it_came_as_json_or_protobuf() {
+        const URL: &str = "type.googleapis.com/example.Progress";
+        // Over REST: read from the JSON it came as.
+        let text = format!(r#"{{"name":"x","metadata":{{"@type":"{URL}","percent":40}}}}"#);
+        let over_rest = crate::json::parse_operation(&text).expect("an operation");
+        let Metadata::Json(json) = over_rest.decoded_metadata() else {
+            panic!("JSON kept as JSON: {:?}", over_rest.decoded_metadata());
+        };
+        assert_eq!(
+            (json.type_url.as_str(), json.value.as_slice()),
+            (URL, &br#"{"percent":40}"#[..])
+        );
+        // Over gRPC: decoded from the protobuf bytes it came as.
+        let sent = with_metadata(URL, vec![8, 40]);
+        let over_grpc = Operation::decode(sent.encode_to_vec().as_slice()).expect("an operation");
+        let Metadata::Other(bytes) = over_grpc.decoded_metadata() else {
+            panic!("bytes kept as bytes: {:?}", over_grpc.decoded_metadata());
+        };
+        assert_eq!(
+            (bytes.type_url.as_str(), bytes.value.as_slice()),
+            (URL, &[8, 40][..])
+        );
+        // Each prints as it came, under its own type URL.
+        let printed = |op: &Operation| crate::json::operation_to_json(op)["metadata"].clone();
+        assert_eq!(
+            printed(&over_rest),
+            serde_json::json!({"@type": URL, "percent": 40})
+        );
+        assert_eq!(
+            printed(&over_grpc),
+            serde_json::json!({"@type": URL, "value": "CCg="})
+        );
     }
 
     #[test]

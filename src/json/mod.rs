@@ -25,13 +25,44 @@ mod typed;
 
 pub use error::{JsonError, ParseMode};
 pub(crate) use parse::{parse_any, parse_text};
+#[cfg(feature = "emulator")]
+pub(crate) use print::Enums;
 pub use print::any_to_json;
-pub(crate) use print::{Enums, message_to_json};
+pub(crate) use print::message_to_json;
+pub use typed::{ListOperationsResponseJson, OperationJson, StatusJson};
 pub(crate) use typed::{read_list_page, read_operation, read_status};
 
 use crate::proto::FILE_DESCRIPTOR_SET;
-use crate::proto::longrunning::Operation;
+use crate::proto::longrunning::{ListOperationsResponse, Operation};
 use crate::proto::rpc::Status;
+
+/// Put in front of the type URL of an `Any` whose type this crate does not
+/// know and that arrived as JSON (over REST): its `value` then holds the
+/// JSON object's members but `@type`, as UTF-8 JSON text, instead of
+/// protobuf bytes. An unknown `Any` that arrived as protobuf (over gRPC)
+/// keeps its type URL as it came, so the two are never confused:
+/// [`Operation::decoded_metadata`](crate::longrunning::Operation::decoded_metadata)
+/// answers [`Metadata::Json`](crate::Metadata::Json) for the one and
+/// [`Metadata::Other`](crate::Metadata::Other) for the other, and the
+/// printers write each back as it came.
+///
+/// ```
+/// use eeops::Metadata;
+///
+/// let text = r#"{"name": "operations/a",
+///     "metadata": {"@type": "type.googleapis.com/example.Progress", "percent": 40}}"#;
+/// let op = eeops::json::parse_operation(text).unwrap();
+/// assert!(op.metadata.as_ref().unwrap().type_url.starts_with(eeops::json::JSON_ANY_PREFIX));
+/// let Metadata::Json(any) = op.decoded_metadata() else { panic!("kept as JSON") };
+/// assert_eq!(any.type_url, "type.googleapis.com/example.Progress");
+/// assert_eq!(any.value, br#"{"percent":40}"#);
+/// ```
+pub const JSON_ANY_PREFIX: &str = "json:";
+
+/// The original type URL of an `Any` kept as JSON (see [`JSON_ANY_PREFIX`]).
+pub(crate) fn kept_as_json(type_url: &str) -> Option<&str> {
+    type_url.strip_prefix(JSON_ANY_PREFIX)
+}
 
 static POOL: LazyLock<DescriptorPool> = LazyLock::new(build_pool);
 
@@ -126,19 +157,30 @@ pub(crate) fn has_special_json(full_name: &str) -> bool {
 
 /// A `google.rpc.Status` in proto3 JSON.
 pub fn status_to_json(status: &Status) -> Value {
-    to_dynamic(status, "google.rpc.Status").map_or(Value::Null, |m| message_to_json(&m))
+    serde_json::to_value(StatusJson(status)).unwrap_or(Value::Null)
 }
 
 /// An operation in proto3 JSON (default values omitted, as the mapping
-/// prints them).
+/// prints them). [`OperationJson`] writes the same without a tree.
 pub fn operation_to_json(op: &Operation) -> Value {
-    operation_to_json_with(op, Enums::Names)
+    serde_json::to_value(OperationJson(op)).unwrap_or(Value::Null)
 }
 
-/// An operation in proto3 JSON, its enums written as asked.
+/// An operation in proto3 JSON, its enums written as asked: by name straight
+/// from the type, by number (rare) through the descriptor-driven printer.
+#[cfg(feature = "emulator")]
 pub(crate) fn operation_to_json_with(op: &Operation, enums: Enums) -> Value {
-    to_dynamic(op, "google.longrunning.Operation")
-        .map_or(Value::Null, |m| print::message_to_json_with(&m, enums))
+    match enums {
+        Enums::Names => operation_to_json(op),
+        Enums::Numbers => to_dynamic(op, "google.longrunning.Operation")
+            .map_or(Value::Null, |m| print::message_to_json_with(&m, enums)),
+    }
+}
+
+/// Parses a page of operations (`google.longrunning.ListOperationsResponse`)
+/// from proto3 JSON, ignoring unknown fields.
+pub fn parse_list_page(text: &str) -> Result<ListOperationsResponse, JsonError> {
+    typed::read_list_page(text, ParseMode::Lenient)
 }
 
 /// Parses an operation from proto3 JSON, ignoring unknown fields.

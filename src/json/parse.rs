@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 
 use super::error::{JsonError, ParseMode};
 use super::typed::{UniqueValue, parse_timestamp};
-use super::{duration_form, has_special_json, pool};
+use super::{JSON_ANY_PREFIX, duration_form, has_special_json, pool};
 
 const ANY: &str = "google.protobuf.Any";
 
@@ -177,7 +177,8 @@ fn singular(
 }
 
 /// Parses an `Any`. One whose type is not known is kept with its JSON text
-/// (everything but `@type`) as its value; `{}` is the default Any.
+/// (everything but `@type`) as its value, under its type URL with
+/// [`JSON_ANY_PREFIX`] in front; `{}` is the default Any.
 pub(crate) fn parse_any(
     json: &Value,
     mode: ParseMode,
@@ -217,7 +218,12 @@ pub(crate) fn parse_any(
         Some(descriptor) => {
             parse_object(&descriptor, object, Some("@type"), mode, path)?.encode_to_vec()
         }
-        None => without_type(object).map_err(|e| JsonError::at(path, e.to_string()))?,
+        None => {
+            return Ok(prost_types::Any {
+                type_url: format!("{JSON_ANY_PREFIX}{type_url}"),
+                value: without_type(object).map_err(|e| JsonError::at(path, e.to_string()))?,
+            });
+        }
     };
     Ok(prost_types::Any {
         type_url: type_url.clone(),

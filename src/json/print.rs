@@ -9,7 +9,7 @@ use prost_reflect::{
 };
 use serde_json::{Map, Number, Value};
 
-use super::{has_special_json, pool};
+use super::{has_special_json, kept_as_json, pool};
 use crate::metadata_numbering::unverified;
 
 const ANY: &str = "google.protobuf.Any";
@@ -168,6 +168,18 @@ fn any_parts_to_json(type_url: &str, value: Bytes, enums: Enums) -> Value {
         object.insert("value".into(), Value::String(raw));
         return Value::Object(object);
     }
+    if let Some(original) = kept_as_json(type_url) {
+        // Kept from a REST response: the JSON it arrived with.
+        object.insert("@type".into(), Value::String(original.to_owned()));
+        match serde_json::from_slice::<Map<String, Value>>(&value) {
+            Ok(fields) => object.extend(fields),
+            Err(_) => {
+                let raw = base64::engine::general_purpose::STANDARD.encode(&value);
+                object.insert("value".into(), Value::String(raw));
+            }
+        }
+        return Value::Object(object);
+    }
     let type_name = type_url.rsplit_once('/').map_or("", |(_, name)| name);
     object.insert("@type".into(), Value::String(type_url.to_owned()));
     let decoded = pool()
@@ -182,14 +194,11 @@ fn any_parts_to_json(type_url: &str, value: Bytes, enums: Enums) -> Value {
                 object.extend(fields);
             }
         }
-        None => match serde_json::from_slice::<Map<String, Value>>(&value) {
-            // Kept from a REST response: the JSON it arrived with.
-            Ok(fields) => object.extend(fields),
-            Err(_) => {
-                let raw = base64::engine::general_purpose::STANDARD.encode(&value);
-                object.insert("value".into(), Value::String(raw));
-            }
-        },
+        // Protobuf bytes of a type this crate does not know.
+        None => {
+            let raw = base64::engine::general_purpose::STANDARD.encode(&value);
+            object.insert("value".into(), Value::String(raw));
+        }
     }
     Value::Object(object)
 }

@@ -417,7 +417,7 @@ fn pack(name: &str, message: &impl Message) -> Any {
 }
 
 /// An `Any` of a type this crate does not know, as a REST response leaves
-/// it: its JSON members (never `@type`) as the value.
+/// it: its JSON members (never `@type`) as the value, its type URL marked.
 fn unknown_json_any() -> impl Strategy<Value = Any> {
     (
         "[a-z][a-zA-Z0-9_]{0,8}",
@@ -429,7 +429,10 @@ fn unknown_json_any() -> impl Strategy<Value = Any> {
                 .filter(|(key, _)| key != "@type")
                 .collect();
             Any {
-                type_url: format!("type.googleapis.com/example.{type_name}"),
+                type_url: format!(
+                    "{}type.googleapis.com/example.{type_name}",
+                    eeops::json::JSON_ANY_PREFIX
+                ),
                 value: serde_json::to_vec(&object).unwrap_or_default(),
             }
         })

@@ -86,7 +86,7 @@ pub(crate) fn detail(op: &Operation, screen: Screen) -> String {
                     "metadata not decodable from this server over gRPC; -v says why".into(),
                 ));
             }
-            Metadata::Other(any) => fields.push(("metadata", any.type_url)),
+            Metadata::Other(any) | Metadata::Json(any) => fields.push(("metadata", any.type_url)),
             _ => {}
         }
     }

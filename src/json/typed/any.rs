@@ -17,6 +17,7 @@ use crate::proto::EARTH_ENGINE_METADATA_TYPE_URLS;
 use crate::proto::earthengine::OperationMetadata;
 
 const TYPE: &str = "@type";
+const EMPTY: &str = "/google.protobuf.Empty";
 
 impl Read for prost_types::Any {
     fn read<'de, D: Deserializer<'de>>(reader: D, context: &Context) -> Result<Self, D::Error> {
@@ -51,6 +52,14 @@ impl<'de> Visitor<'de> for AnyVisitor<'_> {
             let type_url: String = members
                 .next_value()
                 .map_err(|e| context.within(Segment::Key(TYPE.to_owned()), e))?;
+            if type_url.ends_with(EMPTY) {
+                // What most finished operations carry as their response.
+                read_members(&mut members, &mut (), true, context)?;
+                return Ok(prost_types::Any {
+                    type_url,
+                    value: Vec::new(),
+                });
+            }
             if is_earth_engine(&type_url) {
                 let mut metadata = OperationMetadata::default();
                 read_members(&mut members, &mut metadata, true, context)?;

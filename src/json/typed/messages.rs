@@ -290,6 +290,24 @@ impl Fields for Operation {
     }
 }
 
+/// `google.protobuf.Empty`.
+impl Fields for () {
+    const NAME: &'static str = "google.protobuf.Empty";
+
+    fn index(_: &str) -> Option<u32> {
+        None
+    }
+
+    fn read_field<'de, D: Deserializer<'de>>(
+        &mut self,
+        _: u32,
+        _: D,
+        _: &Context,
+    ) -> Result<(), D::Error> {
+        Ok(())
+    }
+}
+
 impl Fields for Status {
     const NAME: &'static str = "google.rpc.Status";
 

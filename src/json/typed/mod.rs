@@ -1,4 +1,5 @@
-//! Proto3 JSON read straight from text into the generated Operations types.
+//! Proto3 JSON read straight from text into the generated Operations types,
+//! and written straight from them.
 //!
 //! `Operation`, `ListOperationsResponse`, `google.rpc.Status` and Earth
 //! Engine's `OperationMetadata` are read by serde visitors written for their
@@ -20,6 +21,7 @@ mod scalars;
 mod tests;
 mod timestamp;
 mod unique;
+mod write;
 
 pub(super) use timestamp::parse as parse_timestamp;
 pub(super) use unique::UniqueValue;
@@ -31,6 +33,7 @@ use crate::proto::longrunning::{ListOperationsResponse, Operation};
 use crate::proto::rpc::Status;
 use context::Context;
 use messages::Read;
+pub use write::{ListOperationsResponseJson, OperationJson, StatusJson};
 
 /// Reads an operation from proto3 JSON text.
 pub(crate) fn read_operation(text: &str, mode: ParseMode) -> Result<Operation, JsonError> {

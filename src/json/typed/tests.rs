@@ -246,3 +246,115 @@ fn statuses_read_as_the_descriptor_driven_reader_reads_them() {
     assert!(typed.is_ok(), "{typed:?}");
     assert_eq!(typed, tree);
 }
+
+/// The descriptor-driven printer's output, the reference for the typed one.
+fn printed_by_reflection(op: &Operation) -> serde_json::Value {
+    let dynamic = crate::json::to_dynamic(op, "google.longrunning.Operation").expect("known");
+    crate::json::message_to_json(&dynamic)
+}
+
+#[test]
+fn operations_print_as_the_descriptor_driven_printer_prints_them() {
+    use crate::proto::earthengine::{OperationMetadata, OperationNotification, OperationStage};
+    let metadata = |metadata: OperationMetadata| {
+        Some(prost_types::Any {
+            type_url: METADATA.into(),
+            value: metadata.encode_to_vec(),
+        })
+    };
+    let mut operations = vec![
+        Operation::default(),
+        Operation {
+            name: "operations/a".into(),
+            metadata: metadata(OperationMetadata {
+                state: 99,
+                progress: -0.0,
+                batch_eecu_usage_seconds: f64::NAN,
+                priority: -3,
+                create_time: Some(prost_types::Timestamp {
+                    seconds: -62_135_596_800,
+                    nanos: 0,
+                }),
+                update_time: Some(prost_types::Timestamp {
+                    seconds: 1,
+                    nanos: 10,
+                }),
+                start_time: Some(prost_types::Timestamp {
+                    seconds: 1,
+                    nanos: 1_000,
+                }),
+                end_time: Some(prost_types::Timestamp {
+                    seconds: 1,
+                    nanos: 100_000_000,
+                }),
+                stages: vec![
+                    OperationStage::default(),
+                    OperationStage {
+                        display_name: "s".into(),
+                        complete_work_units: -1,
+                        total_work_units: i64::MIN,
+                        description: "d".into(),
+                    },
+                ],
+                notifications: vec![
+                    OperationNotification {
+                        severity: 7,
+                        ..Default::default()
+                    },
+                    OperationNotification {
+                        severity: 2,
+                        topic: "t".into(),
+                        detail: "x".into(),
+                    },
+                ],
+                destination_uris: vec![String::new(), "gs://b".into()],
+                ..Default::default()
+            }),
+            done: true,
+            result: Some(crate::proto::longrunning::operation::Result::Error(
+                Status {
+                    code: 3,
+                    message: "m".into(),
+                    details: vec![
+                        prost_types::Any::default(),
+                        prost_types::Any {
+                            type_url: "type.googleapis.com/example.Bytes".into(),
+                            value: vec![1, 2, 3],
+                        },
+                    ],
+                },
+            )),
+        },
+        Operation {
+            metadata: metadata(OperationMetadata {
+                progress: f64::INFINITY,
+                batch_eecu_usage_seconds: 1e300,
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        Operation {
+            metadata: Some(prost_types::Any {
+                type_url: METADATA.into(),
+                value: vec![0xff, 0xff],
+            }),
+            ..Default::default()
+        },
+    ];
+    let read = [
+        format!(r#"{{"metadata":{{"@type":"{METADATA}","state":"RUNNING","progress":0.1,"type":"EXPORT_IMAGE","description":"é \"q\""}},"response":{{"@type":"type.googleapis.com/google.protobuf.Empty"}}}}"#),
+        r#"{"name":"x","response":{"@type":"type.googleapis.com/example.Later","a":[1,{"b":null}]}}"#.to_owned(),
+        r#"{"name":"x","response":{"@type":"type.googleapis.com/google.protobuf.Struct","value":{"a":[1,"b",null]}}}"#.to_owned(),
+    ];
+    operations.extend(
+        read.iter()
+            .map(|text| read_operation(text, ParseMode::Lenient).expect(text)),
+    );
+    for op in &operations {
+        assert_eq!(
+            crate::json::operation_to_json(op),
+            printed_by_reflection(op),
+            "{op:?}"
+        );
+    }
+}

@@ -1,0 +1,238 @@
+//! Operations written as proto3 JSON straight from their generated types:
+//! default values left out, lowerCamel names, int64 as strings, enums by
+//! name, `Any` with `@type`. Earth Engine metadata is written field by
+//! field; an `Any` of any other type goes to the descriptor-driven printer.
+
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+
+use super::super::print::{any_to_json, float};
+use crate::proto::EARTH_ENGINE_METADATA_TYPE_URLS;
+use crate::proto::earthengine::{
+    OperationMetadata, OperationNotification, OperationStage, Severity, State,
+};
+use crate::proto::longrunning::{ListOperationsResponse, Operation, operation};
+use crate::proto::rpc::Status;
+use prost::Message;
+
+/// An [`Operation`] as proto3 JSON, for any serde serializer: for example
+/// `serde_json::to_writer(out, &OperationJson(&op))` writes it without
+/// building a tree first.
+///
+/// ```
+/// use eeops::json::OperationJson;
+/// use eeops::longrunning::Operation;
+///
+/// let op = Operation { name: "operations/a".into(), done: true, ..Default::default() };
+/// let text = serde_json::to_string(&OperationJson(&op)).unwrap();
+/// assert_eq!(text, r#"{"name":"operations/a","done":true}"#);
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct OperationJson<'a>(pub &'a Operation);
+
+impl Serialize for OperationJson<'_> {
+    fn serialize<S: Serializer>(&self, out: S) -> Result<S::Ok, S::Error> {
+        let op = self.0;
+        let mut map = out.serialize_map(None)?;
+        if !op.name.is_empty() {
+            map.serialize_entry("name", &op.name)?;
+        }
+        if let Some(metadata) = &op.metadata {
+            map.serialize_entry("metadata", &AnyJson(metadata))?;
+        }
+        if op.done {
+            map.serialize_entry("done", &true)?;
+        }
+        match &op.result {
+            Some(operation::Result::Error(status)) => {
+                map.serialize_entry("error", &StatusJson(status))?;
+            }
+            Some(operation::Result::Response(response)) => {
+                map.serialize_entry("response", &AnyJson(response))?;
+            }
+            None => {}
+        }
+        map.end()
+    }
+}
+
+/// A page of operations as proto3 JSON.
+#[derive(Clone, Copy, Debug)]
+pub struct ListOperationsResponseJson<'a>(pub &'a ListOperationsResponse);
+
+impl Serialize for ListOperationsResponseJson<'_> {
+    fn serialize<S: Serializer>(&self, out: S) -> Result<S::Ok, S::Error> {
+        let page = self.0;
+        let mut map = out.serialize_map(None)?;
+        if !page.operations.is_empty() {
+            map.serialize_entry("operations", &Each(&page.operations, OperationJson))?;
+        }
+        if !page.next_page_token.is_empty() {
+            map.serialize_entry("nextPageToken", &page.next_page_token)?;
+        }
+        if !page.unreachable.is_empty() {
+            map.serialize_entry("unreachable", &page.unreachable)?;
+        }
+        map.end()
+    }
+}
+
+/// A `google.rpc.Status` as proto3 JSON.
+#[derive(Clone, Copy, Debug)]
+pub struct StatusJson<'a>(pub &'a Status);
+
+impl Serialize for StatusJson<'_> {
+    fn serialize<S: Serializer>(&self, out: S) -> Result<S::Ok, S::Error> {
+        let status = self.0;
+        let mut map = out.serialize_map(None)?;
+        if status.code != 0 {
+            map.serialize_entry("code", &status.code)?;
+        }
+        if !status.message.is_empty() {
+            map.serialize_entry("message", &status.message)?;
+        }
+        if !status.details.is_empty() {
+            map.serialize_entry("details", &Each(&status.details, AnyJson))?;
+        }
+        map.end()
+    }
+}
+
+/// Every item of a list, each written as `F` writes it.
+struct Each<'a, T, F>(&'a [T], F);
+
+impl<'a, T, W: Serialize, F: Fn(&'a T) -> W> Serialize for Each<'a, T, F> {
+    fn serialize<S: Serializer>(&self, out: S) -> Result<S::Ok, S::Error> {
+        let mut seq = out.serialize_seq(Some(self.0.len()))?;
+        for item in self.0 {
+            seq.serialize_element(&(self.1)(item))?;
+        }
+        seq.end()
+    }
+}
+
+/// An `Any`: Earth Engine metadata field by field, anything else as the
+/// descriptor-driven printer writes it.
+struct AnyJson<'a>(&'a prost_types::Any);
+
+impl Serialize for AnyJson<'_> {
+    fn serialize<S: Serializer>(&self, out: S) -> Result<S::Ok, S::Error> {
+        let any = self.0;
+        if EARTH_ENGINE_METADATA_TYPE_URLS.contains(&any.type_url.as_str())
+            && let Ok(metadata) = OperationMetadata::decode(any.value.as_slice())
+        {
+            let mut map = out.serialize_map(None)?;
+            map.serialize_entry("@type", &any.type_url)?;
+            metadata_fields(&mut map, &metadata)?;
+            return map.end();
+        }
+        any_to_json(any).serialize(out)
+    }
+}
+
+fn metadata_fields<M: SerializeMap>(map: &mut M, m: &OperationMetadata) -> Result<(), M::Error> {
+    if m.state != 0 {
+        let name = State::try_from(m.state)
+            .ok()
+            .map(|state| state.as_str_name());
+        map.serialize_entry("state", &EnumJson(name, m.state))?;
+    }
+    text(map, "description", &m.description)?;
+    text(map, "type", &m.r#type)?;
+    if m.priority != 0 {
+        map.serialize_entry("priority", &m.priority)?;
+    }
+    time(map, "createTime", m.create_time.as_ref())?;
+    time(map, "updateTime", m.update_time.as_ref())?;
+    time(map, "startTime", m.start_time.as_ref())?;
+    time(map, "endTime", m.end_time.as_ref())?;
+    double(map, "progress", m.progress)?;
+    if !m.stages.is_empty() {
+        map.serialize_entry("stages", &Each(&m.stages, StageJson))?;
+    }
+    if m.attempt != 0 {
+        map.serialize_entry("attempt", &m.attempt)?;
+    }
+    text(map, "scriptUri", &m.script_uri)?;
+    if !m.destination_uris.is_empty() {
+        map.serialize_entry("destinationUris", &m.destination_uris)?;
+    }
+    if !m.notifications.is_empty() {
+        map.serialize_entry("notifications", &Each(&m.notifications, NotificationJson))?;
+    }
+    double(map, "batchEecuUsageSeconds", m.batch_eecu_usage_seconds)
+}
+
+struct StageJson<'a>(&'a OperationStage);
+
+impl Serialize for StageJson<'_> {
+    fn serialize<S: Serializer>(&self, out: S) -> Result<S::Ok, S::Error> {
+        let stage = self.0;
+        let mut map = out.serialize_map(None)?;
+        text(&mut map, "displayName", &stage.display_name)?;
+        if stage.complete_work_units != 0 {
+            map.serialize_entry("completeWorkUnits", &stage.complete_work_units)?;
+        }
+        if stage.total_work_units != 0 {
+            // int64 is a string in proto3 JSON.
+            map.serialize_entry("totalWorkUnits", &stage.total_work_units.to_string())?;
+        }
+        text(&mut map, "description", &stage.description)?;
+        map.end()
+    }
+}
+
+struct NotificationJson<'a>(&'a OperationNotification);
+
+impl Serialize for NotificationJson<'_> {
+    fn serialize<S: Serializer>(&self, out: S) -> Result<S::Ok, S::Error> {
+        let notification = self.0;
+        let mut map = out.serialize_map(None)?;
+        if notification.severity != 0 {
+            let name = Severity::try_from(notification.severity)
+                .ok()
+                .map(|severity| severity.as_str_name());
+            map.serialize_entry("severity", &EnumJson(name, notification.severity))?;
+        }
+        text(&mut map, "topic", &notification.topic)?;
+        text(&mut map, "detail", &notification.detail)?;
+        map.end()
+    }
+}
+
+/// An enum value by name, or by number when this crate has no name for it.
+struct EnumJson(Option<&'static str>, i32);
+
+impl Serialize for EnumJson {
+    fn serialize<S: Serializer>(&self, out: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Some(name) => out.serialize_str(name),
+            None => out.serialize_i32(self.1),
+        }
+    }
+}
+
+fn text<M: SerializeMap>(map: &mut M, key: &'static str, value: &str) -> Result<(), M::Error> {
+    if value.is_empty() {
+        return Ok(());
+    }
+    map.serialize_entry(key, value)
+}
+
+fn double<M: SerializeMap>(map: &mut M, key: &'static str, value: f64) -> Result<(), M::Error> {
+    // Either zero is the default (the wire form does not keep -0.0 either).
+    if value == 0.0 {
+        return Ok(());
+    }
+    map.serialize_entry(key, &float(value))
+}
+
+fn time<M: SerializeMap>(
+    map: &mut M,
+    key: &'static str,
+    value: Option<&prost_types::Timestamp>,
+) -> Result<(), M::Error> {
+    match value {
+        Some(timestamp) => map.serialize_entry(key, &timestamp.to_string()),
+        None => Ok(()),
+    }
+}
