@@ -42,13 +42,18 @@
 //! `--short` (or `EEOPS_BENCH_SHORT=1`) runs everything with small counts,
 //! for CI. `--only grpc,list_100k_rest` runs only the comparisons and
 //! metrics whose names start with one of the given prefixes (the others:
-//! `cli`, `list_memory`, `watch`, `many_waits`).
+//! `cli`, `list_memory`, `watch`, `many_waits`, `json_decode`).
+//!
+//! `json_decode_vs_serde` needs no server: eeops' proto3 JSON reader decodes
+//! a page of 1,000 operations against `serde_json` into plain derived
+//! structs of the same shape (see `json_decode`).
 //!
 //! The code: `harness` measures (rounds, medians, the comparisons), `sides`
 //! holds the two clients of each comparison, `scenarios` the command line's
-//! start-up and the child-process runs.
+//! start-up and the child-process runs, `json_decode` the reader comparison.
 
 mod harness;
+mod json_decode;
 mod many_waits;
 mod memory;
 mod scenarios;
@@ -87,7 +92,8 @@ const IN_FLIGHT: usize = 256;
 const PAGE_SIZE: i32 = 1000;
 
 /// The comparisons a full run reports, each as one RATIO line.
-const REQUIRED_RATIOS: [&str; 6] = [
+const REQUIRED_RATIOS: [&str; 7] = [
+    "json_decode_vs_serde",
     "grpc_get_latency",
     "rest_get_latency",
     "grpc_throughput_256",
@@ -211,6 +217,10 @@ async fn run_all(config: &Config) {
                 .join(" "))
             .unwrap_or_else(|_| "unknown".to_owned()),
     );
+    let mut ratios = Vec::new();
+    if config.wants("json_decode") {
+        ratios.push(json_decode::compare_json_decode(config));
+    }
     let emulator = Emulator::builder()
         .start("127.0.0.1:0")
         .await
@@ -251,7 +261,6 @@ async fn run_all(config: &Config) {
         diagnostic: None,
     };
 
-    let mut ratios = Vec::new();
     if config.wants("grpc_get_latency") {
         ratios.push(compare_latency("grpc_get_latency", 1.05, &mut grpc_sides, config).await);
     }
