@@ -33,7 +33,9 @@ pub enum Metadata {
     /// `Any`'s `value` is the UTF-8 text of a JSON object, its members but
     /// `@type`, and its type URL is the one that came. The operation's
     /// `metadata` field holds it with [`crate::json::JSON_ANY_PREFIX`] in
-    /// front of the type URL, so that it is never taken for protobuf bytes.
+    /// front of the type URL, so that it is never taken for protobuf bytes;
+    /// an `Any` under that prefix whose value is not a JSON object (which only
+    /// a server sending the prefix itself could cause) is [`Metadata::Other`].
     Json(prost_types::Any),
     /// Earth Engine's task metadata whose field numbering is not known to be
     /// this crate's: it came over gRPC from a server that does not say it
@@ -78,7 +80,12 @@ impl Operation {
                 value: any.value.clone(),
             });
         }
-        if let Some(type_url) = kept_as_json(&any.type_url) {
+        if let Some(type_url) = kept_as_json(&any.type_url)
+            // A server could send the prefix itself, over gRPC with protobuf
+            // bytes: Json promises a JSON object, so anything else is Other.
+            && serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&any.value)
+                .is_ok()
+        {
             return Metadata::Json(prost_types::Any {
                 type_url: type_url.to_owned(),
                 value: any.value.clone(),
@@ -286,6 +293,12 @@ mod tests {
             (bytes.type_url.as_str(), bytes.value.as_slice()),
             (URL, &[8, 40][..])
         );
+        // A server sending the prefix itself with protobuf bytes gets no Json.
+        let posing = with_metadata(
+            &format!("{}{URL}", crate::json::JSON_ANY_PREFIX),
+            vec![8, 40],
+        );
+        assert!(matches!(posing.decoded_metadata(), Metadata::Other(any) if any.value == [8, 40]));
         // Each prints as it came, under its own type URL.
         let printed = |op: &Operation| crate::json::operation_to_json(op)["metadata"].clone();
         assert_eq!(

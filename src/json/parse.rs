@@ -372,6 +372,9 @@ mod tests {
         let Some(crate::longrunning::operation::Result::Response(any)) = operation.result else {
             panic!("the response is kept");
         };
-        assert_eq!(any.type_url, "type.googleapis.com/example.New");
+        assert_eq!(
+            (any.type_url.as_str(), any.value.as_slice()),
+            ("json:type.googleapis.com/example.New", &br#"{"n":1}"#[..])
+        );
     }
 }
