@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use crate::auth::{CredentialSearch, Credentials, before};
 use crate::error::{Error, Origin, Result};
@@ -22,6 +23,7 @@ use crate::options::{CallContext, CallOptions, append_headers};
 use crate::proto::rpc::Code;
 use crate::retry::{self, RetryPolicy};
 use crate::routes::Routes;
+use crate::telemetry::{self, Server};
 use crate::transport::Transport;
 use crate::transport::rest::{self as rest_transport, HttpPreview};
 
@@ -44,6 +46,8 @@ pub(crate) struct Setup {
 pub(crate) struct Pipeline {
     transport: Box<dyn Transport>,
     endpoint: String,
+    /// The endpoint's host and port, as spans name them.
+    server: Server,
     routes: Routes,
     /// Given, or found on first use.
     credentials: tokio::sync::OnceCell<Credentials>,
@@ -71,6 +75,7 @@ impl Pipeline {
                 .transpose()?,
             defaults: CallOptions::new().over(&setup.defaults),
             transport: setup.transport,
+            server: Server::of(&setup.endpoint),
             endpoint: setup.endpoint,
             routes: setup.routes,
             credentials: tokio::sync::OnceCell::new_with(setup.credentials),
@@ -97,7 +102,25 @@ impl Pipeline {
         // allocator's fast path.
         let merged = self.merge(options, request);
         let options = merged.as_deref().unwrap_or(&self.defaults);
-        self.run(request, options).await.map_err(|error| {
+        let span = telemetry::call_span(
+            M::RPC,
+            self.transport.rpc_system(),
+            &self.server,
+            request.resource(),
+        );
+        async {
+            let outcome = self.run(request, options).await;
+            let span = tracing::Span::current();
+            if !span.is_disabled() {
+                // An `auto` client knows its protocol once a call is through.
+                span.record("rpc.system", self.transport.rpc_system());
+                telemetry::record_outcome(&span, &outcome);
+            }
+            outcome
+        }
+        .instrument(span)
+        .await
+        .map_err(|error| {
             error.with_action(format!("{} {}", M::ACTION, shown_name(request.resource())))
         })
     }
@@ -115,37 +138,75 @@ impl Pipeline {
             .map_err(|error| error.with_origin(Origin::Credentials))?;
         let refusal = Refusal::default();
         let refusal = &refusal;
-        retry::run(
+        // Every request sent, re-sends of ones that never arrived included.
+        let mut attempts = 0;
+        let counted = &mut attempts;
+        let outcome = retry::run(
             policy,
             M::REPEATABLE,
             deadline,
             |_| refusal.take(),
-            |_| async move {
-                let token = credentials
-                    .token(deadline)
-                    .await
-                    .map_err(|error| error.with_origin(Origin::Credentials))?;
-                // Built for each attempt rather than cloned: most calls make
-                // one.
-                let mut headers = self.request_headers(credentials, resource, options)?;
-                if let Some(token) = &token {
-                    headers.insert(http::header::AUTHORIZATION, token.bearer_header()?);
+            |_| {
+                *counted += 1;
+                let span = telemetry::attempt_span(
+                    M::RPC,
+                    self.transport.rpc_system(),
+                    &self.server,
+                    *counted,
+                );
+                let attempt = Attempt {
+                    credentials,
+                    refusal,
+                    deadline,
+                    options,
+                };
+                async move {
+                    let outcome = self.attempt(request, attempt).await;
+                    telemetry::record_outcome(&tracing::Span::current(), &outcome);
+                    outcome
                 }
-                let call = CallContext { deadline, headers };
-                let sent = request.for_attempt(&call);
-                let outcome = M::attempt(self.transport.as_ref(), sent, call).await;
-                if let (Err(error), Some(token)) = (&outcome, &token)
-                    && is_token_refusal(error)
-                    && credentials.can_refresh()
-                    && refusal.note()
-                {
-                    tracing::debug!(%error, "token refused; replacing it");
-                    credentials.refused(token);
-                }
-                outcome
+                .instrument(span)
             },
         )
-        .await
+        .await;
+        tracing::Span::current().record("eeops.attempts", attempts);
+        outcome
+    }
+
+    /// Sends one attempt of a call: a token, the headers, the request for
+    /// the time left.
+    async fn attempt<M: Method>(&self, request: &M, attempt: Attempt<'_>) -> Result<M::Response> {
+        let Attempt {
+            credentials,
+            refusal,
+            deadline,
+            options,
+        } = attempt;
+        let token = credentials
+            .token(deadline)
+            .await
+            .map_err(|error| error.with_origin(Origin::Credentials))?;
+        // Built for each attempt rather than cloned: most calls make one.
+        let mut headers = self.request_headers(credentials, request.resource(), options)?;
+        if let Some(token) = &token {
+            headers.insert(http::header::AUTHORIZATION, token.bearer_header()?);
+        }
+        let call = CallContext { deadline, headers };
+        let sent = request.for_attempt(&call);
+        let outcome = M::attempt(self.transport.as_ref(), sent, call).await;
+        if let (Err(error), Some(token)) = (&outcome, &token)
+            && is_token_refusal(error)
+            && credentials.can_refresh()
+            && refusal.note()
+        {
+            tracing::info!(
+                source = credentials.description(),
+                reason = %error,
+                "the server refused the access token; replacing it"
+            );
+            credentials.refused(token);
+        }
+        outcome
     }
 
     /// What a call would send over HTTP/JSON with this client's routes and
@@ -262,6 +323,15 @@ impl Pipeline {
 /// nothing about the token, and a new one would not help.
 fn is_token_refusal(error: &Error) -> bool {
     error.code() == Code::Unauthenticated && error.is_from_server()
+}
+
+/// What every attempt of a call shares.
+#[derive(Clone, Copy)]
+struct Attempt<'a> {
+    credentials: &'a Credentials,
+    refusal: &'a Refusal,
+    deadline: Option<Instant>,
+    options: &'a CallOptions,
 }
 
 /// Whether the server refused one of a call's tokens: the first refusal

@@ -94,6 +94,58 @@
 //! emulator.shutdown().await?;
 //! # Ok(()) }
 //! ```
+//!
+//! ## Tracing
+//!
+//! Every call is a [`tracing`](https://docs.rs/tracing) span named after
+//! its RPC (`google.longrunning.Operations/GetOperation`), and every attempt
+//! (each time a request goes out, re-sends included) a span of the same
+//! name inside it. Both are at level INFO, with OpenTelemetry's attribute
+//! names for RPC client spans, so that `tracing-opentelemetry` exports them
+//! as they are:
+//!
+//! - `otel.kind` (`client`), `rpc.system` (`grpc` or `http`),
+//!   `rpc.service` (`google.longrunning.Operations`), `rpc.method`,
+//!   `server.address` and `server.port`;
+//! - on a call: `eeops.resource` (the operation or parent named),
+//!   `eeops.attempts`, and how it ended: `eeops.code` (`OK`, `NOT_FOUND`,
+//!   ...) and, on failure, `error.type` and `otel.status_code` (`ERROR`);
+//! - on an attempt: `eeops.attempt` (from 1), `eeops.code`, and over gRPC
+//!   `rpc.grpc.status_code`, over REST `http.request.method`, `url.path`
+//!   and `http.response.status_code`.
+//!
+//! Events say why a call took longer than one round trip: `retrying` (with
+//! `next_attempt`, `delay_ms` and the `reason`), `fetched an access token`
+//! (its `source`, never the token), `the server refused the access token`,
+//! an `auto` client `falling back to HTTP/JSON` (and why), and `retiring a
+//! connection` (and why). No span or event records a header, a token, a
+//! query string, an API key or a proxy's credentials.
+//!
+//! ```
+//! use tracing_subscriber::fmt::format::FmtSpan;
+//! use tracing_subscriber::layer::SubscriberExt as _;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> eeops::Result<()> {
+//! // Any subscriber works; this one prints each span as it closes, with its
+//! // attributes and time.
+//! let subscriber = tracing_subscriber::registry().with(
+//!     tracing_subscriber::fmt::layer().with_span_events(FmtSpan::CLOSE),
+//! );
+//! let _installed = tracing::subscriber::set_default(subscriber);
+//!
+//! let emulator = eeops::emulator::Emulator::builder().start("127.0.0.1:0").await?;
+//! let name = emulator.create(eeops::emulator::OperationSpec::new("my-project"))?;
+//! let client = eeops::Client::builder()
+//!     .with_endpoint(emulator.endpoint())
+//!     .with_credentials(eeops::Credentials::anonymous())
+//!     .build()?;
+//! // Prints a line for the attempt and one for the call, both named
+//! // google.longrunning.Operations/GetOperation, with rpc.system=grpc.
+//! client.get(&name).await?;
+//! emulator.shutdown().await?;
+//! # Ok(()) }
+//! ```
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -123,6 +175,7 @@ mod routes;
 mod state;
 mod task;
 pub mod task_filter;
+mod telemetry;
 mod tonic_status;
 mod transport;
 

@@ -178,7 +178,13 @@ where
         if deadline.is_some_and(|deadline| Instant::now() + delay >= deadline) {
             return Err(error);
         }
-        tracing::debug!(attempt = number, resends, ?delay, %error, "sending again");
+        tracing::info!(
+            next_attempt = number,
+            resend = error.is_connect(),
+            delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+            reason = %error,
+            "retrying"
+        );
         tokio::time::sleep(delay).await;
     }
 }

@@ -346,8 +346,29 @@ impl Credentials {
                 Source::Provider(provider) => self.token_from_provider(provider.as_ref()).await,
             }
         };
-        self.inner.cache.get(fetch).await
+        self.inner
+            .cache
+            .get(|| announced(&self.inner.description, fetch))
+            .await
     }
+}
+
+/// Runs a token fetch and tells tracing of it: the source and how long the
+/// token lasts, or why there is none; never the token.
+async fn announced<Fut>(source: &str, fetch: impl FnOnce() -> Fut) -> Result<Fetched>
+where
+    Fut: Future<Output = Result<Fetched>>,
+{
+    let fetched = fetch().await;
+    match &fetched {
+        Ok(token) => tracing::info!(
+            source,
+            lifetime_s = token.lifetime.map(|lifetime| lifetime.as_secs()),
+            "fetched an access token"
+        ),
+        Err(error) => tracing::info!(source, reason = %error, "fetching an access token failed"),
+    }
+    fetched
 }
 
 /// Runs `work` until `deadline`, failing with `late()` when it passes first.

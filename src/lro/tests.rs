@@ -95,6 +95,10 @@ fn fake(ops: &[(&str, u64)], change: impl FnOnce(&mut Fake)) -> (Client, Arc<See
 }
 
 impl Transport for Arc<Fake> {
+    fn rpc_system(&self) -> &'static str {
+        crate::telemetry::GRPC
+    }
+
     fn get_operation(
         &self,
         request: GetOperationRequest,

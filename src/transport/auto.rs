@@ -18,6 +18,7 @@ use crate::proto::longrunning::{
     ListOperationsResponse, Operation, WaitOperationRequest,
 };
 use crate::proto::rpc::Code;
+use crate::telemetry;
 
 const UNDECIDED: u8 = 0;
 const GRPC: u8 = 1;
@@ -74,7 +75,12 @@ impl AutoTransport {
                             return Err(error);
                         }
                     };
-                    tracing::debug!(%grpc_error, "the endpoint does not speak gRPC; trying HTTP/JSON");
+                    tracing::info!(
+                        from = telemetry::GRPC,
+                        to = telemetry::HTTP,
+                        reason = %grpc_error,
+                        "the endpoint does not speak gRPC; falling back to HTTP/JSON"
+                    );
                     let (request, call) = kept;
                     let outcome = over_rest(&rest, request, call).await;
                     match &outcome {
@@ -119,6 +125,13 @@ fn shows_not_grpc(error: &Error, service_wide: bool) -> bool {
 }
 
 impl Transport for AutoTransport {
+    fn rpc_system(&self) -> &'static str {
+        match self.choice.load(Ordering::Relaxed) {
+            REST => telemetry::HTTP,
+            _ => telemetry::GRPC,
+        }
+    }
+
     fn get_operation(
         &self,
         request: GetOperationRequest,

@@ -25,6 +25,7 @@ use crate::proto::longrunning::{
 };
 use crate::proto::rpc::{Code, Status};
 use crate::proxy::ProxyError;
+use crate::telemetry;
 
 /// Talks to an Operations service over gRPC.
 #[derive(Clone, Debug)]
@@ -98,6 +99,7 @@ impl GrpcTransport {
         if remaining.is_some_and(|remaining| remaining.is_zero()) {
             return Box::pin(std::future::ready(Err(deadline_exceeded(&self.endpoint))));
         }
+        telemetry::record_grpc_request();
         let mut metadata = MetadataMap::from_headers(call.headers);
         if let Some(remaining) = remaining {
             metadata.insert("grpc-timeout", grpc_timeout(remaining));
@@ -112,6 +114,14 @@ impl GrpcTransport {
                 let Some(outcome) = outcome else {
                     return Err(deadline_exceeded(&endpoint));
                 };
+                match &outcome {
+                    Ok(_) => telemetry::record_grpc_status(0),
+                    // A status with a cause below it is the client's own.
+                    Err(status) if status.source().is_none() => {
+                        telemetry::record_grpc_status(i32::from(status.code()));
+                    }
+                    Err(_) => {}
+                }
                 outcome
                     .map(|response| {
                         let (headers, reply, _) = response.into_parts();
@@ -359,6 +369,10 @@ fn server_error(status: &tonic::Status, code: Code) -> Error {
 }
 
 impl Transport for GrpcTransport {
+    fn rpc_system(&self) -> &'static str {
+        telemetry::GRPC
+    }
+
     fn get_operation(
         &self,
         request: GetOperationRequest,

@@ -216,10 +216,10 @@ impl Shared {
 
     /// Stops giving connection `number` to new calls; calls already on it
     /// run on, and it closes when the last one ends.
-    fn retire(&self, number: u64) {
+    fn retire(&self, number: u64, reason: &'static str) {
         let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
         if current.as_ref().is_some_and(|live| live.number == number) {
-            tracing::debug!(connection = number, "retiring a connection");
+            tracing::info!(connection = number, reason, "retiring a connection");
             *current = None;
         }
     }
@@ -304,7 +304,7 @@ impl Shared {
         let mut live = self.connection().await?;
         if live.sender.ready().await.is_err() {
             // It closed since it was handed out; nothing was sent on it.
-            self.retire(live.number);
+            self.retire(live.number, "it closed");
             live = self.connection().await?;
             live.sender.ready().await?;
         }
@@ -316,7 +316,7 @@ impl Shared {
                     // Nothing came back in the call's whole time: the
                     // connection may have gone silent, so calls after this
                     // one use a new one.
-                    self.retire(live.number);
+                    self.retire(live.number, "no reply came before a call's deadline");
                     return Err(ChannelError::Silent.into());
                 }
             },
@@ -325,11 +325,11 @@ impl Shared {
         let response = match reply {
             Ok(response) => response,
             Err(error) if live.speech.said_nothing() => {
-                self.retire(live.number);
+                self.retire(live.number, "the peer closed it without a word");
                 return Err(ChannelError::Unheard(error.into()).into());
             }
             Err(error) if !live.speech.spoke_http2() => {
-                self.retire(live.number);
+                self.retire(live.number, "the peer does not speak HTTP/2");
                 return Err(ChannelError::NotHttp2(error.into()).into());
             }
             Err(error) => return Err(error.into()),

@@ -28,6 +28,10 @@ pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>
 
 /// One attempt of each Operations RPC.
 pub(crate) trait Transport: Send + Sync + std::fmt::Debug + 'static {
+    /// The protocol calls go over, as spans name it (`rpc.system`): `grpc`
+    /// or `http`; for `auto`, gRPC until the endpoint shows otherwise.
+    fn rpc_system(&self) -> &'static str;
+
     fn get_operation(
         &self,
         request: GetOperationRequest,

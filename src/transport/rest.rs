@@ -25,6 +25,7 @@ use crate::proto::longrunning::{
 use crate::proto::rpc::Code;
 use crate::routes::transcode::{HttpRequestParts, transcode, transcode_name_only};
 use crate::routes::{Routes, Rpc};
+use crate::telemetry;
 
 /// Talks to an Operations service over HTTP/JSON.
 ///
@@ -136,6 +137,7 @@ impl RestTransport {
             Ok(request) => request,
             Err(error) => return Box::pin(std::future::ready(Err(error))),
         };
+        telemetry::record_http_request(request.method(), request.uri().path());
         let response = self.client.request(request);
         let this = self.clone();
         Box::pin(async move {
@@ -150,6 +152,7 @@ impl RestTransport {
                     .map_err(|_| deadline_exceeded(&this.base))??,
                 None => exchange.await?,
             };
+            telemetry::record_http_status(status);
             if !(200..300).contains(&status) {
                 let error = error_from_response(status, &body).with_http_status(status);
                 return Err(match retry_after {
@@ -493,6 +496,10 @@ static LIST_OPERATIONS_RESPONSE: LazyLock<String> =
     LazyLock::new(ListOperationsResponse::full_name);
 
 impl Transport for RestTransport {
+    fn rpc_system(&self) -> &'static str {
+        telemetry::HTTP
+    }
+
     fn get_operation(
         &self,
         request: GetOperationRequest,

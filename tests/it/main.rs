@@ -27,3 +27,4 @@ mod server;
 mod support;
 mod tls;
 mod token_server_selftest;
+mod tracing_spans;

@@ -23,12 +23,12 @@ const OPERATION: &str = r#"{"name":"projects/p/operations/X","done":true,
 
 /// Counts accepted connections and REST requests.
 #[derive(Default)]
-struct Counts {
+pub(crate) struct Counts {
     connections: AtomicUsize,
     requests: AtomicUsize,
 }
 
-async fn rest_only_server()
+pub(crate) async fn rest_only_server()
 -> Result<(String, Arc<Counts>, tokio::task::JoinHandle<()>), std::io::Error> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let endpoint = format!("http://{}", listener.local_addr()?);
