@@ -16,8 +16,10 @@ use crate::error::{Error, Result};
 use crate::proto::rpc::Code;
 use crate::proxy::{ProxyConnector, Route};
 
-/// A pooled client for `http://` and `https://` URLs.
-pub(crate) type HttpClient = Client<hyper_rustls::HttpsConnector<ProxyConnector>, Full<Bytes>>;
+/// A pooled client for `http://` and `https://` URLs, sending bodies of
+/// type `B`.
+pub(crate) type HttpClient<B = Full<Bytes>> =
+    Client<hyper_rustls::HttpsConnector<ProxyConnector>, B>;
 
 /// An endpoint URL taken apart, as both transports accept it: `http` or
 /// `https`, a host and port, and whatever path and query follow them.
@@ -102,7 +104,12 @@ pub(crate) fn is_https(url: &str) -> bool {
 /// system's roots) or `http://` ones (reading no certificates, which takes
 /// longer than everything else a command does before its first request),
 /// connecting through `proxy` when given; must run inside a Tokio runtime.
-pub(crate) fn client(secure: bool, proxy: Option<Route>) -> HttpClient {
+pub(crate) fn client<B>(secure: bool, proxy: Option<Route>) -> HttpClient<B>
+where
+    B: hyper::body::Body + Send + Unpin + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let builder = if secure {
         tls_with_system_roots()
     } else {

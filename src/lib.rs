@@ -146,6 +146,84 @@
 //! emulator.shutdown().await?;
 //! # Ok(()) }
 //! ```
+//!
+//! ## Your own tower layers
+//!
+//! [`ClientBuilder::with_layer`] puts a tower layer of yours (metrics, rate
+//! limits, logging...) around the HTTP requests the client sends, over
+//! either transport. A layer wraps an [`layer::HttpService`] and sees each
+//! attempt as it goes on the wire: below retries, credentials and
+//! deadlines, with its headers set. Over gRPC that is the call's HTTP/2
+//! request (`POST /google.longrunning.Operations/GetOperation`), over REST
+//! the HTTP/JSON request. A client without layers sends as if this did not
+//! exist. Any `tower::Layer` fits: `tower::Layer` is `tower_layer::Layer`.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::sync::atomic::{AtomicUsize, Ordering};
+//! use std::task::{Context, Poll};
+//!
+//! use eeops::layer::{BoxBody, BoxError, HttpService};
+//! use tower_service::Service;
+//!
+//! /// Counts requests and tags each with a header.
+//! #[derive(Clone)]
+//! struct Counted {
+//!     inner: HttpService,
+//!     count: Arc<AtomicUsize>,
+//! }
+//!
+//! impl Service<http::Request<BoxBody>> for Counted {
+//!     type Response = http::Response<BoxBody>;
+//!     type Error = BoxError;
+//!     type Future = <HttpService as Service<http::Request<BoxBody>>>::Future;
+//!
+//!     fn poll_ready(&mut self, context: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+//!         self.inner.poll_ready(context)
+//!     }
+//!
+//!     fn call(&mut self, mut request: http::Request<BoxBody>) -> Self::Future {
+//!         self.count.fetch_add(1, Ordering::Relaxed);
+//!         let tag = http::HeaderValue::from_static("counted");
+//!         request.headers_mut().insert("x-my-tag", tag);
+//!         self.inner.call(request)
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> eeops::Result<()> {
+//! let emulator = eeops::emulator::Emulator::builder().start("127.0.0.1:0").await?;
+//! let name = emulator.create(eeops::emulator::OperationSpec::new("my-project"))?;
+//! let count = Arc::new(AtomicUsize::new(0));
+//! let counted = count.clone();
+//! let client = eeops::Client::builder()
+//!     .with_endpoint(emulator.endpoint())
+//!     .with_credentials(eeops::Credentials::anonymous())
+//!     .with_layer(tower_layer::layer_fn(move |inner| Counted {
+//!         inner,
+//!         count: counted.clone(),
+//!     }))
+//!     .build()?;
+//! client.get(&name).await?;
+//! client.list("projects/my-project").send().await?;
+//! assert_eq!(count.load(Ordering::Relaxed), 2);
+//! emulator.shutdown().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! A layer that fails a request (a rate limit that sheds load, say) ends
+//! the attempt with `UNAVAILABLE` and a message saying a request layer
+//! failed it, retried like other transient failures; one that fails with
+//! an [`Error`] ends it with that error. Errors from the service a layer
+//! wraps should pass through unchanged, so that the client still tells a
+//! request that never left (sent again) from one the server may have seen.
+//! Each request goes through a clone of the stack, as with tonic's and
+//! hyper's services: state a layer keeps is shared between clones through
+//! an `Arc` (as `tower`'s `ConcurrencyLimit` does), and a layer that keeps
+//! it per instance (`RateLimit`) goes behind a `Buffer`. A layer that
+//! spawns the request onto another task (`Buffer`) takes the call's
+//! deadline with it only as the client's own timer: a gRPC connection that
+//! went silent is then noticed by keep-alive pings rather than at once.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -160,6 +238,7 @@ mod host;
 mod http;
 mod http_error;
 pub mod json;
+pub mod layer;
 mod lro;
 mod metadata_numbering;
 mod methods;

@@ -16,6 +16,7 @@ use super::reply_limit::ReplyTooLarge;
 use super::{BoxFuture, Transport};
 use crate::error::{Error, Origin, Result};
 use crate::http::{self as endpoint, require_runtime};
+use crate::layer::{LayerError, Layers};
 use crate::metadata_numbering;
 use crate::options::CallContext;
 use crate::proto::google::longrunning::operations_client::OperationsClient;
@@ -43,6 +44,7 @@ impl GrpcTransport {
         max_response_bytes: usize,
         proxy: Option<crate::proxy::Route>,
         keep_alive: KeepAlive,
+        layers: &Layers,
     ) -> Result<Self> {
         let invalid = |why: String| Error::local(Origin::Request, Code::InvalidArgument, why);
         let endpoint::Origin {
@@ -69,6 +71,7 @@ impl GrpcTransport {
             proxy,
             keep_alive,
             max_response_bytes,
+            layers,
         );
         Ok(Self {
             client: OperationsClient::with_origin(channel, origin)
@@ -236,6 +239,9 @@ pub(crate) fn error_from_status(
 
 /// The error for an exchange that broke below gRPC.
 fn exchange_error(cause: &(dyn StdError + 'static), endpoint: &str) -> Error {
+    if let Some(layer) = LayerError::find(cause) {
+        return layer.to_error(endpoint);
+    }
     if let Some(proxy) = ProxyError::find(cause) {
         // The proxy did not open the tunnel: the server never saw the request.
         return proxy.to_error(endpoint).with_origin(Origin::Connect);
@@ -440,7 +446,8 @@ mod tests {
             "https://host",
         ] {
             assert!(
-                GrpcTransport::new(good, 1024, None, KeepAlive::default()).is_ok(),
+                GrpcTransport::new(good, 1024, None, KeepAlive::default(), &Layers::default())
+                    .is_ok(),
                 "{good}"
             );
         }
@@ -451,8 +458,9 @@ mod tests {
             "http://host/prefix",
             "http://host/?a=1",
         ] {
-            let error = GrpcTransport::new(bad, 1024, None, KeepAlive::default())
-                .expect_err("not a gRPC endpoint");
+            let error =
+                GrpcTransport::new(bad, 1024, None, KeepAlive::default(), &Layers::default())
+                    .expect_err("not a gRPC endpoint");
             assert_eq!(error.code(), Code::InvalidArgument, "{bad}");
         }
     }

@@ -33,6 +33,7 @@ use tonic::codegen::Service;
 use super::BoxFuture;
 use super::preface::{PeerSpeech, PrefaceWatch};
 use super::reply_limit::LimitedReply;
+use crate::layer::{BoxBody, HttpService, Layers, SendFailure, Stack};
 use crate::proxy::{ProxyConnector, Route};
 
 type BoxError = Box<dyn StdError + Send + Sync>;
@@ -121,10 +122,16 @@ impl StdError for ChannelError {
     }
 }
 
+/// A reply's body: straight from the connection, or through the caller's
+/// layers.
+pub(crate) type ReplyBody = http_body_util::Either<LimitedReply, BoxBody>;
+
 /// A cheap-to-clone handle on one endpoint's HTTP/2 connection.
 #[derive(Clone)]
 pub(crate) struct H2Channel {
     shared: Arc<Shared>,
+    /// The caller's layers around [`Sender`], if any were given.
+    layers: Option<Stack>,
 }
 
 struct Shared {
@@ -175,6 +182,7 @@ impl H2Channel {
         proxy: Option<Route>,
         keep_alive: KeepAlive,
         max_message_bytes: usize,
+        layers: &Layers,
     ) -> Self {
         let tcp = crate::http::tcp_connector(CONNECT_TIMEOUT, proxy);
         let tls = if origin.scheme_str() == Some("https") {
@@ -183,19 +191,47 @@ impl H2Channel {
             crate::http::tls_without_roots()
         };
         let connector = tls.https_or_http().enable_http2().wrap_connector(tcp);
+        let shared = Arc::new(Shared {
+            origin,
+            user_agent,
+            connector,
+            max_message_bytes,
+            current: Mutex::new(None),
+            connecting: tokio::sync::Mutex::new(()),
+            made: AtomicU64::new(0),
+            ping_interval_ms: Arc::new(AtomicU64::new(millis(keep_alive.interval))),
+            ping_timeout: keep_alive.timeout,
+        });
         Self {
-            shared: Arc::new(Shared {
-                origin,
-                user_agent,
-                connector,
-                max_message_bytes,
-                current: Mutex::new(None),
-                connecting: tokio::sync::Mutex::new(()),
-                made: AtomicU64::new(0),
-                ping_interval_ms: Arc::new(AtomicU64::new(millis(keep_alive.interval))),
-                ping_timeout: keep_alive.timeout,
-            }),
+            layers: layers.around(HttpService::new(Sender(shared.clone()))),
+            shared,
         }
+    }
+}
+
+/// The innermost service of the caller's layers: sends on the connection.
+#[derive(Clone)]
+struct Sender(Arc<Shared>);
+
+impl Service<Request<BoxBody>> for Sender {
+    type Response = Response<BoxBody>;
+    type Error = BoxError;
+    type Future = BoxFuture<Result<Response<BoxBody>, BoxError>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<BoxBody>) -> Self::Future {
+        use http_body_util::BodyExt;
+        let deadline = CALL_DEADLINE.try_with(|deadline| *deadline).ok();
+        let shared = self.0.clone();
+        Box::pin(async move {
+            match shared.send(request.map(Body::new), deadline).await {
+                Ok(response) => Ok(response.map(BodyExt::boxed_unsync)),
+                Err(error) => Err(Box::new(SendFailure(error)) as BoxError),
+            }
+        })
     }
 }
 
@@ -393,9 +429,9 @@ where
 }
 
 impl Service<Request<Body>> for H2Channel {
-    type Response = Response<LimitedReply>;
+    type Response = Response<ReplyBody>;
     type Error = BoxError;
-    type Future = BoxFuture<Result<Response<LimitedReply>, BoxError>>;
+    type Future = BoxFuture<Result<Response<ReplyBody>, BoxError>>;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
         // Readiness is the connection's; it is awaited in `call`.
@@ -407,8 +443,13 @@ impl Service<Request<Body>> for H2Channel {
         request
             .headers_mut()
             .insert(http::header::USER_AGENT, self.shared.user_agent.clone());
+        use http_body_util::{BodyExt as _, Either};
+        if let Some(layers) = &self.layers {
+            let sent = layers.send(request.map(|body| body.map_err(Into::into).boxed_unsync()));
+            return Box::pin(async move { Ok(sent.await?.map(Either::Right)) });
+        }
         let deadline = CALL_DEADLINE.try_with(|deadline| *deadline).ok();
         let shared = self.shared.clone();
-        Box::pin(async move { shared.send(request, deadline).await })
+        Box::pin(async move { Ok(shared.send(request, deadline).await?.map(Either::Left)) })
     }
 }

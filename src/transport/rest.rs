@@ -5,11 +5,14 @@
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
+use std::task::{Context, Poll};
+
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Either, Full, Limited};
 use hyper_util::client::legacy::ResponseFuture;
 use prost::{Message, Name};
 use serde_json::Value;
+use tower_service::Service;
 
 use super::failure::origin_of;
 use super::{BoxFuture, Transport};
@@ -17,6 +20,7 @@ use crate::error::{Error, Origin, Result};
 use crate::http::{self as endpoint, require_runtime};
 use crate::http_error::error_from_response;
 use crate::json::{self, ParseMode};
+use crate::layer::{BoxBody, BoxError, HttpService, LayerError, Layers, SendFailure, Stack};
 use crate::options::{CallContext, shown_headers};
 use crate::proto::longrunning::{
     CancelOperationRequest, DeleteOperationRequest, GetOperationRequest, ListOperationsRequest,
@@ -35,7 +39,9 @@ use crate::telemetry;
 pub(crate) struct RestTransport(Arc<Shared>);
 
 pub(crate) struct Shared {
-    client: crate::http::HttpClient,
+    client: crate::http::HttpClient<RequestBody>,
+    /// The caller's layers around [`Sender`], if any were given.
+    layers: Option<Stack>,
     base: Box<str>,
     /// The base URL's scheme, authority and path (without a trailing `/`),
     /// parsed once so that each call parses only its own path.
@@ -95,6 +101,7 @@ impl RestTransport {
         routes: Routes,
         max_response_bytes: usize,
         proxy: Option<crate::proxy::Route>,
+        layers: &Layers,
     ) -> Result<Self> {
         if let Some(problem) = routes.problem() {
             return Err(Error::new(
@@ -110,6 +117,7 @@ impl RestTransport {
         require_runtime()?;
         let client = crate::http::client(crate::http::is_https(url), proxy);
         Ok(Self(Arc::new(Shared {
+            layers: layers.around(HttpService::new(Sender(client.clone()))),
             client,
             origin,
             base: url.trim_end_matches('/').into(),
@@ -138,10 +146,16 @@ impl RestTransport {
             Err(error) => return Box::pin(std::future::ready(Err(error))),
         };
         telemetry::record_http_request(request.method(), request.uri().path());
-        let response = self.client.request(request);
+        let sent = match &self.layers {
+            None => Sent::Direct(self.client.request(request.map(Either::Left))),
+            Some(layers) => Sent::Layered(layers.send(request.map(|body| {
+                body.map_err(|never| -> BoxError { match never {} })
+                    .boxed_unsync()
+            }))),
+        };
         let this = self.clone();
         Box::pin(async move {
-            let exchange = this.reply(response);
+            let exchange = this.reply(sent);
             let Reply {
                 status,
                 retry_after,
@@ -188,8 +202,25 @@ impl RestTransport {
     }
 
     /// Waits for the response and reads its whole (bounded) body.
-    async fn reply(&self, response: ResponseFuture) -> Result<Reply> {
-        let response = response.await.map_err(|e| self.send_error(e))?;
+    async fn reply(&self, sent: Sent) -> Result<Reply> {
+        match sent {
+            Sent::Direct(response) => {
+                let response = response.await.map_err(|e| self.send_error(e))?;
+                self.read(response).await
+            }
+            Sent::Layered(response) => {
+                let response = response.await.map_err(|e| self.layered_send_error(e))?;
+                self.read(response.map(LayeredBody)).await
+            }
+        }
+    }
+
+    /// Reads a response's status, `Retry-After` and whole (bounded) body.
+    async fn read<B>(&self, response: http::Response<B>) -> Result<Reply>
+    where
+        B: hyper::body::Body<Data = Bytes>,
+        B::Error: std::error::Error + Send + Sync + 'static,
+    {
         let status = response.status().as_u16();
         let retry_after = response
             .headers()
@@ -249,6 +280,22 @@ impl RestTransport {
             format!("no reply from {}: {detail}", self.base)
         };
         Error::local(origin, Code::Unavailable, message).with_source(error)
+    }
+
+    /// The error of a request sent through the caller's layers: a layer's
+    /// own, or the client's as it came through them.
+    fn layered_send_error(&self, error: BoxError) -> Error {
+        if let Some(layer) = LayerError::find(error.as_ref()) {
+            return layer.to_error(&self.base);
+        }
+        match error.downcast::<hyper_util::client::legacy::Error>() {
+            Ok(error) => self.send_error(*error),
+            Err(other) => Error::local(
+                Origin::NoReply,
+                Code::Unavailable,
+                format!("no reply from {}: {other}", self.base),
+            ),
+        }
     }
 
     fn body_error(&self, error: Box<dyn std::error::Error + Send + Sync>) -> Error {
@@ -410,6 +457,85 @@ fn deadline_exceeded(base: &str) -> Error {
         Code::DeadlineExceeded,
         format!("no reply from {base} before the call's deadline"),
     )
+}
+
+/// A request's body: the transport's own, or one that went through the
+/// caller's layers.
+type RequestBody = Either<Full<Bytes>, BoxBody>;
+
+/// A request on its way: straight to hyper's client, or through the
+/// caller's layers.
+enum Sent {
+    Direct(ResponseFuture),
+    Layered(BoxFuture<std::result::Result<http::Response<BoxBody>, BoxError>>),
+}
+
+/// A reply body that came through the caller's layers, with an error type
+/// of its own: a boxed one would keep the compiler from seeing that the
+/// call's future is `Send`.
+struct LayeredBody(BoxBody);
+
+impl hyper::body::Body for LayeredBody {
+    type Data = Bytes;
+    type Error = LayeredBodyError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        context: &mut Context<'_>,
+    ) -> Poll<Option<std::result::Result<hyper::body::Frame<Bytes>, LayeredBodyError>>> {
+        std::pin::Pin::new(&mut self.0)
+            .poll_frame(context)
+            .map(|frame| frame.map(|frame| frame.map_err(LayeredBodyError)))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.0.size_hint()
+    }
+}
+
+/// What reading a [`LayeredBody`] failed with.
+#[derive(Debug)]
+struct LayeredBodyError(BoxError);
+
+impl std::fmt::Display for LayeredBodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for LayeredBodyError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+/// The innermost service of the caller's layers: sends with the pooled
+/// client.
+#[derive(Clone)]
+struct Sender(crate::http::HttpClient<RequestBody>);
+
+impl Service<http::Request<BoxBody>> for Sender {
+    type Response = http::Response<BoxBody>;
+    type Error = BoxError;
+    type Future = BoxFuture<std::result::Result<http::Response<BoxBody>, BoxError>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<std::result::Result<(), BoxError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<BoxBody>) -> Self::Future {
+        let response = self.0.request(request.map(Either::Right));
+        Box::pin(async move {
+            match response.await {
+                Ok(response) => Ok(response.map(|body| body.map_err(Into::into).boxed_unsync())),
+                Err(error) => Err(Box::new(SendFailure(Box::new(error))) as BoxError),
+            }
+        })
+    }
 }
 
 /// A response as read: status, `Retry-After`, whole body.
@@ -595,6 +721,7 @@ mod tests {
                 Routes::earth_engine(crate::routes::ApiVersion::V1),
                 1024,
                 None,
+                &Layers::default(),
             )
             .expect("a valid endpoint");
             let uri = transport.uri(&parts).expect("a valid path");
@@ -607,6 +734,7 @@ mod tests {
                 Routes::earth_engine(crate::routes::ApiVersion::V1),
                 1024,
                 None,
+                &Layers::default(),
             )
             .expect_err("not an http(s) origin");
             assert_eq!(error.code(), Code::InvalidArgument, "{bad}");

@@ -69,7 +69,7 @@ async fn start(dir: &TempDir) -> Result<(RunningEmulator, String), Box<dyn std::
 }
 
 /// The first 16 hex digits of SHA-256 of `bytes`.
-fn fingerprint(bytes: &[u8]) -> String {
+pub(crate) fn fingerprint(bytes: &[u8]) -> String {
     ring::digest::digest(&ring::digest::SHA256, bytes)
         .as_ref()
         .iter()

@@ -15,6 +15,7 @@ mod foreign_servers;
 mod google_clients;
 mod grpc;
 mod hostile;
+mod layers;
 mod network;
 mod properties;
 mod proxy;
