@@ -388,6 +388,57 @@ async fn ctrl_c_during_wait_all_says_how_far_it_got_and_exits_130() -> TestResul
     Ok(())
 }
 
+#[tokio::test]
+async fn ctrl_c_during_watch_says_how_far_it_got_and_exits_130() -> TestResult {
+    let emulator = live_tasks(16).await?;
+    let endpoint = emulator.endpoint();
+    let screen = tokio::task::spawn_blocking(move || {
+        let mut session = Session::start(
+            100,
+            &[
+                "--endpoint",
+                &endpoint,
+                "--project",
+                "s",
+                "--no-auth",
+                "watch",
+                "--all",
+            ],
+            &[],
+        );
+        // Every task seen running, so the closing line has states to report.
+        session.wait_for("operations: 16 running");
+        session.type_keys(b"\x03");
+        session.finish()
+    })
+    .await?;
+    assert_eq!(screen.code, 130, "{}", screen.text);
+    let last = screen
+        .text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default();
+    // The terminal echoes the key as `^C` before the line.
+    let (_, counts) = last
+        .trim_start_matches("^C")
+        .strip_prefix("interrupted after ")
+        .and_then(|rest| rest.split_once(": "))
+        .unwrap_or_else(|| panic!("a closing line: {last:?}\n{}", screen.text));
+    let still: usize = counts
+        .split(", ")
+        .filter_map(|part| {
+            part.strip_suffix(" still running")
+                .or(part.strip_suffix(" still pending"))
+        })
+        .map(|n| n.parse::<usize>().expect("a count"))
+        .sum();
+    assert_eq!(still, 16, "every task is said to be still going: {last:?}");
+    // Nothing was cancelled by leaving.
+    assert_eq!(live(&emulator), 16);
+    Ok(())
+}
+
 fn live(emulator: &RunningEmulator) -> usize {
     emulator
         .handle()
