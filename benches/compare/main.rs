@@ -42,16 +42,25 @@
 //! `--short` (or `EEOPS_BENCH_SHORT=1`) runs everything with small counts,
 //! for CI. `--only grpc,list_100k_rest` runs only the comparisons and
 //! metrics whose names start with one of the given prefixes (the others:
-//! `cli`, `list_memory`, `watch`, `many_waits`, `json_decode`).
+//! `cli`, `cli_get_json_vs_table`, `cli_list_memory`, `list_memory`,
+//! `watch`, `many_waits`, `json_decode`).
 //!
 //! `json_decode_vs_serde` needs no server: eeops' proto3 JSON reader decodes
 //! a page of 1,000 operations against `serde_json` into plain derived
 //! structs of the same shape (see `json_decode`).
 //!
+//! The command-line tool is also compared with itself: `eeops get --format
+//! json` against `--format table`, process start to exit, alternating
+//! (`cli_get_json_vs_table_*`, budget 1.2); and the peak resident set of
+//! `eeops list` of 100,000 operations in `json`, `jsonl` and `table`
+//! (`cli_list_100k_*_rss_peak`, METRIC lines; each should stay under 50 MB).
+//!
 //! The code: `harness` measures (rounds, medians, the comparisons), `sides`
 //! holds the two clients of each comparison, `scenarios` the command line's
-//! start-up and the child-process runs, `json_decode` the reader comparison.
+//! start-up and the child-process runs, `json_decode` the reader comparison,
+//! `cli_runs` the tool's own runs.
 
+mod cli_runs;
 mod harness;
 mod json_decode;
 mod many_waits;
@@ -92,7 +101,7 @@ const IN_FLIGHT: usize = 256;
 const PAGE_SIZE: i32 = 1000;
 
 /// The comparisons a full run reports, each as one RATIO line.
-const REQUIRED_RATIOS: [&str; 7] = [
+const REQUIRED_RATIOS: [&str; 9] = [
     "json_decode_vs_serde",
     "grpc_get_latency",
     "rest_get_latency",
@@ -100,6 +109,8 @@ const REQUIRED_RATIOS: [&str; 7] = [
     "rest_throughput_256",
     "list_100k_grpc",
     "list_100k_rest",
+    "cli_get_json_vs_table_grpc",
+    "cli_get_json_vs_table_rest",
 ];
 
 fn main() {
@@ -323,6 +334,16 @@ async fn run_all(config: &Config) {
     if config.wants("cli") {
         cli_startup(&emulator, &names[0], config).await;
     }
+    for (name, transport) in [
+        ("cli_get_json_vs_table_grpc", "grpc"),
+        ("cli_get_json_vs_table_rest", "rest"),
+    ] {
+        if config.wants(name) {
+            ratios.extend(
+                cli_runs::get_json_vs_table(name, &emulator, &names[0], transport, config).await,
+            );
+        }
+    }
     drop((grpc_sides, rest_sides, grpc_client, rest_client));
     emulator
         .shutdown()
@@ -340,6 +361,11 @@ async fn run_all(config: &Config) {
         if config.wants("list_memory") {
             child_scenario(&["list-memory", &count.to_string(), transport, mode]).await;
         }
+    }
+    if config.wants("cli_list_memory") {
+        // A debug build prints slowly: the small count in short runs.
+        let count = if config.short { small } else { large };
+        child_scenario(&["cli-list-memory", &count.to_string()]).await;
     }
     if config.wants("watch") {
         child_scenario(&["watch", &config.watch_count.to_string()]).await;

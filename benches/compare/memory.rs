@@ -1,5 +1,6 @@
-//! This process's memory, as the scenarios report it: the resident set read
-//! from `/proc/self/status`, sampled while a scenario runs.
+//! Memory, as the scenarios report it: the resident set read from
+//! `/proc/self/status` (or a child's `/proc/PID/status`), sampled while a
+//! scenario runs.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,18 +11,20 @@ use crate::metric;
 /// `VmRSS` or `VmHWM` of this process, in KiB.
 pub(crate) fn proc_status_kib(field: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| {
-            line.strip_prefix(field)?
-                .strip_prefix(':')?
-                .trim()
-                .strip_suffix("kB")?
-                .trim()
-                .parse()
-                .ok()
-        })
-        .unwrap_or(0)
+    status_field_kib(&status, field).unwrap_or(0)
+}
+
+/// A field such as `VmHWM` of a `/proc/PID/status` text, in KiB.
+pub(crate) fn status_field_kib(status: &str, field: &str) -> Option<u64> {
+    status.lines().find_map(|line| {
+        line.strip_prefix(field)?
+            .strip_prefix(':')?
+            .trim()
+            .strip_suffix("kB")?
+            .trim()
+            .parse()
+            .ok()
+    })
 }
 
 pub(crate) fn mib(kib: u64) -> f64 {

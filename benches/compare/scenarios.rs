@@ -168,6 +168,9 @@ pub(crate) async fn run_scenario(args: &[String]) {
             list_memory(count, transport, arg(2), arg(3) == "collect").await;
         }
         "watch" => watch(arg(1).parse().expect("a count of operations")).await,
+        "cli-list-memory" => {
+            crate::cli_runs::list_memory(arg(1).parse().expect("a count of operations")).await;
+        }
         "many-waits" => {
             let transport = match arg(2) {
                 "rest" => TransportKind::Rest,

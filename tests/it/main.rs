@@ -6,6 +6,7 @@ mod cli;
 mod cli_auth;
 mod cli_piped;
 mod cli_screen;
+mod cli_stream;
 mod cli_workflow;
 mod conformance;
 mod emulator_auth;

@@ -8,9 +8,10 @@ use eeops::{TaskFilter, operation_id};
 use super::args::{Command, Format, ListArgs, SummaryArgs};
 use super::exit;
 use super::interrupt::Interrupt;
-use super::listing::parent;
+use super::list_printer::{Printer, Row};
+use super::listing::{LARGEST_PAGE, parent};
 use super::output::{self, View};
-use super::sort;
+use super::sort::{self, SortValue};
 use super::summary::Tally;
 use super::{CliError, Context};
 
@@ -18,7 +19,9 @@ use super::{CliError, Context};
 const WAIT_STEP: Duration = Duration::from_secs(5);
 
 /// The first page's request of a `list`: `--filter` goes to the server as
-/// given, the other conditions are checked here.
+/// given, the other conditions are checked here. Pages are as large as the
+/// server allows unless `--page-size` says otherwise, and no larger than
+/// `--limit`.
 fn list_request(ctx: &Context, args: &ListArgs) -> Result<eeops::ListOperations, CliError> {
     let mut request = ctx
         .client
@@ -27,58 +30,77 @@ fn list_request(ctx: &Context, args: &ListArgs) -> Result<eeops::ListOperations,
     if let Some(filter) = args.filter.as_deref().filter(|f| !f.trim().is_empty()) {
         request = request.set_filter(filter);
     }
-    let page_size = args.page_size.or_else(|| {
-        args.limit
-            .map(|limit| i32::try_from(limit.min(1000)).unwrap_or(1000))
+    let page_size = args.page_size.unwrap_or_else(|| {
+        let limit = args.limit.unwrap_or(u64::MAX).min(LARGEST_PAGE as u64);
+        i32::try_from(limit).unwrap_or(LARGEST_PAGE)
     });
-    if let Some(page_size) = page_size {
-        request = request.set_page_size(page_size);
-    }
-    Ok(request)
+    Ok(request.set_page_size(page_size))
 }
 
+/// `list`: each page is printed as it arrives (see `list_printer`), unless
+/// `--sort-by` or `--reverse` asks for an order of the tool's own: then
+/// each operation's rendered row and sort value are kept until the end.
 pub(crate) async fn list(ctx: &Context, args: ListArgs) -> Result<u8, CliError> {
     let limit = args.limit.unwrap_or(u64::MAX);
-    let mut stream = list_request(ctx, &args)?.operations();
-    let mut operations = Vec::new();
-    // Line formats print as pages arrive, unless sorted; the others need
-    // every row first.
-    let sorted = args.sort_by.is_some() || args.reverse;
-    let streamed = !sorted && matches!(ctx.format, Format::Jsonl | Format::Tsv);
-    while (operations.len() as u64) < limit {
-        match stream.next().await {
-            Some(operation) => {
-                let operation = operation?;
-                if streamed {
-                    ctx.print(&output::render(
-                        ctx.format,
-                        View::List,
-                        ctx.screen,
-                        std::slice::from_ref(&operation),
-                    ));
-                }
-                operations.push(operation);
-            }
-            None => break,
+    let view = if args.long { View::Long } else { View::List };
+    let mut printer = Printer::new(ctx.format, view, ctx.screen);
+    let reordered = args.sort_by.is_some() || args.reverse;
+    let mut kept: Vec<(SortValue, Row)> = Vec::new();
+    let mut listed = 0u64;
+    let mut pages = list_request(ctx, &args)?.pages();
+    while listed < limit {
+        let Some(page) = pages.next().await else {
+            break;
+        };
+        let page = page?;
+        let room = usize::try_from(limit - listed).unwrap_or(usize::MAX);
+        let operations = &page.operations[..page.operations.len().min(room)];
+        listed += operations.len() as u64;
+        if reordered {
+            kept.extend(operations.iter().map(|op| {
+                // --reverse alone: one value for all, the server's order kept.
+                let value = args
+                    .sort_by
+                    .map_or(SortValue::Rank(0), |by| SortValue::of(op, by.key));
+                (value, printer.row(op))
+            }));
+            continue;
+        }
+        let rows: Vec<Row> = operations.iter().map(|op| printer.row(op)).collect();
+        if let Some(code) = ctx.write(&printer.rows(&rows)).stop() {
+            return Ok(code);
         }
     }
-    if let Some(by) = args.sort_by {
-        sort::sort(&mut operations, by);
+    // The next page is never asked for once --limit is reached: dropping
+    // the stream here ends the listing.
+    drop(pages);
+    if reordered {
+        if let Some(by) = args.sort_by {
+            sort::sort_by_value(&mut kept, by);
+        }
+        if args.reverse {
+            kept.reverse();
+        }
+        let rows: Vec<Row> = kept.into_iter().map(|(_, row)| row).collect();
+        // Laid out for all of them, written a page's worth at a time.
+        printer.lay_out_for(&rows);
+        for chunk in rows.chunks(LARGEST_PAGE as usize) {
+            if let Some(code) = ctx.write(&printer.rows(chunk)).stop() {
+                return Ok(code);
+            }
+        }
     }
-    if args.reverse {
-        operations.reverse();
+    if let Some(code) = ctx.write(&printer.end()).stop() {
+        return Ok(code);
     }
-    if ctx.format == Format::Table && operations.is_empty() {
+    if ctx.format == Format::Table && printer.printed() == 0 {
         ctx.note("No operations.");
-    } else if !streamed {
-        let view = if args.long { View::Long } else { View::List };
-        ctx.print(&output::render(ctx.format, view, ctx.screen, &operations));
     }
     Ok(exit::SUCCESS)
 }
 
 /// `summary`: totals over the project's operations (created within
-/// `--since`).
+/// `--since`), counted page by page.
 pub(crate) async fn summary(ctx: &Context, args: SummaryArgs) -> Result<u8, CliError> {
     let mut filter = TaskFilter::new();
     if let Some(since) = args.since {
@@ -87,7 +109,7 @@ pub(crate) async fn summary(ctx: &Context, args: SummaryArgs) -> Result<u8, CliE
     let mut operations = ctx
         .client
         .list(parent(ctx, args.parent.as_ref())?)
-        .set_page_size(1000)
+        .set_page_size(LARGEST_PAGE)
         .with_task_filter(filter)
         .operations();
     let mut tally = Tally::default();
@@ -223,7 +245,7 @@ pub(crate) async fn dry_run(ctx: &Context, command: Command) -> Result<u8, CliEr
         Command::Summary(args) => vec![
             ctx.client
                 .list(parent(ctx, args.parent.as_ref())?)
-                .set_page_size(1000)
+                .set_page_size(LARGEST_PAGE)
                 .http_preview()?,
         ],
         Command::Get { id_or_name } => {

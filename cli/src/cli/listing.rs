@@ -7,6 +7,9 @@ use eeops::longrunning::Operation;
 
 use super::{CliError, Context};
 
+/// The largest page Earth Engine serves; larger requests get this many.
+pub(crate) const LARGEST_PAGE: i32 = 1000;
+
 /// The parent `list` and `--all` work on.
 pub(crate) fn parent(ctx: &Context, explicit: Option<&String>) -> Result<String, CliError> {
     match explicit {
@@ -27,7 +30,7 @@ pub(crate) async fn live_operations(
     let all = ctx
         .client
         .list(parent(ctx, None)?)
-        .set_page_size(1000)
+        .set_page_size(LARGEST_PAGE)
         .with_task_filter(filter)
         .operations()
         .try_collect()

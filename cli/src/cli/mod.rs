@@ -29,6 +29,7 @@ mod diagnose;
 mod exit;
 mod human;
 mod interrupt;
+mod list_printer;
 mod listing;
 mod output;
 mod progress;
@@ -72,6 +73,27 @@ pub(crate) struct Context {
     pub(crate) quiet: bool,
     /// Where results go (stdout).
     pub(crate) screen: screen::Screen,
+}
+
+/// What became of output written with [`Context::write`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Written {
+    Yes,
+    /// Stdout was closed (`eeops list | head`): no one is left to read.
+    Closed,
+    /// Writing failed otherwise (a full disk, say); said on stderr.
+    Failed,
+}
+
+impl Written {
+    /// The exit code to stop with, when nothing more can be written.
+    pub(crate) fn stop(self) -> Option<u8> {
+        match self {
+            Self::Yes => None,
+            Self::Closed => Some(exit::SUCCESS),
+            Self::Failed => Some(exit::RPC_ERROR),
+        }
+    }
 }
 
 /// What to say when a command needs a project and has none.
@@ -136,6 +158,26 @@ impl Context {
     pub(crate) fn print(&self, text: &str) {
         let mut stdout = std::io::stdout().lock();
         let _ = writeln!(stdout, "{text}");
+    }
+
+    /// Writes `text` as it is to stdout and flushes it, so that what is
+    /// written is seen before the command goes on.
+    pub(crate) fn write(&self, text: &str) -> Written {
+        if text.is_empty() {
+            return Written::Yes;
+        }
+        let mut stdout = std::io::stdout().lock();
+        match stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| stdout.flush())
+        {
+            Ok(()) => Written::Yes,
+            Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Written::Closed,
+            Err(error) => {
+                eprintln!("error: cannot write the output: {error}");
+                Written::Failed
+            }
+        }
     }
 
     /// Writes a remark for people to stderr, unless `-q`.

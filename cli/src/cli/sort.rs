@@ -2,6 +2,7 @@
 //! `eecu` or `description`, ascending; `~KEY` (or `--reverse`) descending.
 
 use std::cmp::Ordering;
+use std::time::SystemTime;
 
 use eeops::earthengine::State;
 use eeops::longrunning::Operation;
@@ -64,29 +65,64 @@ fn state_rank(state: State) -> u8 {
     }
 }
 
-/// Sorts `operations` in place; ties keep the server's order.
-pub(crate) fn sort(operations: &mut [Operation], by: SortBy) {
-    let compare = |a: &Task, b: &Task| -> Ordering {
-        match by.key {
-            Key::Created => a.created().cmp(&b.created()),
-            Key::Updated => a.updated().cmp(&b.updated()),
-            Key::State => state_rank(a.state()).cmp(&state_rank(b.state())),
-            Key::Type => a.kind().cmp(b.kind()),
-            Key::Eecu => a.eecu_seconds().total_cmp(&b.eecu_seconds()),
-            Key::Description => a
-                .description()
-                .to_lowercase()
-                .cmp(&b.description().to_lowercase()),
+/// The value an operation is sorted on, read once from it: a listing keeps
+/// this and the operation's rendered row, not the operation.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum SortValue {
+    Time(Option<SystemTime>),
+    Rank(u8),
+    Text(String),
+    Number(f64),
+}
+
+impl SortValue {
+    /// `operation`'s value for `key`.
+    pub(crate) fn of(operation: &Operation, key: Key) -> Self {
+        let task = Task::new(operation);
+        match key {
+            Key::Created => Self::Time(task.created()),
+            Key::Updated => Self::Time(task.updated()),
+            Key::State => Self::Rank(state_rank(task.state())),
+            Key::Type => Self::Text(task.kind().to_owned()),
+            Key::Eecu => Self::Number(task.eecu_seconds()),
+            Key::Description => Self::Text(task.description().to_lowercase()),
         }
-    };
-    operations.sort_by(|a, b| {
-        let order = compare(&Task::new(a), &Task::new(b));
+    }
+
+    fn cmp(&self, other: &Self) -> Ordering {
+        match (self, other) {
+            (Self::Time(a), Self::Time(b)) => a.cmp(b),
+            (Self::Rank(a), Self::Rank(b)) => a.cmp(b),
+            (Self::Text(a), Self::Text(b)) => a.cmp(b),
+            (Self::Number(a), Self::Number(b)) => a.total_cmp(b),
+            // Values of one key are all of one kind.
+            _ => Ordering::Equal,
+        }
+    }
+}
+
+/// Sorts `items` by their values in `by`'s direction; ties keep the
+/// server's order.
+pub(crate) fn sort_by_value<T>(items: &mut [(SortValue, T)], by: SortBy) {
+    items.sort_by(|(a, _), (b, _)| {
+        let order = a.cmp(b);
         if by.descending {
             order.reverse()
         } else {
             order
         }
     });
+}
+
+/// Sorts `operations` in place; ties keep the server's order.
+#[cfg(test)]
+fn sort(operations: &mut Vec<Operation>, by: SortBy) {
+    let mut keyed: Vec<(SortValue, Operation)> = operations
+        .drain(..)
+        .map(|op| (SortValue::of(&op, by.key), op))
+        .collect();
+    sort_by_value(&mut keyed, by);
+    operations.extend(keyed.into_iter().map(|(_, op)| op));
 }
 
 #[cfg(test)]

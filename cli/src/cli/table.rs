@@ -3,6 +3,7 @@
 //! error is shown whole, wrapped at word boundaries, under its task. Off a
 //! terminal nothing is cut at all.
 
+use eeops::earthengine::State;
 use eeops::longrunning::Operation;
 
 use super::human;
@@ -17,8 +18,40 @@ const DESCRIPTION_FIRST: usize = 48;
 /// Where an error line starts under its task.
 const ERROR_MARK: &str = "  └ ";
 
-/// The widths of the `list` table's columns.
-struct Layout {
+/// One task of the `list` table, reduced to the text its cells show: what
+/// a listing keeps of an operation until it is printed.
+#[derive(Clone, Debug)]
+pub(crate) struct Row {
+    id: String,
+    state: State,
+    progress: String,
+    age: String,
+    kind: String,
+    /// On one line, whole; cut to the column when printed.
+    description: String,
+    error: Option<String>,
+}
+
+impl Row {
+    pub(crate) fn of(operation: &Operation) -> Self {
+        let task = Task::new(operation);
+        Self {
+            id: task.id().to_owned(),
+            state: task.state(),
+            progress: task.progress(),
+            age: human::ago(task.created()),
+            kind: task.kind().to_owned(),
+            description: text::one_line(task.description()),
+            error: task.error(),
+        }
+    }
+}
+
+/// The widths of the `list` table's columns, from the rows it was laid
+/// out for; rows printed later with it keep their values whole (off a
+/// terminal) or cut to it (on one).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Layout {
     id: usize,
     state: usize,
     progress: usize,
@@ -27,77 +60,98 @@ struct Layout {
     description: usize,
 }
 
-/// The table of `list` and `wait`: id, state, progress, age, type and
-/// description, one line per task.
-pub(crate) fn table(operations: &[Operation], screen: Screen) -> String {
-    let tasks: Vec<Task> = operations.iter().map(Task::new).collect();
-    let ages: Vec<String> = tasks.iter().map(|t| human::ago(t.created())).collect();
-    let natural = |header: &str, value: &dyn Fn(&Task) -> usize| {
-        tasks
+impl Layout {
+    /// The widths that fit `rows` on `screen`.
+    pub(crate) fn of(rows: &[Row], screen: Screen) -> Self {
+        let natural = |header: &str, value: &dyn Fn(&Row) -> usize| {
+            rows.iter()
+                .map(value)
+                .chain([width(header)])
+                .max()
+                .unwrap_or(0)
+        };
+        let id = natural("ID", &|r| width(&r.id));
+        let state = natural("STATE", &|r| r.state.as_str_name().len());
+        let progress = natural("PROG", &|r| r.progress.len());
+        let age = rows
             .iter()
-            .map(value)
-            .chain([width(header)])
+            .map(|r| r.age.len())
+            .chain([3])
             .max()
-            .unwrap_or(0)
-    };
-    let id = natural("ID", &|t| width(t.id()));
-    let state = natural("STATE", &|t| t.state_name().len());
-    let progress = natural("PROG", &|t| t.progress().len());
-    let age = ages.iter().map(|a| a.len()).chain([3]).max().unwrap_or(3);
-    let kind = natural("TYPE", &|t| width(t.kind()));
-    let description = natural("DESCRIPTION", &|t| width(&text::one_line(t.description())));
-    let any_kind = tasks.iter().any(|t| !t.kind().is_empty());
-    let fixed = id + state + progress + age + 4 * GAP.len();
-    let layout = match screen.width {
-        None => Layout {
-            id,
-            state,
-            progress,
-            age,
-            kind: any_kind.then_some(kind),
-            description,
-        },
-        Some(total) => {
-            let room = total.saturating_sub(fixed);
-            let first = description.min(DESCRIPTION_FIRST);
-            let kind = (any_kind && room >= first + GAP.len() + kind).then_some(kind);
-            let left = room.saturating_sub(kind.map_or(0, |k| k + GAP.len()));
-            Layout {
+            .unwrap_or(3);
+        let kind = natural("TYPE", &|r| width(&r.kind));
+        let description = natural("DESCRIPTION", &|r| width(&r.description));
+        let any_kind = rows.iter().any(|r| !r.kind.is_empty());
+        let fixed = id + state + progress + age + 4 * GAP.len();
+        match screen.width {
+            None => Self {
                 id,
                 state,
                 progress,
                 age,
-                kind,
-                description: description.min(left).max(11),
+                kind: any_kind.then_some(kind),
+                description,
+            },
+            Some(total) => {
+                let room = total.saturating_sub(fixed);
+                let first = description.min(DESCRIPTION_FIRST);
+                let kind = (any_kind && room >= first + GAP.len() + kind).then_some(kind);
+                let left = room.saturating_sub(kind.map_or(0, |k| k + GAP.len()));
+                Self {
+                    id,
+                    state,
+                    progress,
+                    age,
+                    kind,
+                    description: description.min(left).max(11),
+                }
             }
         }
-    };
-    let mut header = vec![
-        pad_right("ID", layout.id),
-        pad_right("STATE", layout.state),
-        pad_left("PROG", layout.progress),
-        pad_left("AGE", layout.age),
-    ];
-    if let Some(kind) = layout.kind {
-        header.push(pad_right("TYPE", kind));
     }
-    header.push("DESCRIPTION".into());
-    let mut out = line(&header);
-    for (task, age) in tasks.iter().zip(&ages) {
-        let mut cells = vec![
-            pad_right(task.id(), layout.id),
-            screen.state(task.state(), &pad_right(task.state_name(), layout.state)),
-            pad_left(&task.progress(), layout.progress),
-            pad_left(age, layout.age),
+
+    /// The header line.
+    pub(crate) fn header(&self) -> String {
+        let mut header = vec![
+            pad_right("ID", self.id),
+            pad_right("STATE", self.state),
+            pad_left("PROG", self.progress),
+            pad_left("AGE", self.age),
         ];
-        if let Some(kind) = layout.kind {
-            cells.push(pad_right(&text::fit(task.kind(), kind), kind));
+        if let Some(kind) = self.kind {
+            header.push(pad_right("TYPE", kind));
         }
-        cells.push(text::fit(task.description(), layout.description));
-        out.push_str(&line(&cells));
-        if let Some(error) = task.error() {
-            out.push_str(&error_lines(&error, screen));
+        header.push("DESCRIPTION".into());
+        line(&header)
+    }
+
+    /// One task's line, and its error wrapped under it.
+    pub(crate) fn row(&self, row: &Row, screen: Screen) -> String {
+        let mut cells = vec![
+            pad_right(&row.id, self.id),
+            screen.state(row.state, &pad_right(row.state.as_str_name(), self.state)),
+            pad_left(&row.progress, self.progress),
+            pad_left(&row.age, self.age),
+        ];
+        if let Some(kind) = self.kind {
+            cells.push(pad_right(&text::fit(&row.kind, kind), kind));
         }
+        cells.push(text::fit(&row.description, self.description));
+        let mut out = line(&cells);
+        if let Some(error) = &row.error {
+            out.push_str(&error_lines(error, screen));
+        }
+        out
+    }
+}
+
+/// The table of `list` and `wait`: id, state, progress, age, type and
+/// description, one line per task.
+pub(crate) fn table(operations: &[Operation], screen: Screen) -> String {
+    let rows: Vec<Row> = operations.iter().map(Row::of).collect();
+    let layout = Layout::of(&rows, screen);
+    let mut out = layout.header();
+    for row in &rows {
+        out.push_str(&layout.row(row, screen));
     }
     out
 }
@@ -111,15 +165,33 @@ fn line(cells: &[String]) -> String {
     format!("{}\n", cells.join(GAP).trim_end())
 }
 
-/// `list --long`: one line per task with times, EECU, type, description
-/// and the result (the error of a failed task, else where it wrote to) when
-/// that fits the screen; otherwise a few lines per task.
-pub(crate) fn long_table(operations: &[Operation], screen: Screen) -> String {
-    let tasks: Vec<Task> = operations.iter().map(Task::new).collect();
-    let rows: Vec<[String; 9]> = tasks
-        .iter()
-        .map(|t| {
-            [
+/// The headers of `list --long`.
+const LONG_HEADERS: [&str; 9] = [
+    "ID",
+    "STATE",
+    "PROG",
+    "CREATED",
+    "RAN",
+    "EECU-H",
+    "TYPE",
+    "DESCRIPTION",
+    "RESULT",
+];
+
+/// One task of `list --long`: its cells, and on a terminal the block it
+/// becomes when the table is too wide for the screen.
+#[derive(Clone, Debug)]
+pub(crate) struct LongRow {
+    cells: [String; 9],
+    state: State,
+    block: Option<String>,
+}
+
+impl LongRow {
+    pub(crate) fn of(operation: &Operation, screen: Screen) -> Self {
+        let t = Task::new(operation);
+        Self {
+            cells: [
                 t.id().to_owned(),
                 t.state_name().to_owned(),
                 t.progress(),
@@ -128,45 +200,89 @@ pub(crate) fn long_table(operations: &[Operation], screen: Screen) -> String {
                 eecu_hours(t.eecu_seconds()),
                 t.kind().to_owned(),
                 text::one_line(t.description()),
-                result(t),
-            ]
-        })
-        .collect();
-    let headers = [
-        "ID",
-        "STATE",
-        "PROG",
-        "CREATED",
-        "RAN",
-        "EECU-H",
-        "TYPE",
-        "DESCRIPTION",
-        "RESULT",
-    ];
-    let natural: Vec<usize> = (0..headers.len())
-        .map(|c| {
+                result(&t),
+            ],
+            state: t.state(),
+            // Off a terminal the table is never too wide.
+            block: screen.width.map(|_| long_block(&t, screen)),
+        }
+    }
+}
+
+/// How `list --long` lays its rows out.
+#[derive(Clone, Debug)]
+pub(crate) enum LongLayout {
+    /// One line per task (more when its result wraps).
+    Table {
+        natural: [usize; 9],
+        description: usize,
+        /// The result column's width on a terminal.
+        result: Option<usize>,
+    },
+    /// A few lines per task: the screen is too narrow for the table.
+    Blocks,
+}
+
+impl LongLayout {
+    /// The layout that fits `rows` on `screen`.
+    pub(crate) fn of(rows: &[LongRow], screen: Screen) -> Self {
+        let natural: [usize; 9] = std::array::from_fn(|c| {
             rows.iter()
-                .map(|r| width(&r[c]))
-                .chain([width(headers[c])])
+                .map(|r| width(&r.cells[c]))
+                .chain([width(LONG_HEADERS[c])])
                 .max()
                 .unwrap_or(0)
-        })
-        .collect();
-    let fixed: usize = natural[..7].iter().sum::<usize>() + 8 * GAP.len();
-    let (description, result_width) = match screen.width {
-        None => (natural[7], None),
-        Some(total) => {
-            let room = total.saturating_sub(fixed);
-            let description = natural[7].min(room.saturating_sub(30)).max(30);
-            let result = room.saturating_sub(description);
-            if result < 30 {
-                return long_blocks(&tasks, screen);
+        });
+        let fixed: usize = natural[..7].iter().sum::<usize>() + 8 * GAP.len();
+        match screen.width {
+            None => Self::Table {
+                natural,
+                description: natural[7],
+                result: None,
+            },
+            Some(total) => {
+                let room = total.saturating_sub(fixed);
+                let description = natural[7].min(room.saturating_sub(30)).max(30);
+                let result = room.saturating_sub(description);
+                if result < 30 {
+                    return Self::Blocks;
+                }
+                Self::Table {
+                    natural,
+                    description,
+                    result: Some(result),
+                }
             }
-            (description, Some(result))
         }
-    };
-    let indent = fixed + description + GAP.len();
-    let render = |cells: [&str; 9], state: Option<&Task>| {
+    }
+
+    /// The header line (none for blocks).
+    pub(crate) fn header(&self, screen: Screen) -> String {
+        self.render(LONG_HEADERS, None, screen)
+    }
+
+    /// One task's lines.
+    pub(crate) fn row(&self, row: &LongRow, screen: Screen) -> String {
+        match (self, &row.block) {
+            (Self::Blocks, Some(block)) => block.clone(),
+            _ => {
+                let cells = std::array::from_fn(|c| row.cells[c].as_str());
+                self.render(cells, Some(row.state), screen)
+            }
+        }
+    }
+
+    fn render(&self, cells: [&str; 9], state: Option<State>, screen: Screen) -> String {
+        let Self::Table {
+            natural,
+            description,
+            result,
+        } = self
+        else {
+            return String::new();
+        };
+        let fixed: usize = natural[..7].iter().sum::<usize>() + 8 * GAP.len();
+        let indent = fixed + description + GAP.len();
         let mut parts = Vec::with_capacity(9);
         for (c, cell) in cells[..7].iter().enumerate() {
             let padded = if matches!(c, 2 | 4 | 5) {
@@ -175,26 +291,36 @@ pub(crate) fn long_table(operations: &[Operation], screen: Screen) -> String {
                 pad_right(cell, natural[c])
             };
             parts.push(match (c, state) {
-                (1, Some(task)) => screen.state(task.state(), &padded),
+                (1, Some(state)) => screen.state(state, &padded),
                 _ => padded,
             });
         }
-        parts.push(pad_right(&text::fit(cells[7], description), description));
-        let result = match result_width {
-            Some(columns) => wrap(cells[8], columns),
+        parts.push(pad_right(&text::fit(cells[7], *description), *description));
+        let result = match result {
+            Some(columns) => wrap(cells[8], *columns),
             None => vec![cells[8].to_owned()],
         };
         parts.push(result.first().cloned().unwrap_or_default());
         let mut out = line(&parts);
-        for more in &result[1..] {
+        for more in result.iter().skip(1) {
             out.push_str(&format!("{}{more}\n", " ".repeat(indent)));
         }
         out
-    };
-    let mut out = render(headers, None);
-    for (task, row) in tasks.iter().zip(&rows) {
-        let cells = std::array::from_fn(|c| row[c].as_str());
-        out.push_str(&render(cells, Some(task)));
+    }
+}
+
+/// `list --long`: one line per task with times, EECU, type, description
+/// and the result (the error of a failed task, else where it wrote to) when
+/// that fits the screen; otherwise a few lines per task.
+pub(crate) fn long_table(operations: &[Operation], screen: Screen) -> String {
+    let rows: Vec<LongRow> = operations
+        .iter()
+        .map(|op| LongRow::of(op, screen))
+        .collect();
+    let layout = LongLayout::of(&rows, screen);
+    let mut out = layout.header(screen);
+    for row in &rows {
+        out.push_str(&layout.row(row, screen));
     }
     out
 }
@@ -216,48 +342,46 @@ pub(crate) fn eecu_hours(seconds: f64) -> String {
     }
 }
 
-/// `--long` on a narrow screen: a title line per task, then its details
-/// wrapped at word boundaries.
-fn long_blocks(tasks: &[Task], screen: Screen) -> String {
+/// `--long` on a narrow screen: a title line for the task, then its
+/// details wrapped at word boundaries.
+fn long_block(task: &Task, screen: Screen) -> String {
     let mut out = String::new();
-    for task in tasks {
-        // The description wraps under itself, after id, state and progress.
-        let head = format!("{}  {} {}  ", task.id(), task.state_name(), task.progress());
-        let title = screen.indented(&head, task.description());
-        let coloured = format!(
-            "{}  {} {}  ",
-            task.id(),
-            screen.state(task.state(), task.state_name()),
-            task.progress()
-        );
-        out.push_str(&coloured);
-        out.push_str(title.get(head.len()..).unwrap_or_default());
-        let mut facts = Vec::new();
-        if !task.kind().is_empty() {
-            facts.push(task.kind().to_owned());
-        }
-        facts.push(format!(
-            "created {} ({} ago)",
-            human::short_time(task.meta.create_time),
-            human::ago(task.created())
-        ));
-        if let Some(ran) = task.run_time() {
-            facts.push(format!("ran {}", human::span(ran)));
-        }
-        if task.eecu_seconds() > 0.0 {
-            facts.push(format!("{} EECU-h", eecu_hours(task.eecu_seconds())));
-        }
-        facts.push(format!("priority {}", task.meta.priority));
-        if task.meta.attempt > 0 {
-            facts.push(format!("attempt {}", task.meta.attempt));
-        }
-        out.push_str(&screen.indented("    ", &facts.join(" · ")));
-        for uri in task.destinations() {
-            out.push_str(&screen.indented("    → ", uri));
-        }
-        if let Some(error) = task.error() {
-            out.push_str(&screen.indented("    └ ", &error));
-        }
+    // The description wraps under itself, after id, state and progress.
+    let head = format!("{}  {} {}  ", task.id(), task.state_name(), task.progress());
+    let title = screen.indented(&head, task.description());
+    let coloured = format!(
+        "{}  {} {}  ",
+        task.id(),
+        screen.state(task.state(), task.state_name()),
+        task.progress()
+    );
+    out.push_str(&coloured);
+    out.push_str(title.get(head.len()..).unwrap_or_default());
+    let mut facts = Vec::new();
+    if !task.kind().is_empty() {
+        facts.push(task.kind().to_owned());
+    }
+    facts.push(format!(
+        "created {} ({} ago)",
+        human::short_time(task.meta.create_time),
+        human::ago(task.created())
+    ));
+    if let Some(ran) = task.run_time() {
+        facts.push(format!("ran {}", human::span(ran)));
+    }
+    if task.eecu_seconds() > 0.0 {
+        facts.push(format!("{} EECU-h", eecu_hours(task.eecu_seconds())));
+    }
+    facts.push(format!("priority {}", task.meta.priority));
+    if task.meta.attempt > 0 {
+        facts.push(format!("attempt {}", task.meta.attempt));
+    }
+    out.push_str(&screen.indented("    ", &facts.join(" · ")));
+    for uri in task.destinations() {
+        out.push_str(&screen.indented("    → ", uri));
+    }
+    if let Some(error) = task.error() {
+        out.push_str(&screen.indented("    └ ", &error));
     }
     out
 }

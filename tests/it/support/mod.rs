@@ -3,6 +3,7 @@
 pub mod foreign_grpc;
 pub mod foreign_rest;
 pub mod grpc_server;
+pub mod paced_rest;
 pub mod percent;
 pub mod ping_server;
 pub mod proxy;

@@ -20,14 +20,12 @@ use std::time::SystemTime;
 use eeops::{Client, TaskFilter};
 
 use super::args::{ReportArgs, TaskFilterArgs};
+use super::listing::LARGEST_PAGE;
 use super::since::Since;
 use super::summary::Tally;
 use super::{CliError, Context, exit};
 use html::Provenance;
 use model::{Report, Task};
-
-/// Operations asked for per page: the most Earth Engine serves.
-const PAGE_SIZE: i32 = 1000;
 
 /// Where the page goes.
 #[derive(Debug)]
@@ -127,7 +125,7 @@ async fn gather(
 ) -> Result<Report, eeops::Error> {
     let mut stream = client
         .list(parent)
-        .set_page_size(PAGE_SIZE)
+        .set_page_size(LARGEST_PAGE)
         .with_task_filter(filter)
         .operations();
     let mut report = Report::new(now);
