@@ -3,9 +3,10 @@
 //! gRPC, ten connections with more calls each than the server's stream
 //! limit, so that clients queue), in rounds, and reports for each how many
 //! were answered and how long that took, and the resident set before, at
-//! its peak and after each round (once its clients are gone). The
-//! allocator keeps freed memory for reuse, so what tells whether anything
-//! is held on to is that later rounds end where the first did.
+//! its peak and after each round (once its clients are gone). The server
+//! hands the memory it freed back to the system once it goes quiet, so the
+//! resident set after each round should be near where it started; later
+//! rounds ending higher than the first would show something held on to.
 
 use std::future::IntoFuture as _;
 use std::time::{Duration, Instant};
@@ -30,6 +31,7 @@ pub(crate) async fn run(count: usize, transport: TransportKind) {
         .await
         .expect("the emulator starts");
     let start_kib = proc_status_kib("VmRSS");
+    let start_files = open_files();
     let sampler = RssSampler::start();
     let side = match transport {
         TransportKind::Rest => "rest",
@@ -41,10 +43,16 @@ pub(crate) async fn run(count: usize, transport: TransportKind) {
         let started = Instant::now();
         let answered = round_of_waits(&emulator, count, transport).await;
         let seconds = started.elapsed().as_secs_f64();
-        // Closed connections' tasks end on their own: give them a moment.
+        // Dropped clients' connections close on their own, both ends in
+        // this process (thousands of them over REST): wait for that, then
+        // for the server's trim that follows the last one.
+        let closing = Instant::now();
+        while open_files() > start_files && closing.elapsed() < Duration::from_secs(20) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         tokio::time::sleep(Duration::from_secs(1)).await;
         after_kib.push(proc_status_kib("VmRSS"));
-        let open_files = std::fs::read_dir("/proc/self/fd").map_or(0, Iterator::count);
+        let open_files = open_files();
         metric(
             &format!("{label}_round{round}_open_files"),
             open_files as f64,
@@ -113,4 +121,10 @@ async fn round_of_waits(
         }
     }
     answered
+}
+
+/// How many files this process has open (connections count twice: both
+/// ends are here).
+fn open_files() -> usize {
+    std::fs::read_dir("/proc/self/fd").map_or(0, Iterator::count)
 }

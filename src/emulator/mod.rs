@@ -68,6 +68,7 @@ mod server;
 mod spec;
 mod state;
 mod system_parameters;
+mod trim;
 
 use auth::RequiredToken;
 pub use faults::{DEFAULT_FAULT_CODE, FAULT_DOMAIN, FAULT_REASON, Fault, FaultId, Faults};
@@ -483,6 +484,12 @@ impl Handle {
     pub fn states(&self, project: &str) -> Vec<(String, State)> {
         self.store.states(project)
     }
+
+    /// How many WaitOperation calls (over either transport) are waiting on
+    /// the server now; each stops counting as it answers.
+    pub fn waits_in_progress(&self) -> usize {
+        self.store.waits_in_progress()
+    }
 }
 
 /// A fresh random task id, for operations created without one.
@@ -496,6 +503,12 @@ impl RunningEmulator {
     /// The bound address.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// How many WaitOperation calls are waiting on the server now
+    /// ([`Handle::waits_in_progress`]).
+    pub fn waits_in_progress(&self) -> usize {
+        self.handle.waits_in_progress()
     }
 
     /// The URL clients use: `http://{address}`, with the loopback address

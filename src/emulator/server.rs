@@ -26,6 +26,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 use tonic::codegen::Service;
 
+use super::trim::Load;
+
 /// Limits that keep clients from holding the server's resources.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Limits {
@@ -98,6 +100,8 @@ pub(crate) async fn serve(
         .max_local_error_reset_streams(None);
     let builder = Arc::new(builder);
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let load = Arc::new(Load::default());
+    let trimmer = tokio::spawn(Arc::clone(&load).trim_when_quiet());
     // True while a connection waits for a slot: idle connections then close
     // to make room, as a client's pool of kept-alive connections would
     // otherwise hold every slot.
@@ -128,9 +132,9 @@ pub(crate) async fn serve(
                     Arc::clone(&builder),
                     router.clone(),
                     limits,
+                    OpenConnection::new(Arc::clone(&load), permit),
                     shedding.clone(),
                     stop.clone(),
-                    permit,
                 ));
             }
         }
@@ -149,6 +153,7 @@ pub(crate) async fn serve(
         );
         connections.shutdown().await;
     }
+    trimmer.abort();
     Ok(())
 }
 
@@ -190,22 +195,23 @@ async fn accept_within_limit(
 
 /// Serves one connection until it ends, idles for the idle timeout (or at
 /// all while `shedding`), or shutdown asks it to finish; holds its slot
-/// (`_permit`) until then. A request body must arrive within the body
+/// (`open`) until then. A request body must arrive within the body
 /// timeout.
 async fn connection(
     stream: TcpStream,
     builder: Arc<auto::Builder<TokioExecutor>>,
     router: axum::Router,
     limits: Limits,
+    open: OpenConnection,
     mut shedding: watch::Receiver<bool>,
     mut stop: watch::Receiver<bool>,
-    _permit: OwnedSemaphorePermit,
 ) {
+    let load = Arc::clone(&open.load);
     let peer = stream.peer_addr().ok();
     let (in_progress, mut activity) = watch::channel(0usize);
     let in_progress = Arc::new(in_progress);
     let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-        let counted = InProgress::start(Arc::clone(&in_progress));
+        let counted = InProgress::start(Arc::clone(&in_progress), Arc::clone(&load));
         let mut router = router.clone();
         async move {
             let request =
@@ -274,19 +280,43 @@ async fn idle(
     }
 }
 
-/// One request in progress on a connection, counted until dropped.
-struct InProgress(Arc<watch::Sender<usize>>);
+/// One request in progress on a connection, counted there and in the
+/// server's load until dropped.
+struct InProgress(Arc<watch::Sender<usize>>, Arc<Load>);
 
 impl InProgress {
-    fn start(count: Arc<watch::Sender<usize>>) -> Self {
+    fn start(count: Arc<watch::Sender<usize>>, load: Arc<Load>) -> Self {
         count.send_modify(|count| *count += 1);
-        Self(count)
+        load.request_started();
+        Self(count, load)
     }
 }
 
 impl Drop for InProgress {
     fn drop(&mut self) {
         self.0.send_modify(|count| *count -= 1);
+        self.1.request_ended();
+    }
+}
+
+/// A connection being served: it holds its slot, and counts in the
+/// server's load, until dropped (after the connection's own state, as an
+/// argument of the function that serves it).
+struct OpenConnection {
+    load: Arc<Load>,
+    _slot: OwnedSemaphorePermit,
+}
+
+impl OpenConnection {
+    fn new(load: Arc<Load>, slot: OwnedSemaphorePermit) -> Self {
+        load.connection_opened();
+        Self { load, _slot: slot }
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.load.connection_closed();
     }
 }
 

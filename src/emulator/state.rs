@@ -283,6 +283,12 @@ impl Store {
         })
     }
 
+    /// How many waits are in progress: each holds a subscription to the
+    /// changes, dropped when it answers.
+    pub(crate) fn waits_in_progress(&self) -> usize {
+        self.changes.receiver_count()
+    }
+
     /// How many operations a project has.
     pub(crate) fn count(&self, project: &str) -> usize {
         self.tables().projects.get(project).map_or(0, BTreeMap::len)

@@ -505,6 +505,8 @@ async fn thousands_of_concurrent_grpc_waits_through_ten_connections_are_all_answ
         answered += 1;
     }
     assert_eq!(answered, CONCURRENT_WAITS);
+    // Nothing of the waits is left on the server.
+    assert_eq!(emulator.waits_in_progress(), 0);
     emulator.shutdown().await?;
     Ok(())
 }
