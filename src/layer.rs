@@ -1,6 +1,6 @@
 //! Layers of your own around the HTTP requests a client sends: metrics,
 //! rate limits, logging, anything written as a tower
-//! [`Layer`](tower_layer::Layer) over an [`HttpService`].
+//! [`Layer`] over an [`HttpService`].
 //!
 //! The layers sit below retries, credentials and deadlines: they see every
 //! attempt as it goes on the wire, with its headers set (the bearer token
