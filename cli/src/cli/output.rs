@@ -2,6 +2,7 @@
 //! tab- or comma-separated lines for grep, cut and awk, proto3 JSON for
 //! programs.
 
+use eeops::json::OperationJson;
 use eeops::longrunning::Operation;
 
 use super::args::Format;
@@ -114,24 +115,21 @@ fn lines(ops: &[Operation], line: fn(&Operation) -> String) -> String {
     ops.iter().map(line).collect::<Vec<_>>().join("\n")
 }
 
-/// Pretty proto3 JSON of one operation.
+/// Pretty proto3 JSON of one operation, written straight from its type.
 pub(crate) fn json(op: &Operation) -> String {
-    pretty(&eeops::json::operation_to_json(op))
+    // Writing an operation to a string cannot fail.
+    serde_json::to_string_pretty(&OperationJson(op)).unwrap_or_default()
 }
 
 /// One operation as compact proto3 JSON, for JSON Lines.
 pub(crate) fn json_line(op: &Operation) -> String {
-    eeops::json::operation_to_json(op).to_string()
+    serde_json::to_string(&OperationJson(op)).unwrap_or_default()
 }
 
 /// Pretty proto3 JSON of a list of operations, as an array.
 pub(crate) fn json_array(operations: &[Operation]) -> String {
-    pretty(&serde_json::Value::Array(
-        operations
-            .iter()
-            .map(eeops::json::operation_to_json)
-            .collect(),
-    ))
+    let all: Vec<OperationJson> = operations.iter().map(OperationJson).collect();
+    serde_json::to_string_pretty(&all).unwrap_or_default()
 }
 
 pub(crate) fn pretty(value: &serde_json::Value) -> String {

@@ -17,7 +17,10 @@ use crate::proto::EARTH_ENGINE_METADATA_TYPE_URLS;
 use crate::proto::earthengine::OperationMetadata;
 
 const TYPE: &str = "@type";
-const EMPTY: &str = "/google.protobuf.Empty";
+/// How the type URL of `google.protobuf.Empty` ends: what most finished
+/// operations carry as their response, read and written without the
+/// descriptor pool.
+pub(super) const EMPTY: &str = "/google.protobuf.Empty";
 
 impl Read for prost_types::Any {
     fn read<'de, D: Deserializer<'de>>(reader: D, context: &Context) -> Result<Self, D::Error> {

@@ -1,11 +1,14 @@
 //! Operations written as proto3 JSON straight from their generated types:
 //! default values left out, lowerCamel names, int64 as strings, enums by
 //! name, `Any` with `@type`. Earth Engine metadata is written field by
-//! field; an `Any` of any other type goes to the descriptor-driven printer.
+//! field, and an empty `google.protobuf.Empty` (the response of most finished
+//! operations) as its `@type` alone; an `Any` of any other type goes to the
+//! descriptor-driven printer, whose descriptor pool is built on first use.
 
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
 use super::super::print::{any_to_json, float};
+use super::any::EMPTY;
 use crate::proto::EARTH_ENGINE_METADATA_TYPE_URLS;
 use crate::proto::earthengine::{
     OperationMetadata, OperationNotification, OperationStage, Severity, State,
@@ -110,8 +113,8 @@ impl<'a, T, W: Serialize, F: Fn(&'a T) -> W> Serialize for Each<'a, T, F> {
     }
 }
 
-/// An `Any`: Earth Engine metadata field by field, anything else as the
-/// descriptor-driven printer writes it.
+/// An `Any`: Earth Engine metadata field by field, an empty `Empty` as its
+/// type alone, anything else as the descriptor-driven printer writes it.
 struct AnyJson<'a>(&'a prost_types::Any);
 
 impl Serialize for AnyJson<'_> {
@@ -123,6 +126,11 @@ impl Serialize for AnyJson<'_> {
             let mut map = out.serialize_map(None)?;
             map.serialize_entry("@type", &any.type_url)?;
             metadata_fields(&mut map, &metadata)?;
+            return map.end();
+        }
+        if any.type_url.ends_with(EMPTY) && any.value.is_empty() {
+            let mut map = out.serialize_map(Some(1))?;
+            map.serialize_entry("@type", &any.type_url)?;
             return map.end();
         }
         any_to_json(any).serialize(out)
