@@ -19,6 +19,7 @@ use tracing::Instrument;
 use crate::auth::{CredentialSearch, Credentials, before};
 use crate::error::{Error, Origin, Result};
 use crate::methods::Method;
+use crate::names::check_fits_routes;
 use crate::options::{CallContext, CallOptions, append_headers};
 use crate::proto::rpc::Code;
 use crate::retry::{self, RetryPolicy};
@@ -127,8 +128,11 @@ impl Pipeline {
 
     async fn run<M: Method>(&self, request: &M, options: &CallOptions) -> Result<M::Response> {
         let resource = request.resource();
-        require_name(resource, M::RESOURCE)
-            .and_then(|()| options.check())
+        // The options first: they may hold why the name is missing.
+        options
+            .check()
+            .and_then(|()| require_name(resource, M::RESOURCE))
+            .and_then(|()| check_fits_routes(&self.routes, M::RPC, M::RESOURCE, resource))
             .map_err(|error| error.with_origin(Origin::Request))?;
         let deadline = options.timeout.map(|timeout| Instant::now() + timeout);
         let policy = options.retry.as_ref().unwrap_or(&self.retry);
@@ -218,6 +222,7 @@ impl Pipeline {
     ) -> Result<HttpPreview> {
         let resource = request.resource();
         require_name(resource, M::RESOURCE)?;
+        check_fits_routes(&self.routes, M::RPC, M::RESOURCE, resource)?;
         let merged = self.merge(options, request);
         let options = merged.as_deref().unwrap_or(&self.defaults);
         options.check()?;

@@ -8,6 +8,7 @@ use crate::call::{Pipeline, Setup};
 use crate::error::{Error, Result};
 use crate::host::is_remote_plaintext;
 use crate::layer::{BoxBody, BoxError, HttpService, Layers};
+use crate::names::{OperationName, qualify};
 use crate::options::CallOptions;
 use crate::proto::longrunning::{
     CancelOperationRequest, DeleteOperationRequest, GetOperationRequest, ListOperationsRequest,
@@ -90,6 +91,8 @@ pub enum TransportKind {
 #[derive(Clone, Debug)]
 pub struct Client {
     pipeline: Arc<Pipeline>,
+    /// Where bare task ids are completed.
+    project: Option<Arc<str>>,
 }
 
 /// Configures and builds a [`Client`].
@@ -111,6 +114,7 @@ pub struct ClientBuilder {
     proxies: Proxies,
     keep_alive: KeepAlive,
     layers: Layers,
+    project: Option<String>,
 }
 
 impl Default for ClientBuilder {
@@ -130,6 +134,7 @@ impl Default for ClientBuilder {
             proxies: Proxies::from_env(),
             keep_alive: KeepAlive::default(),
             layers: Layers::default(),
+            project: None,
         }
     }
 }
@@ -161,6 +166,16 @@ impl ClientBuilder {
     /// your own.
     pub fn with_routes(mut self, routes: Routes) -> Self {
         self.routes = Some(routes);
+        self
+    }
+
+    /// The project bare task ids belong to: every method then takes `ABC123`
+    /// for `projects/{project}/operations/ABC123` (see
+    /// [`Client::full_name`]), and [`Client::list_in_project`] lists it.
+    /// Full names are used as given. Without a project, a bare id is refused
+    /// when the call is sent.
+    pub fn with_project(mut self, project: impl Into<String>) -> Self {
+        self.project = Some(project.into()).filter(|p: &String| !p.is_empty());
         self
     }
 
@@ -336,6 +351,7 @@ impl ClientBuilder {
         })?;
         Ok(Client {
             pipeline: Arc::new(pipeline),
+            project: self.project.map(Arc::from),
         })
     }
 }
@@ -356,6 +372,7 @@ impl Client {
         });
         Client {
             pipeline: Arc::new(pipeline.expect("options without headers are valid")),
+            project: None,
         }
     }
 
@@ -370,11 +387,60 @@ impl Client {
         self.pipeline.endpoint()
     }
 
-    /// Gets the latest state of an operation by its full name.
+    /// The project bare task ids belong to, if the builder was given one.
+    pub fn project(&self) -> Option<&str> {
+        self.project.as_deref()
+    }
+
+    /// This client (sharing its connections and configuration) with bare
+    /// task ids completed in `project`, as if built with
+    /// [`ClientBuilder::with_project`].
+    pub fn in_project(&self, project: impl Into<String>) -> Client {
+        let project: String = project.into();
+        Client {
+            pipeline: self.pipeline.clone(),
+            project: Some(project).filter(|p| !p.is_empty()).map(Arc::from),
+        }
+    }
+
+    /// The full name the methods use for `id_or_name`: a bare task id (no
+    /// `/`) in the client's project, `projects/{project}/operations/{id}`;
+    /// a full name as given. Fails only for an empty name or a bare id when
+    /// the client has no project; other names are checked against the
+    /// routes when a call is sent.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> eeops::Result<()> {
+    /// let client = eeops::Client::builder()
+    ///     .with_endpoint("http://127.0.0.1:9")
+    ///     .with_project("my-project")
+    ///     .build()?;
+    /// assert_eq!(client.full_name("ABC")?, "projects/my-project/operations/ABC");
+    /// assert_eq!(client.full_name("projects/p/operations/X")?, "projects/p/operations/X");
+    /// # Ok(()) }
+    /// ```
+    pub fn full_name(&self, id_or_name: impl Into<String>) -> Result<String> {
+        let name = self.qualify(id_or_name);
+        if name.trim().is_empty() || !name.contains('/') {
+            // The same words OperationName uses for these two cases.
+            OperationName::resolve(&name, None)?;
+        }
+        Ok(name)
+    }
+
+    pub(crate) fn qualify(&self, id_or_name: impl Into<String>) -> String {
+        qualify(id_or_name.into(), self.project())
+    }
+
+    /// Gets the latest state of an operation: its full name or, with
+    /// [`ClientBuilder::with_project`], its bare task id.
     pub fn get(&self, name: impl Into<String>) -> GetOperation {
         GetOperation::new(
             self.pipeline.clone(),
-            GetOperationRequest { name: name.into() },
+            GetOperationRequest {
+                name: self.qualify(name),
+            },
         )
     }
 
@@ -390,29 +456,48 @@ impl Client {
         )
     }
 
-    /// Asks the server to cancel an operation (asynchronous, best effort).
+    /// Lists the operations of the project given to
+    /// [`ClientBuilder::with_project`] (`projects/{project}`); without one,
+    /// the call fails when sent.
+    pub fn list_in_project(&self) -> ListOperations {
+        match self.project() {
+            Some(project) => self.list(format!("projects/{project}")),
+            None => self.list("").with_options(CallOptions::invalid(
+                "no project to list: give the client one (ClientBuilder::with_project) or call list with a parent",
+            )),
+        }
+    }
+
+    /// Asks the server to cancel an operation (asynchronous, best effort);
+    /// a full name or, with a project, a bare task id.
     pub fn cancel(&self, name: impl Into<String>) -> CancelOperation {
         CancelOperation::new(
             self.pipeline.clone(),
-            CancelOperationRequest { name: name.into() },
+            CancelOperationRequest {
+                name: self.qualify(name),
+            },
         )
     }
 
-    /// Forgets an operation's result; this does not cancel it.
+    /// Forgets an operation's result; this does not cancel it. A full name
+    /// or, with a project, a bare task id.
     pub fn delete(&self, name: impl Into<String>) -> DeleteOperation {
         DeleteOperation::new(
             self.pipeline.clone(),
-            DeleteOperationRequest { name: name.into() },
+            DeleteOperationRequest {
+                name: self.qualify(name),
+            },
         )
     }
 
     /// Waits on the server until the operation is done or a timeout passes,
-    /// then returns its latest state.
+    /// then returns its latest state; a full name or, with a project, a bare
+    /// task id.
     pub fn wait(&self, name: impl Into<String>) -> WaitOperation {
         WaitOperation::new(
             self.pipeline.clone(),
             WaitOperationRequest {
-                name: name.into(),
+                name: self.qualify(name),
                 timeout: None,
             },
         )

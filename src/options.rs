@@ -74,6 +74,14 @@ impl CallOptions {
         self
     }
 
+    /// Options that fail the call with INVALID_ARGUMENT and `problem`.
+    pub(crate) fn invalid(problem: impl Into<String>) -> Self {
+        Self {
+            invalid: Some(problem.into()),
+            ..Self::default()
+        }
+    }
+
     /// Adds a request header (sent as gRPC metadata or an HTTP header).
     #[must_use]
     pub fn with_header(mut self, name: impl AsRef<str>, value: impl AsRef<str>) -> Self {

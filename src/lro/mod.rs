@@ -35,7 +35,7 @@ impl Client {
     /// Waits until the operation is done: server-side waits where they work,
     /// polling otherwise; see [`UntilDone`].
     pub fn until_done(&self, name: impl Into<String>) -> UntilDone {
-        UntilDone::new(self.clone(), name.into())
+        UntilDone::new(self.clone(), self.qualify(name))
     }
 
     /// Watches operations for changes until they are done; see [`Watch`].
@@ -44,6 +44,9 @@ impl Client {
         I: IntoIterator<Item = N>,
         N: Into<String>,
     {
-        Watch::new(self.clone(), names.into_iter().map(Into::into).collect())
+        Watch::new(
+            self.clone(),
+            names.into_iter().map(|name| self.qualify(name)).collect(),
+        )
     }
 }

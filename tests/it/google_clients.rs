@@ -61,9 +61,12 @@ async fn googles_rust_client_lists_gets_cancels_and_deletes() -> TestResult {
     );
 
     // WaitOperation has no HTTP binding: the emulator's own wait (which
-    // returns when the operation changes) says when to look again.
+    // returns when the operation changes), over gRPC, says when to look
+    // again. The generic routes let the client send names of that form.
     let waiter = eeops::Client::builder()
         .with_endpoint(emulator.endpoint())
+        .with_transport(eeops::TransportKind::Grpc)
+        .with_routes(eeops::Routes::generic())
         .with_credentials(eeops::Credentials::anonymous())
         .build()?;
     waiter

@@ -17,6 +17,7 @@ mod google_clients;
 mod grpc;
 mod hostile;
 mod layers;
+mod names;
 mod network;
 mod properties;
 mod proxy;

@@ -65,7 +65,7 @@ pub(crate) async fn run(global: &GlobalArgs) -> Result<u8, CliError> {
             .with_run_time(Duration::from_secs(120)),
     )?;
     let ctx = Context {
-        client: super::build_client(global, &emulator.endpoint())?,
+        client: super::build_client(global, &emulator.endpoint())?.in_project(&project),
         project: Some(project.clone()),
         format: Format::Table,
         explicit_format: None,

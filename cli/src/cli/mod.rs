@@ -137,21 +137,17 @@ impl Context {
             .ok_or_else(|| CliError::Usage(NO_PROJECT.into()))
     }
 
-    /// A bare task id becomes `projects/{project}/operations/{id}`; anything
-    /// with a `/` is a full name, used as given.
+    /// The full name for a task id or name, by the library's rule
+    /// ([`Client::full_name`]): a bare id in the project, a full name as
+    /// given.
     pub(crate) fn resolve(&self, id_or_name: &str) -> Result<String, CliError> {
-        if id_or_name.trim().is_empty() {
-            return Err(CliError::Usage(
-                "an empty operation id or name was given".into(),
-            ));
-        }
-        if id_or_name.contains('/') {
-            return Ok(id_or_name.to_owned());
-        }
-        Ok(format!(
-            "projects/{}/operations/{id_or_name}",
-            self.project()?
-        ))
+        self.client.full_name(id_or_name).map_err(|error| {
+            if self.project.is_none() && !id_or_name.trim().is_empty() {
+                CliError::Usage(NO_PROJECT.into())
+            } else {
+                CliError::Usage(error.message().to_owned())
+            }
+        })
     }
 
     /// Writes a result to stdout.
@@ -348,7 +344,10 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
         project = found.and_then(|credentials| credentials.quota_project().map(str::to_owned));
     }
     let ctx = Context {
-        client,
+        client: match &project {
+            Some(project) => client.in_project(project),
+            None => client,
+        },
         project,
         format: output_format(&global),
         explicit_format: global.format,

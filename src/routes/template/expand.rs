@@ -58,6 +58,28 @@ impl PathTemplate {
         Ok(out)
     }
 
+    /// Whether `value` may stand for the variable bound to `field_path`:
+    /// `Err` with the reason (the form expected, or the segment refused)
+    /// when it may not; `Ok` too when no variable is bound to it.
+    pub(crate) fn fits(&self, field_path: &str, value: &str) -> Result<(), String> {
+        let Some(variable) = self
+            .variables
+            .iter()
+            .find(|variable| variable.field_path == field_path)
+        else {
+            return Ok(());
+        };
+        let pattern = self
+            .segments
+            .get(variable.range.clone())
+            .unwrap_or_default();
+        let mut scratch = String::with_capacity(value.len() + 16);
+        match pattern {
+            [segment] if variable.single => expand_single(segment, value, &mut scratch),
+            _ => expand_multi(pattern, value, &mut scratch),
+        }
+    }
+
     /// Appends one variable's encoded value to `out`.
     fn expand_variable<'v>(
         &self,
