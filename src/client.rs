@@ -490,10 +490,15 @@ impl Client {
         )
     }
 
-    /// Waits on the server until the operation is done or a timeout passes,
-    /// then returns its latest state; a full name or, with a project, a bare
-    /// task id.
-    pub fn wait(&self, name: impl Into<String>) -> WaitOperation {
+    /// One server-side WaitOperation call: the server answers when the
+    /// operation is done **or** when its wait ends, whichever is first, so
+    /// the operation returned may still be running. Its wait is at most
+    /// [`WaitOperation::set_server_wait`] and always ends inside the call's
+    /// deadline ([`WaitOperation::with_timeout`]). To wait until the
+    /// operation is done, use [`Client::until_done`].
+    ///
+    /// A full name or, with a project, a bare task id.
+    pub fn wait_once(&self, name: impl Into<String>) -> WaitOperation {
         WaitOperation::new(
             self.pipeline.clone(),
             WaitOperationRequest {
@@ -501,6 +506,17 @@ impl Client {
                 timeout: None,
             },
         )
+    }
+
+    /// The old name of [`Client::wait_once`], which may return before the
+    /// operation is done.
+    #[deprecated(
+        since = "0.2.0",
+        note = "one server-side wait that may return before the operation is done is now \
+                `wait_once`; to wait until it is done, use `until_done`"
+    )]
+    pub fn wait(&self, name: impl Into<String>) -> WaitOperation {
+        self.wait_once(name)
     }
 
     /// The credentials calls are made with: those given to the builder, or

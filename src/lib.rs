@@ -36,8 +36,9 @@
 //!     println!("{} {}", operation.id(), operation.state());
 //! }
 //!
-//! // Block on the server until the task is done.
-//! let done = client.wait(&name).set_timeout(Duration::from_secs(10)).await?;
+//! // Wait until the task is done: server-side waits where the server has
+//! // them, polls where not; DEADLINE_EXCEEDED if 30 s pass first.
+//! let done = client.until_done(&name).with_timeout(Duration::from_secs(30)).await?;
 //! assert!(done.done);
 //! assert_eq!(done.state(), State::Succeeded);
 //!

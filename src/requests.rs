@@ -143,10 +143,10 @@ plain_request_builder!(
 );
 
 plain_request_builder!(
-    /// `WaitOperation`: blocks on the server until the operation is done or
-    /// the wait timeout passes, then returns the latest state (done or not).
-    /// The preview shows the wait timeout as set, before it is fitted to the
-    /// deadline.
+    /// `WaitOperation`, once (see [`Client::wait_once`](crate::Client::wait_once)):
+    /// the server answers when the operation is done or when its wait ends,
+    /// so the operation returned may not be done. The preview shows the
+    /// server wait as set, before it is fitted to the deadline.
     WaitOperation(WaitOperationRequest) -> Operation
 );
 
@@ -221,12 +221,22 @@ impl ListOperations {
 }
 
 impl WaitOperation {
-    /// The longest time the server should wait. Without one, the server
+    /// How long the server may wait for the operation to be done before it
+    /// answers anyway (the request's `timeout` field). Unset, the server
     /// waits for as long as the call's deadline allows. Either way the wait
-    /// is kept inside the call's deadline; when no call timeout was set, the
-    /// deadline is stretched to fit the wait.
-    pub fn set_timeout(mut self, timeout: Duration) -> Self {
-        self.call.request.timeout = Some(proto_duration(timeout));
+    /// is fitted inside the call's deadline ([`Self::with_timeout`]); when
+    /// no call timeout was set, the deadline is stretched to fit the wait.
+    pub fn set_server_wait(mut self, wait: Duration) -> Self {
+        self.call.request.timeout = Some(proto_duration(wait));
         self
+    }
+
+    /// The old name of [`Self::set_server_wait`].
+    #[deprecated(
+        since = "0.2.0",
+        note = "the server's wait is `set_server_wait`; the call's deadline is `with_timeout`"
+    )]
+    pub fn set_timeout(self, wait: Duration) -> Self {
+        self.set_server_wait(wait)
     }
 }

@@ -107,8 +107,8 @@ async fn round_of_waits(
     let mut waits = tokio::task::JoinSet::new();
     for i in 0..count {
         let wait = clients[i % CONNECTIONS]
-            .wait(names[i % names.len()].clone())
-            .set_timeout(Duration::from_secs(60));
+            .wait_once(names[i % names.len()].clone())
+            .set_server_wait(Duration::from_secs(60));
         waits.spawn(wait.into_future());
     }
     let mut answered = 0;

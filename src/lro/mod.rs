@@ -32,8 +32,10 @@ pub use watch::{Change, Watch, WatchStream};
 use crate::client::Client;
 
 impl Client {
-    /// Waits until the operation is done: server-side waits where they work,
-    /// polling otherwise; see [`UntilDone`].
+    /// Waits until the operation is done (or [`UntilDone::with_timeout`]
+    /// passes): server-side waits where they work, polling otherwise; see
+    /// [`UntilDone`]. For one server-side wait that may return earlier, see
+    /// [`Client::wait_once`].
     pub fn until_done(&self, name: impl Into<String>) -> UntilDone {
         UntilDone::new(self.clone(), self.qualify(name))
     }

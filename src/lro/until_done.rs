@@ -13,12 +13,48 @@ use crate::proto::rpc::Code;
 use crate::retry::is_transient;
 
 /// Waits until one operation is done; see [`Client::until_done`].
+///
+/// It returns only when the operation is done (succeeded, failed or
+/// cancelled: the done operation), or with DEADLINE_EXCEEDED when
+/// [`UntilDone::with_timeout`] passes first (naming the state it was left
+/// in), or with an error that waiting cannot get past (not found,
+/// permission denied, ...). Transient errors and server-side waits that end
+/// early are waited through. Without a timeout it waits as long as it
+/// takes; dropping the future stops it.
+///
+/// ```
+/// use std::time::Duration;
+/// use eeops::emulator::{Emulator, OperationSpec};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> eeops::Result<()> {
+/// let emulator = Emulator::builder().start("127.0.0.1:0").await?;
+/// let client = eeops::Client::builder()
+///     .with_endpoint(emulator.endpoint())
+///     .with_credentials(eeops::Credentials::anonymous())
+///     .with_project("my-project")
+///     .build()?;
+/// emulator.create(OperationSpec::new("my-project").with_id("QUICK").with_run_time(Duration::from_millis(100)))?;
+/// emulator.create(OperationSpec::new("my-project").with_id("FOREVER").with_queue_time(Duration::ZERO).running_until_cancelled())?;
+///
+/// let done = client.until_done("QUICK").with_timeout(Duration::from_secs(30)).await?;
+/// assert!(done.done);
+///
+/// let late = client.until_done("FOREVER").with_timeout(Duration::from_millis(300)).await;
+/// let error = late.expect_err("it never ends");
+/// assert_eq!(error.code(), eeops::rpc::Code::DeadlineExceeded);
+/// assert!(error.message().contains("RUNNING"), "{error}");
+/// # emulator.shutdown().await?;
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug)]
 #[must_use = "nothing happens until it is sent or awaited"]
 pub struct UntilDone {
     client: Client,
     name: String,
     policy: PollingPolicy,
+    /// Set by `with_timeout`; else the policy's time limit.
+    timeout: Option<Duration>,
     cancel_on_give_up: bool,
 }
 
@@ -28,6 +64,7 @@ impl UntilDone {
             client,
             name,
             policy: PollingPolicy::default(),
+            timeout: None,
             cancel_on_give_up: false,
         }
     }
@@ -35,6 +72,15 @@ impl UntilDone {
     /// The polling policy (intervals, time limit).
     pub fn with_polling(mut self, policy: PollingPolicy) -> Self {
         self.policy = policy;
+        self
+    }
+
+    /// The longest time to wait in all: when it passes with the operation
+    /// not done, the wait ends with DEADLINE_EXCEEDED. Each call made on the
+    /// way (server-side waits, polls) ends inside it. Overrides the polling
+    /// policy's time limit; none unless set.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
         self
     }
 
@@ -51,32 +97,53 @@ impl UntilDone {
             client,
             name,
             policy,
+            timeout,
             cancel_on_give_up,
         } = self;
-        let deadline = policy.time_limit.map(|limit| Instant::now() + limit);
+        let limit = timeout.or(policy.time_limit);
+        let deadline = limit.map(|limit| Instant::now() + limit);
         let mut server_waits = true;
         let mut interval = policy.initial_interval;
         let mut latest: Option<Operation> = None;
         loop {
             let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             if remaining.is_some_and(|r| r.is_zero()) {
+                let limit = limit.unwrap_or_default();
                 return Err(
-                    give_up(&client, &name, &policy, latest.as_ref(), cancel_on_give_up).await,
+                    give_up(&client, &name, limit, latest.as_ref(), cancel_on_give_up).await,
                 );
             }
             let started = Instant::now();
-            let answer = if server_waits {
-                let wait = policy.server_wait.min(remaining.unwrap_or(Duration::MAX));
-                // The call ends shortly after the server's wait should: a
-                // connection that went silent is given up by then.
-                client
-                    .wait(&name)
-                    .set_timeout(wait)
-                    .with_timeout(wait + reply_allowance(wait))
-                    .send()
-                    .await
-            } else {
-                client.get(&name).send().await
+            let call = async {
+                if server_waits {
+                    // Room is left inside the deadline for the server's
+                    // reply, so that a wait that ends undone still reports
+                    // the state it saw.
+                    let wait = match remaining {
+                        Some(remaining) => policy
+                            .server_wait
+                            .min(remaining.saturating_sub(reply_allowance(remaining))),
+                        None => policy.server_wait,
+                    };
+                    // The call ends shortly after the server's wait should:
+                    // a connection that went silent is given up by then.
+                    client
+                        .wait_once(&name)
+                        .set_server_wait(wait)
+                        .with_timeout(wait + reply_allowance(wait))
+                        .send()
+                        .await
+                } else {
+                    client.get(&name).send().await
+                }
+            };
+            // No call outlives the deadline; the loop's top gives up.
+            let answer = match deadline {
+                Some(deadline) => match tokio::time::timeout_at(deadline, call).await {
+                    Ok(answer) => answer,
+                    Err(_) => continue,
+                },
+                None => call.await,
             };
             let pause = match answer {
                 Ok(operation) if operation.done => return Ok(operation),
@@ -124,12 +191,11 @@ fn reply_allowance(wait: Duration) -> Duration {
 async fn give_up(
     client: &Client,
     name: &str,
-    policy: &PollingPolicy,
+    limit: Duration,
     latest: Option<&Operation>,
     cancel: bool,
 ) -> Error {
     let state = latest.map_or("not yet seen", |op| op.state().as_str_name());
-    let limit = policy.time_limit.unwrap_or_default();
     let mut message = format!("gave up waiting for {name} after {limit:?}: it is {state}");
     if cancel {
         match client.cancel(name).await {

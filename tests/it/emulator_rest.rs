@@ -746,8 +746,8 @@ async fn grpc_and_rest_share_one_port_and_one_state() -> TestResult {
     let cancelled = rest.post(&format!("/v1/{name}:cancel"), "").await?;
     assert_eq!(cancelled.status, 200);
     let done = client
-        .wait(&name)
-        .set_timeout(Duration::from_secs(30))
+        .wait_once(&name)
+        .set_server_wait(Duration::from_secs(30))
         .await?;
     assert!(done.done);
     assert_eq!(done.state(), eeops::earthengine::State::Cancelled);

@@ -70,8 +70,8 @@ async fn googles_rust_client_lists_gets_cancels_and_deletes() -> TestResult {
         .with_credentials(eeops::Credentials::anonymous())
         .build()?;
     waiter
-        .wait(&finished)
-        .set_timeout(Duration::from_secs(30))
+        .wait_once(&finished)
+        .set_server_wait(Duration::from_secs(30))
         .await?;
     let done = client.get_operation().set_name(&finished).send().await?;
     assert!(done.done);
@@ -79,8 +79,8 @@ async fn googles_rust_client_lists_gets_cancels_and_deletes() -> TestResult {
 
     client.cancel_operation().set_name(&running).send().await?;
     waiter
-        .wait(&running)
-        .set_timeout(Duration::from_secs(30))
+        .wait_once(&running)
+        .set_server_wait(Duration::from_secs(30))
         .await?;
     let cancelled = client.get_operation().set_name(&running).send().await?;
     assert!(cancelled.done);

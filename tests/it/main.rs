@@ -31,3 +31,4 @@ mod support;
 mod tls;
 mod token_server_selftest;
 mod tracing_spans;
+mod until_done;

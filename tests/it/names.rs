@@ -97,7 +97,7 @@ async fn a_name_that_fits_no_route_gets_the_same_error_on_every_transport() -> T
                 client.get(name).await.expect_err(name),
                 client.cancel(name).await.expect_err(name),
                 client.delete(name).await.expect_err(name),
-                client.wait(name).await.expect_err(name),
+                client.wait_once(name).await.expect_err(name),
                 client.until_done(name).await.expect_err(name),
             ] {
                 assert_eq!(error.code(), Code::InvalidArgument, "{transport:?} {error}");

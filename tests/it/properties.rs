@@ -177,7 +177,7 @@ proptest! {
             prop_assert_eq!(cancel.method.as_str(), "POST");
             prop_assert_eq!(decoded_segments(&cancel.url, Some("cancel"))?, (want.clone(), None));
             prop_assert_eq!(cancel.body.as_deref(), Some("{}"));
-            let wait = client.wait(&name).http_preview().map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let wait = client.wait_once(&name).http_preview().map_err(|e| TestCaseError::fail(e.to_string()))?;
             prop_assert_eq!(decoded_segments(&wait.url, Some("wait"))?.0, want);
             let mut parent = expected(version, &format!("projects/{project}"));
             parent.push("operations".to_owned());
@@ -196,7 +196,7 @@ proptest! {
                 (client.get(&name).http_preview(), None),
                 (client.delete(&name).http_preview(), None),
                 (client.cancel(&name).http_preview(), Some("cancel")),
-                (client.wait(&name).http_preview(), Some("wait")),
+                (client.wait_once(&name).http_preview(), Some("wait")),
             ];
             for (preview, verb) in calls {
                 if let Ok(preview) = preview {
@@ -229,7 +229,7 @@ proptest! {
             prop_assert!(client.get(&name).http_preview().is_err(), "{:?}", name);
             prop_assert!(client.cancel(&name).http_preview().is_err(), "{:?}", name);
             prop_assert!(client.delete(&name).http_preview().is_err(), "{:?}", name);
-            prop_assert!(client.wait(&name).http_preview().is_err(), "{:?}", name);
+            prop_assert!(client.wait_once(&name).http_preview().is_err(), "{:?}", name);
         }
     }
 

@@ -171,8 +171,8 @@ async fn cancel_ends_cancelled_with_code_1_and_repeated_cancel_changes_nothing(
         State::Cancelling | State::Cancelled
     ));
     let done = client
-        .wait(&name)
-        .set_timeout(Duration::from_secs(10))
+        .wait_once(&name)
+        .set_server_wait(Duration::from_secs(10))
         .await?;
     assert!(done.done);
     assert_eq!(done.state(), State::Cancelled);
@@ -231,16 +231,16 @@ async fn wait_with_a_short_timeout_returns_a_live_operation_not_done(
     let (emulator, client) = start(kind).await?;
     let live = emulator.create(OperationSpec::new("p").running_until_cancelled())?;
     let op = client
-        .wait(&live)
-        .set_timeout(Duration::from_millis(200))
+        .wait_once(&live)
+        .set_server_wait(Duration::from_millis(200))
         .await?;
     assert!(!op.done);
     assert_eq!(op.state(), State::Running);
     let quick =
         emulator.create(OperationSpec::new("p").with_run_time(Duration::from_millis(300)))?;
     let finished = client
-        .wait(&quick)
-        .set_timeout(Duration::from_secs(20))
+        .wait_once(&quick)
+        .set_server_wait(Duration::from_secs(20))
         .await?;
     assert!(finished.done);
     assert_eq!(finished.state(), State::Succeeded);
@@ -273,8 +273,8 @@ async fn lifecycle_sets_times_progress_and_failure(kind: TransportKind) -> TestR
             .failing_with(Code::ResourceExhausted, "Computation timed out."),
     )?;
     let failed = client
-        .wait(&failing)
-        .set_timeout(Duration::from_secs(20))
+        .wait_once(&failing)
+        .set_server_wait(Duration::from_secs(20))
         .await?;
     assert_eq!(failed.state(), State::Failed);
     let error = failed.error().expect("a failed operation has an error");
@@ -471,7 +471,7 @@ async fn a_wait_stays_inside_the_call_deadline(kind: TransportKind) -> TestResul
     // No wait timeout: the server-side wait is fitted inside the 3 s call
     // (the room left for the reply is generous, for loaded machines).
     let op = client
-        .wait(&live)
+        .wait_once(&live)
         .with_timeout(Duration::from_secs(3))
         .await?;
     assert!(!op.done);

@@ -494,8 +494,8 @@ async fn thousands_of_concurrent_grpc_waits_through_ten_connections_are_all_answ
     let mut waits = tokio::task::JoinSet::new();
     for i in 0..CONCURRENT_WAITS {
         let wait = clients[i % clients.len()]
-            .wait(names[i % names.len()].clone())
-            .set_timeout(Duration::from_secs(60));
+            .wait_once(names[i % names.len()].clone())
+            .set_server_wait(Duration::from_secs(60));
         waits.spawn(wait.into_future());
     }
     let mut answered = 0;

@@ -265,7 +265,12 @@ pub(crate) async fn dry_run(ctx: &Context, command: Command) -> Result<u8, CliEr
             .collect::<Result<Vec<_>, _>>()?,
         Command::Wait(args) => resolve_all(&args.ids_or_names)?
             .into_iter()
-            .map(|name| ctx.client.wait(name).set_timeout(WAIT_STEP).http_preview())
+            .map(|name| {
+                ctx.client
+                    .wait_once(name)
+                    .set_server_wait(WAIT_STEP)
+                    .http_preview()
+            })
             .collect::<Result<Vec<_>, _>>()?,
         Command::Watch(args) => resolve_all(&args.ids_or_names)?
             .into_iter()

@@ -209,8 +209,8 @@ async fn wait_with_progress(
     loop {
         let operation = ctx
             .client
-            .wait(name)
-            .set_timeout(Duration::from_millis(400))
+            .wait_once(name)
+            .set_server_wait(Duration::from_millis(400))
             .await?;
         let fraction = operation
             .earth_engine_metadata()
