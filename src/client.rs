@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::auth::{CredentialSearch, Credentials};
+use crate::auth::{CredentialSearch, Credentials, TokenSource};
 use crate::call::{Pipeline, Setup};
 use crate::error::{Error, Result};
 use crate::host::is_remote_plaintext;
@@ -185,6 +185,15 @@ impl ClientBuilder {
     pub fn with_credentials(mut self, credentials: Credentials) -> Self {
         self.credentials = Some(credentials);
         self
+    }
+
+    /// Calls with tokens from a source of the application's own (workload
+    /// identity, impersonation, a vault): shorthand for
+    /// [`with_credentials`](Self::with_credentials) with
+    /// [`Credentials::from_token_source`]. See [`TokenSource`] for how
+    /// its tokens are cached and refreshed.
+    pub fn with_token_source(self, source: impl TokenSource) -> Self {
+        self.with_credentials(Credentials::from_token_source(source))
     }
 
     /// How credentials are found when none are given (see

@@ -268,7 +268,10 @@ pub mod emulator;
 #[doc(hidden)]
 pub mod fuzzing;
 
-pub use auth::{CredentialSearch, Credentials, GOOGLE_TOKEN_URI, SCOPES};
+pub use auth::{
+    AccessToken, CredentialSearch, Credentials, GOOGLE_TOKEN_URI, SCOPES, TokenSource,
+    TokenSourceError,
+};
 pub use client::{
     Client, ClientBuilder, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, EARTH_ENGINE_ENDPOINT,
     TransportKind,

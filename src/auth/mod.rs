@@ -23,12 +23,15 @@ mod cache;
 mod discover;
 mod oauth;
 mod service_account;
+mod token_source;
 
 use cache::{Fetched, TokenCache};
 pub use discover::CredentialSearch;
 pub use oauth::GOOGLE_TOKEN_URI;
 use oauth::RefreshTokenGrant;
 use service_account::ServiceAccountGrant;
+pub use token_source::{AccessToken, TokenSource, TokenSourceError};
+use token_source::{ErasedTokenSource, fetch_from};
 
 /// The OAuth scopes every token is requested with.
 pub const SCOPES: [&str; 2] = [
@@ -100,6 +103,8 @@ enum Source {
     Provider(Arc<dyn gcp_auth::TokenProvider>),
     ServiceAccount(Box<ServiceAccountGrant>),
     RefreshToken(Box<RefreshTokenGrant>),
+    /// The application's own [`TokenSource`].
+    Custom(Arc<dyn ErasedTokenSource>),
 }
 
 impl std::fmt::Debug for Credentials {
@@ -198,6 +203,14 @@ impl Credentials {
         ))
     }
 
+    /// Tokens from a source of the application's own (see
+    /// [`TokenSource`]): cached, refreshed before they expire and when the
+    /// server refuses one, each fetch bounded by the call's deadline.
+    pub fn from_token_source(source: impl TokenSource) -> Self {
+        let description = format!("token source {}", source.name());
+        Self::with_source(Source::Custom(Arc::new(source)), description, None)
+    }
+
     /// Application Default Credentials through gcp_auth: a key named by
     /// `GOOGLE_APPLICATION_CREDENTIALS`, the gcloud ADC file, the metadata
     /// server, the gcloud CLI.
@@ -293,7 +306,10 @@ impl Credentials {
     pub(crate) fn can_refresh(&self) -> bool {
         matches!(
             self.inner.source,
-            Source::Provider(_) | Source::ServiceAccount(_) | Source::RefreshToken(_)
+            Source::Provider(_)
+                | Source::ServiceAccount(_)
+                | Source::RefreshToken(_)
+                | Source::Custom(_)
         )
     }
 
@@ -344,6 +360,9 @@ impl Credentials {
                 Source::RefreshToken(grant) => grant.fetch().await,
                 Source::ServiceAccount(grant) => grant.fetch().await,
                 Source::Provider(provider) => self.token_from_provider(provider.as_ref()).await,
+                Source::Custom(source) => {
+                    fetch_from(source.as_ref(), &self.inner.description).await
+                }
             }
         };
         self.inner

@@ -31,4 +31,5 @@ mod support;
 mod tls;
 mod token_server_selftest;
 mod tracing_spans;
+mod token_source;
 mod until_done;
