@@ -8,6 +8,7 @@ use crate::call::{Pipeline, Setup};
 use crate::error::{Error, Result};
 use crate::host::is_remote_plaintext;
 use crate::layer::{BoxBody, BoxError, HttpService, Layers};
+use crate::http::{Tls, config_trusting, roots_from_pem};
 use crate::names::{OperationName, qualify};
 use crate::options::CallOptions;
 use crate::proto::longrunning::{
@@ -115,6 +116,43 @@ pub struct ClientBuilder {
     keep_alive: KeepAlive,
     layers: Layers,
     project: Option<String>,
+    tls: TlsChoice,
+}
+
+/// What `https://` connections trust, as the builder was told.
+#[derive(Clone, Default)]
+enum TlsChoice {
+    /// The system's roots (`SSL_CERT_FILE`, `SSL_CERT_DIR` included).
+    #[default]
+    System,
+    /// Only the certificates in this PEM text (read at `build()`).
+    RootsPem(Vec<u8>),
+    /// Only these roots.
+    Roots(rustls::RootCertStore),
+    /// The user's whole configuration.
+    Config(Box<rustls::ClientConfig>),
+}
+
+impl std::fmt::Debug for TlsChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TlsChoice::System => f.write_str("system roots"),
+            TlsChoice::RootsPem(pem) => write!(f, "roots from {} bytes of PEM", pem.len()),
+            TlsChoice::Roots(roots) => write!(f, "{} roots", roots.len()),
+            TlsChoice::Config(_) => f.write_str("a TLS configuration"),
+        }
+    }
+}
+
+impl TlsChoice {
+    fn resolve(self) -> Result<Tls> {
+        Ok(match self {
+            TlsChoice::System => Tls::system(),
+            TlsChoice::RootsPem(pem) => Tls::from_config(config_trusting(roots_from_pem(&pem)?)?),
+            TlsChoice::Roots(roots) => Tls::from_config(config_trusting(roots)?),
+            TlsChoice::Config(config) => Tls::from_config(*config),
+        })
+    }
 }
 
 impl Default for ClientBuilder {
@@ -135,6 +173,7 @@ impl Default for ClientBuilder {
             keep_alive: KeepAlive::default(),
             layers: Layers::default(),
             project: None,
+            tls: TlsChoice::System,
         }
     }
 }
@@ -163,7 +202,11 @@ impl ClientBuilder {
 
     /// The REST routes, such as [`Routes::generic`] for services that use
     /// the bindings of `google/longrunning/operations.proto`, or bindings of
-    /// your own.
+    /// your own; Earth Engine's unless set. They also say which names a
+    /// call may send, over either transport: a name that fits none of an
+    /// RPC's bindings is refused with INVALID_ARGUMENT before it is sent
+    /// (an RPC without bindings is not checked). A gRPC client of a service
+    /// whose names are `operations/{id}` takes [`Routes::generic`].
     pub fn with_routes(mut self, routes: Routes) -> Self {
         self.routes = Some(routes);
         self
@@ -264,6 +307,39 @@ impl ClientBuilder {
         self
     }
 
+    /// Trusts only the root certificates in `pem` (one or more
+    /// `-----BEGIN CERTIFICATE-----` blocks) for `https://` endpoints, over
+    /// both transports, instead of the system's: for a private certificate
+    /// authority. Text without a certificate, or with one that cannot be
+    /// read, fails `build()` with INVALID_ARGUMENT. Without this (or
+    /// [`with_root_certificates`](Self::with_root_certificates) or
+    /// [`with_tls_config`](Self::with_tls_config)), the system's roots are
+    /// trusted, which `SSL_CERT_FILE` and `SSL_CERT_DIR` replace.
+    pub fn with_root_certificates_pem(mut self, pem: impl AsRef<[u8]>) -> Self {
+        self.tls = TlsChoice::RootsPem(pem.as_ref().to_vec());
+        self
+    }
+
+    /// Trusts only `roots` for `https://` endpoints, over both transports.
+    pub fn with_root_certificates(mut self, roots: rustls::RootCertStore) -> Self {
+        self.tls = TlsChoice::Roots(roots);
+        self
+    }
+
+    /// The whole TLS client configuration of `https://` connections, over
+    /// both transports: roots, client certificates, protocol versions,
+    /// crypto provider. Its ALPN protocols are replaced by the HTTP
+    /// versions each transport speaks (HTTP/2 for gRPC; HTTP/2 and 1.1 for
+    /// REST). The last of this, [`with_root_certificates`] and
+    /// [`with_root_certificates_pem`] wins.
+    ///
+    /// [`with_root_certificates`]: Self::with_root_certificates
+    /// [`with_root_certificates_pem`]: Self::with_root_certificates_pem
+    pub fn with_tls_config(mut self, config: rustls::ClientConfig) -> Self {
+        self.tls = TlsChoice::Config(Box::new(config));
+        self
+    }
+
     /// gRPC keep-alive: a connection that has received nothing for
     /// `interval` while calls are in flight is pinged, and dropped if the
     /// ping is not answered within `timeout`. Defaults: 5 minutes (the most
@@ -339,10 +415,12 @@ impl ClientBuilder {
             .transport
             .unwrap_or_else(|| default_transport(&self.endpoint));
         let proxy = self.proxies.route(&self.endpoint)?;
+        let tls = self.tls.resolve()?;
         let (endpoint, limit) = (self.endpoint.as_str(), self.max_response_bytes);
         let layers = &self.layers;
-        let grpc = |proxy| GrpcTransport::new(endpoint, limit, proxy, self.keep_alive, layers);
-        let rest = |proxy| RestTransport::new(endpoint, routes.clone(), limit, proxy, layers);
+        let grpc =
+            |proxy| GrpcTransport::new(endpoint, limit, proxy, self.keep_alive, layers, &tls);
+        let rest = |proxy| RestTransport::new(endpoint, routes.clone(), limit, proxy, layers, &tls);
         let transport: Box<dyn Transport> = match kind {
             TransportKind::Grpc => Box::new(grpc(proxy)?),
             TransportKind::Rest => Box::new(rest(proxy)?),

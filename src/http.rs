@@ -3,6 +3,7 @@
 //! through a proxy when one applies. The REST transport and the OAuth token
 //! exchange both use it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -76,6 +77,74 @@ pub(crate) fn require_runtime() -> Result<()> {
     }
 }
 
+/// What `https://` connections trust and how they speak TLS: the system's
+/// root certificates (`SSL_CERT_FILE` and `SSL_CERT_DIR` included) unless a
+/// configuration of the user's is given. Cheap to clone.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Tls(Option<Arc<rustls::ClientConfig>>);
+
+impl Tls {
+    /// The system's roots.
+    pub(crate) fn system() -> Self {
+        Self(None)
+    }
+
+    /// `config` as given, but for its ALPN protocols: each transport offers
+    /// the HTTP versions it speaks.
+    pub(crate) fn from_config(mut config: rustls::ClientConfig) -> Self {
+        config.alpn_protocols.clear();
+        Self(Some(Arc::new(config)))
+    }
+
+    /// The connector builder for a client of `https://` (`secure`) or
+    /// `http://` endpoints.
+    pub(crate) fn connector(
+        &self,
+        secure: bool,
+    ) -> hyper_rustls::HttpsConnectorBuilder<WantsSchemes> {
+        match (&self.0, secure) {
+            (_, false) => tls_without_roots(),
+            (None, true) => tls_with_system_roots(),
+            (Some(config), true) => {
+                hyper_rustls::HttpsConnectorBuilder::new().with_tls_config((**config).clone())
+            }
+        }
+    }
+}
+
+/// A TLS configuration trusting only `roots`, with the crypto this crate
+/// builds (ring), whatever provider the process has installed.
+pub(crate) fn config_trusting(roots: rustls::RootCertStore) -> Result<rustls::ClientConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::new(Code::InvalidArgument, format!("TLS configuration: {e}")))?;
+    Ok(config.with_root_certificates(roots).with_no_client_auth())
+}
+
+/// The certificates in PEM text, as roots; refuses text with none, or with
+/// a certificate that cannot be read or trusted, saying which.
+pub(crate) fn roots_from_pem(pem: &[u8]) -> Result<rustls::RootCertStore> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let invalid =
+        |why: String| Error::new(Code::InvalidArgument, format!("root certificates: {why}"));
+    let mut roots = rustls::RootCertStore::empty();
+    for (index, certificate) in CertificateDer::pem_slice_iter(pem).enumerate() {
+        let certificate = certificate
+            .map_err(|e| invalid(format!("certificate {} is not valid PEM: {e}", index + 1)))?;
+        roots
+            .add(certificate)
+            .map_err(|e| invalid(format!("certificate {} cannot be trusted: {e}", index + 1)))?;
+    }
+    if roots.is_empty() {
+        return Err(invalid(
+            "no certificate found (expected PEM blocks: -----BEGIN CERTIFICATE-----)".to_owned(),
+        ));
+    }
+    Ok(roots)
+}
+
 /// A TLS connector builder trusting the system's root certificates.
 pub(crate) fn tls_with_system_roots() -> hyper_rustls::HttpsConnectorBuilder<WantsSchemes> {
     // Without system roots, https calls fail with a TLS error that says so;
@@ -100,22 +169,17 @@ pub(crate) fn is_https(url: &str) -> bool {
         .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"))
 }
 
-/// Builds the client for `https://` endpoints (`secure`, trusting the
-/// system's roots) or `http://` ones (reading no certificates, which takes
+/// Builds the client for `https://` endpoints (`secure`, with `tls`) or `http://` ones (reading no certificates, which takes
 /// longer than everything else a command does before its first request),
 /// connecting through `proxy` when given; must run inside a Tokio runtime.
-pub(crate) fn client<B>(secure: bool, proxy: Option<Route>) -> HttpClient<B>
+pub(crate) fn client<B>(secure: bool, tls: &Tls, proxy: Option<Route>) -> HttpClient<B>
 where
     B: hyper::body::Body + Send + Unpin + 'static,
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let builder = if secure {
-        tls_with_system_roots()
-    } else {
-        tls_without_roots()
-    };
-    let connector = builder
+    let connector = tls
+        .connector(secure)
         .https_or_http()
         .enable_all_versions()
         .wrap_connector(tcp_connector(Duration::from_secs(20), proxy));

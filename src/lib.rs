@@ -293,6 +293,11 @@ pub use task::Task;
 pub use task_filter::TaskFilter;
 pub use transport::rest::HttpPreview;
 
+/// The TLS library whose types [`ClientBuilder::with_tls_config`] and
+/// [`ClientBuilder::with_root_certificates`] take, at the version this
+/// crate builds with.
+pub use rustls;
+
 /// The README's examples are compiled as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -70,8 +70,13 @@ impl TokenEndpoint {
                     .proxies
                     .route(&self.uri)
                     .map_err(|e| failure(&format_args!("cannot be reached: {}", e.message())))?;
-                self.http
-                    .get_or_init(|| client(crate::http::is_https(&self.uri), proxy))
+                self.http.get_or_init(|| {
+                    client(
+                        crate::http::is_https(&self.uri),
+                        &crate::http::Tls::system(),
+                        proxy,
+                    )
+                })
             }
         };
         // The innermost cause (a refused connection, a proxy's refusal) says

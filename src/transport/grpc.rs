@@ -45,6 +45,7 @@ impl GrpcTransport {
         proxy: Option<crate::proxy::Route>,
         keep_alive: KeepAlive,
         layers: &Layers,
+        tls: &crate::http::Tls,
     ) -> Result<Self> {
         let invalid = |why: String| Error::local(Origin::Request, Code::InvalidArgument, why);
         let endpoint::Origin {
@@ -72,6 +73,7 @@ impl GrpcTransport {
             keep_alive,
             max_response_bytes,
             layers,
+            tls,
         );
         Ok(Self {
             client: OperationsClient::with_origin(channel, origin)
@@ -446,8 +448,15 @@ mod tests {
             "https://host",
         ] {
             assert!(
-                GrpcTransport::new(good, 1024, None, KeepAlive::default(), &Layers::default())
-                    .is_ok(),
+                GrpcTransport::new(
+                    good,
+                    1024,
+                    None,
+                    KeepAlive::default(),
+                    &Layers::default(),
+                    &crate::http::Tls::system()
+                )
+                .is_ok(),
                 "{good}"
             );
         }
@@ -458,9 +467,15 @@ mod tests {
             "http://host/prefix",
             "http://host/?a=1",
         ] {
-            let error =
-                GrpcTransport::new(bad, 1024, None, KeepAlive::default(), &Layers::default())
-                    .expect_err("not a gRPC endpoint");
+            let error = GrpcTransport::new(
+                bad,
+                1024,
+                None,
+                KeepAlive::default(),
+                &Layers::default(),
+                &crate::http::Tls::system(),
+            )
+            .expect_err("not a gRPC endpoint");
             assert_eq!(error.code(), Code::InvalidArgument, "{bad}");
         }
     }

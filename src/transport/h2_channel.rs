@@ -174,8 +174,7 @@ impl std::fmt::Debug for H2Channel {
 
 impl H2Channel {
     /// A channel to `origin` (`http://` for plaintext HTTP/2, `https://` for
-    /// TLS with the system's root certificates and HTTP/2 negotiated by
-    /// ALPN), through `proxy` when given; nothing is connected yet.
+    /// TLS by `tls` and HTTP/2 negotiated by ALPN), through `proxy` when given; nothing is connected yet.
     pub(crate) fn new(
         origin: Uri,
         user_agent: HeaderValue,
@@ -183,13 +182,10 @@ impl H2Channel {
         keep_alive: KeepAlive,
         max_message_bytes: usize,
         layers: &Layers,
+        tls: &crate::http::Tls,
     ) -> Self {
         let tcp = crate::http::tcp_connector(CONNECT_TIMEOUT, proxy);
-        let tls = if origin.scheme_str() == Some("https") {
-            crate::http::tls_with_system_roots()
-        } else {
-            crate::http::tls_without_roots()
-        };
+        let tls = tls.connector(origin.scheme_str() == Some("https"));
         let connector = tls.https_or_http().enable_http2().wrap_connector(tcp);
         let shared = Arc::new(Shared {
             origin,

@@ -102,6 +102,7 @@ impl RestTransport {
         max_response_bytes: usize,
         proxy: Option<crate::proxy::Route>,
         layers: &Layers,
+        tls: &crate::http::Tls,
     ) -> Result<Self> {
         if let Some(problem) = routes.problem() {
             return Err(Error::new(
@@ -115,7 +116,7 @@ impl RestTransport {
             .path
             .truncate(origin.path.trim_end_matches('/').len());
         require_runtime()?;
-        let client = crate::http::client(crate::http::is_https(url), proxy);
+        let client = crate::http::client(crate::http::is_https(url), tls, proxy);
         Ok(Self(Arc::new(Shared {
             layers: layers.around(HttpService::new(Sender(client.clone()))),
             client,
@@ -722,6 +723,7 @@ mod tests {
                 1024,
                 None,
                 &Layers::default(),
+                &crate::http::Tls::system(),
             )
             .expect("a valid endpoint");
             let uri = transport.uri(&parts).expect("a valid path");
@@ -735,6 +737,7 @@ mod tests {
                 1024,
                 None,
                 &Layers::default(),
+                &crate::http::Tls::system(),
             )
             .expect_err("not an http(s) origin");
             assert_eq!(error.code(), Code::InvalidArgument, "{bad}");

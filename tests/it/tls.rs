@@ -318,3 +318,121 @@ async fn the_wrong_scheme_is_explained_in_words() -> TestResult {
     }
     Ok(())
 }
+
+/// A library client of `endpoint` over `transport` with the TLS settings
+/// `tls` puts on its builder.
+fn library_client(
+    endpoint: &str,
+    transport: eeops::TransportKind,
+    tls: impl FnOnce(eeops::ClientBuilder) -> eeops::ClientBuilder,
+) -> eeops::Result<eeops::Client> {
+    tls(eeops::Client::builder()
+        .with_endpoint(endpoint)
+        .with_transport(transport)
+        .with_credentials(eeops::Credentials::anonymous())
+        .without_proxy()
+        .with_timeout(Duration::from_secs(20)))
+    .build()
+}
+
+const LIBRARY_TRANSPORTS: [eeops::TransportKind; 2] =
+    [eeops::TransportKind::Grpc, eeops::TransportKind::Rest];
+
+/// A full TLS configuration of the user's own trusting `authority` (with
+/// ALPN protocols of its own, which the transports replace).
+fn config_trusting(
+    authority: &Authority,
+) -> Result<rustls::ClientConfig, Box<dyn std::error::Error>> {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(CertificateDer::from_pem_slice(authority.pem().as_bytes())?)?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"spdy/1".to_vec()];
+    Ok(config)
+}
+
+#[tokio::test]
+async fn the_library_trusts_a_private_authority_given_to_the_builder() -> TestResult {
+    let authority = Authority::new("eeops test authority")?;
+    let setup = Setup::new(&authority, &authority).await?;
+    let (front, name) = (&setup.front, &setup.name);
+    for transport in LIBRARY_TRANSPORTS {
+        let pem = authority.pem();
+        let by_pem = library_client(&front.endpoint(), transport, |builder| {
+            builder.with_root_certificates_pem(pem)
+        })?;
+        assert_eq!(by_pem.get(name).await?.name, *name, "{transport:?}");
+
+        let config = config_trusting(&authority)?;
+        let by_config = library_client(&front.endpoint(), transport, |builder| {
+            builder.with_tls_config(config)
+        })?;
+        assert_eq!(by_config.get(name).await?.name, *name, "{transport:?}");
+
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(authority.issuer.der().clone())?;
+        let by_roots = library_client(&front.endpoint(), transport, |builder| {
+            builder.with_root_certificates(roots)
+        })?;
+        assert_eq!(by_roots.get(name).await?.name, *name, "{transport:?}");
+    }
+    // Every connection negotiated HTTP/2 by the transports' own ALPN.
+    assert_eq!(front.negotiated(), ["h2"; 6]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_library_refuses_a_server_its_roots_did_not_sign() -> TestResult {
+    let server_authority = Authority::new("eeops test authority")?;
+    let trusted_authority = Authority::new("another authority")?;
+    let setup = Setup::new(&server_authority, &trusted_authority).await?;
+    let (front, name) = (&setup.front, &setup.name);
+    for transport in LIBRARY_TRANSPORTS {
+        let pem = trusted_authority.pem();
+        let config = config_trusting(&trusted_authority)?;
+        // A refused certificate may be tried again until the deadline.
+        let soon = Duration::from_secs(3);
+        for client in [
+            library_client(&front.endpoint(), transport, |builder| {
+                builder.with_root_certificates_pem(pem).with_timeout(soon)
+            })?,
+            library_client(&front.endpoint(), transport, |builder| {
+                builder.with_tls_config(config).with_timeout(soon)
+            })?,
+        ] {
+            let error = client.get(name).await.expect_err("an unknown issuer");
+            assert!(
+                error
+                    .to_string()
+                    .contains("invalid peer certificate: UnknownIssuer"),
+                "{transport:?}: {error}"
+            );
+        }
+    }
+    assert!(front.negotiated().is_empty(), "{:?}", front.negotiated());
+    Ok(())
+}
+
+#[tokio::test]
+async fn root_certificates_that_cannot_be_read_are_refused_by_build() -> TestResult {
+    for (pem, says) in [
+        ("", "no certificate found"),
+        ("not a certificate at all", "no certificate found"),
+        (
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+            "certificate 1",
+        ),
+    ] {
+        let error = library_client("https://127.0.0.1:9", eeops::TransportKind::Rest, |b| {
+            b.with_root_certificates_pem(pem)
+        })
+        .expect_err(pem);
+        assert_eq!(error.code(), eeops::rpc::Code::InvalidArgument, "{pem}");
+        assert!(error.message().contains(says), "{pem:?}: {error}");
+    }
+    Ok(())
+}
