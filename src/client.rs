@@ -7,8 +7,8 @@ use crate::auth::{CredentialSearch, Credentials, TokenSource};
 use crate::call::{Pipeline, Setup};
 use crate::error::{Error, Result};
 use crate::host::is_remote_plaintext;
-use crate::layer::{BoxBody, BoxError, HttpService, Layers};
 use crate::http::{Tls, config_trusting, roots_from_pem};
+use crate::layer::{BoxBody, BoxError, HttpService, Layers};
 use crate::names::{OperationName, qualify};
 use crate::options::CallOptions;
 use crate::proto::longrunning::{

@@ -50,48 +50,183 @@
 //! server's message, the decoded `google.rpc.Status` details and what the
 //! client was doing.
 //!
+//! Names: a client given a project
+//! ([`ClientBuilder::with_project`]) takes bare task ids in every method;
+//! [`OperationName`] parses and prints full names. Waiting:
+//! [`Client::until_done`] returns when the operation is done (or its
+//! timeout passes, as an error); [`Client::wait_once`] is one server-side
+//! wait, which may return an operation still running.
+//!
 //! ## Feature flags
 //!
 //! - no feature (the default): the client alone, with no gRPC server, HTTP
-//!   router or command-line code in the build;
+//!   router or command-line code in the build; it includes the conversion
+//!   of [`Error`] into `tonic::Status` and back (tonic is the gRPC stack
+//!   either way);
 //! - `emulator`: the in-process [`emulator`], a gRPC and REST server on one
 //!   port for tests of code that calls eeops (the same server `eeops serve`
 //!   runs). Enable it in `[dev-dependencies]`:
-//!   `eeops = { version = "…", features = ["emulator"] }`.
+//!   `eeops = { version = "…", features = ["emulator"] }`. On docs.rs,
+//!   items that need it are marked so.
 //!
 //! The `eeops` command-line tool is a package of its own in the same
 //! repository, so that depending on the library compiles none of it.
+//!
+//! ## Testing your code
+//!
+//! Code that takes a [`Client`] is tested against the [`emulator`]: a real
+//! server on loopback speaking both transports, started in the test, with
+//! no credentials and no network. Script the operations your code will
+//! meet ([`emulator::OperationSpec`]: id, type, description, queue and run
+//! times, failure, cancellation) and the faults it must survive
+//! ([`emulator::Fault`]: a code on every n-th call of an RPC, latency, a
+//! dropped connection), then point the client at
+//! [`endpoint()`](emulator::RunningEmulator::endpoint):
+//!
+//! ```
+//! use std::time::Duration;
+//! use eeops::emulator::{Emulator, Fault, OperationSpec};
+//! use eeops::{Client, Credentials, Rpc, earthengine::State, rpc::Code};
+//!
+//! /// The code under test: how many of the project's tasks failed.
+//! async fn count_failed(client: &Client) -> eeops::Result<usize> {
+//!     let mut failed = 0;
+//!     let mut all = client.list_in_project().operations();
+//!     while let Some(task) = all.next().await {
+//!         failed += usize::from(task?.state() == State::Failed);
+//!     }
+//!     Ok(failed)
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> eeops::Result<()> {
+//! let emulator = Emulator::builder().start("127.0.0.1:0").await?;
+//! emulator.create(OperationSpec::new("p").with_run_time(Duration::ZERO).with_queue_time(Duration::ZERO))?;
+//! emulator.create(
+//!     OperationSpec::new("p")
+//!         .with_queue_time(Duration::ZERO)
+//!         .with_run_time(Duration::ZERO)
+//!         .failing_with(Code::Internal, "the export broke"),
+//! )?;
+//! // Every second list call fails with UNAVAILABLE: the client retries it.
+//! emulator.faults().add(Fault::on(Rpc::ListOperations).every(2).with_code(Code::Unavailable));
+//!
+//! let client = Client::builder()
+//!     .with_endpoint(emulator.endpoint())
+//!     .with_credentials(Credentials::anonymous())
+//!     .with_project("p")
+//!     .build()?;
+//! assert_eq!(count_failed(&client).await?, 1);
+//! assert_eq!(count_failed(&client).await?, 1);
+//! emulator.shutdown().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! The emulator records what it received
+//! ([`with_record_file`](emulator::EmulatorBuilder::with_record_file)),
+//! can require a token
+//! ([`with_required_token`](emulator::EmulatorBuilder::with_required_token)),
+//! and runs as a process too (`eeops serve`) for code in other languages.
 //!
 //! ## Calling from a tonic service
 //!
 //! A service built on tonic that calls eeops returns its errors with `?`:
 //! [`Error`] converts into a `tonic::Status` with the same code, message and
-//! `google.rpc.Status` details (tonic 0.14).
+//! `google.rpc.Status` details (in `grpc-status-details-bin`, as gRPC servers
+//! send them), and a `tonic::Status` converts back into an [`Error`] with
+//! its details decoded (for a service that calls others, or for its
+//! tests, as below).
 //!
 //! ```
+//! use std::time::Duration;
 //! use eeops::longrunning::Operation;
+//! use eeops::emulator::{Emulator, Fault};
+//! use eeops::{Detail, Error, RetryPolicy, Rpc, rpc::Code};
 //!
 //! /// A handler of a tonic service of yours: `?` turns eeops' error into
 //! /// the status the service answers with.
 //! async fn task(
 //!     client: &eeops::Client,
-//!     name: String,
+//!     id: String,
 //! ) -> Result<tonic::Response<Operation>, tonic::Status> {
-//!     let operation = client.get(name).await?;
+//!     let operation = client.get(id).await?;
 //!     Ok(tonic::Response::new(operation))
 //! }
 //!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> eeops::Result<()> {
+//! let emulator = Emulator::builder().start("127.0.0.1:0").await?;
+//! let client = eeops::Client::builder()
+//!     .with_endpoint(emulator.endpoint())
+//!     .with_credentials(eeops::Credentials::anonymous())
+//!     .with_project("p")
+//!     .with_retry_policy(RetryPolicy::never())
+//!     .build()?;
+//! let status = task(&client, "MISSING".into()).await.expect_err("no such operation");
+//! assert_eq!(status.code(), tonic::Code::NotFound);
+//!
+//! // The details the server sent reach the service's caller.
+//! emulator.faults().add(
+//!     Fault::on(Rpc::GetOperation)
+//!         .with_code(Code::ResourceExhausted)
+//!         .with_retry_delay(Duration::from_secs(3)),
+//! );
+//! let status = task(&client, "ANY".into()).await.expect_err("a fault");
+//! assert_eq!(status.code(), tonic::Code::ResourceExhausted);
+//! let seen = Error::from(status);
+//! assert_eq!(seen.retry_delay(), Some(Duration::from_secs(3)));
+//! assert!(seen.details().iter().any(|d| matches!(d, Detail::ErrorInfo(_))));
+//! emulator.shutdown().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! ## Proxies and TLS
+//!
+//! Connections follow curl's proxy variables (`HTTPS_PROXY`, `HTTP_PROXY`,
+//! `ALL_PROXY`, `NO_PROXY`) unless told otherwise:
+//! [`with_proxy`](ClientBuilder::with_proxy) names one proxy,
+//! [`without_proxy`](ClientBuilder::without_proxy) connects directly, and
+//! [`with_proxies`](ClientBuilder::with_proxies) takes [`Proxies`] built
+//! from variables of your own. Every connection through a proxy is a
+//! `CONNECT` tunnel, so TLS stays end to end.
+//!
+//! `https://` endpoints are verified against the system's root certificates
+//! (which `SSL_CERT_FILE` replaces) unless the builder is given others, for
+//! both transports alike:
+//! [`with_root_certificates_pem`](ClientBuilder::with_root_certificates_pem)
+//! or [`with_root_certificates`](ClientBuilder::with_root_certificates) to
+//! trust a private authority only, or
+//! [`with_tls_config`](ClientBuilder::with_tls_config) for a whole
+//! [`rustls::ClientConfig`] (client certificates, versions, provider).
+//!
+//! ```no_run
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // A deployment behind a private authority, reached through a proxy.
+//! let authority = std::fs::read("/etc/ssl/private-ca.pem")?;
+//! let client = eeops::Client::builder()
+//!     .with_endpoint("https://operations.internal.example")
+//!     .with_proxy("http://proxy.internal.example:3128")
+//!     .with_root_certificates_pem(authority)
+//!     .build()?;
+//! let task = client.get("projects/p/operations/ABC").await?;
+//! # let _ = task;
+//! # Ok(()) }
+//! ```
+//!
+//! A client of an emulator on this machine connects directly whatever the
+//! environment says, and needs no certificates:
+//!
+//! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> eeops::Result<()> {
 //! let emulator = eeops::emulator::Emulator::builder().start("127.0.0.1:0").await?;
 //! let client = eeops::Client::builder()
 //!     .with_endpoint(emulator.endpoint())
 //!     .with_credentials(eeops::Credentials::anonymous())
+//!     .without_proxy()
 //!     .build()?;
-//! let status = task(&client, "projects/p/operations/MISSING".into())
-//!     .await
-//!     .expect_err("no such operation");
-//! assert_eq!(status.code(), tonic::Code::NotFound);
+//! client.list("projects/p").send().await?;
 //! emulator.shutdown().await?;
 //! # Ok(()) }
 //! ```
@@ -231,6 +366,9 @@
 mod auth;
 mod call;
 mod client;
+// Test tooling shared with the integration tests, the fuzz targets and the
+// conformance example; not part of the API.
+#[doc(hidden)]
 pub mod conformance;
 pub mod duration;
 mod endpoint;
@@ -238,6 +376,7 @@ mod error;
 mod host;
 mod http;
 mod http_error;
+#[doc(hidden)]
 pub mod json;
 pub mod layer;
 mod lro;

@@ -1,5 +1,5 @@
 //! [`Error`] as a [`tonic::Status`], for services built on tonic that call
-//! eeops and pass its errors on.
+//! eeops and pass its errors on, and back.
 //!
 //! The code and message carry over as they are, and the details travel in
 //! `grpc-status-details-bin` as an encoded `google.rpc.Status`, as gRPC
@@ -32,6 +32,29 @@ impl From<&Error> for tonic::Status {
     }
 }
 
+impl From<tonic::Status> for Error {
+    /// The code, the message and the details a status carries in
+    /// `grpc-status-details-bin` (kept as they came when they cannot be
+    /// read as a `google.rpc.Status`, as an unknown detail).
+    fn from(status: tonic::Status) -> Self {
+        let code = crate::proto::rpc::Code::try_from(status.code() as i32)
+            .unwrap_or(crate::proto::rpc::Code::Unknown);
+        let error = Error::new(code, status.message());
+        if status.details().is_empty() {
+            return error;
+        }
+        match crate::proto::rpc::Status::decode(status.details()) {
+            Ok(sent) => sent.details.into_iter().fold(error, |error, any| {
+                error.with_detail(crate::error::Detail::from_any(any))
+            }),
+            Err(_) => error.with_detail(crate::error::Detail::Other(prost_types::Any {
+                type_url: String::new(),
+                value: status.details().to_vec(),
+            })),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::error::Detail;
@@ -60,6 +83,11 @@ mod tests {
         let sent = Status::decode(status.details()).expect("details are a google.rpc.Status");
         assert_eq!(sent, error.to_status());
         assert_eq!(Error::from_status(sent).details(), error.details());
+        let back = Error::from(status);
+        assert_eq!(
+            (back.code(), back.message(), back.details()),
+            (error.code(), error.message(), error.details())
+        );
     }
 
     #[test]

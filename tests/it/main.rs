@@ -30,6 +30,6 @@ mod server;
 mod support;
 mod tls;
 mod token_server_selftest;
-mod tracing_spans;
 mod token_source;
+mod tracing_spans;
 mod until_done;
