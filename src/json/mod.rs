@@ -166,15 +166,10 @@ pub fn operation_to_json(op: &Operation) -> Value {
     serde_json::to_value(OperationJson(op)).unwrap_or(Value::Null)
 }
 
-/// An operation in proto3 JSON, its enums written as asked: by name straight
-/// from the type, by number (rare) through the descriptor-driven printer.
+/// An operation in proto3 JSON, its enums written as asked.
 #[cfg(feature = "emulator")]
 pub(crate) fn operation_to_json_with(op: &Operation, enums: Enums) -> Value {
-    match enums {
-        Enums::Names => operation_to_json(op),
-        Enums::Numbers => to_dynamic(op, "google.longrunning.Operation")
-            .map_or(Value::Null, |m| print::message_to_json_with(&m, enums)),
-    }
+    serde_json::to_value(typed::Written(op, enums)).unwrap_or(Value::Null)
 }
 
 /// Parses a page of operations (`google.longrunning.ListOperationsResponse`)

@@ -121,11 +121,12 @@ pub(crate) fn float(x: f64) -> Value {
 
 /// An `Any` in proto3 JSON; contents of an unknown type are kept as they came.
 pub fn any_to_json(any: &prost_types::Any) -> Value {
-    any_parts_to_json(
-        &any.type_url,
-        Bytes::copy_from_slice(&any.value),
-        Enums::Names,
-    )
+    any_to_json_with(any, Enums::Names)
+}
+
+/// An `Any` in proto3 JSON, its enums written as asked.
+pub(crate) fn any_to_json_with(any: &prost_types::Any, enums: Enums) -> Value {
+    any_parts_to_json(&any.type_url, Bytes::copy_from_slice(&any.value), enums)
 }
 
 /// An `Any` held as a dynamic message, printed from its two fields in place

@@ -33,6 +33,8 @@ use crate::proto::longrunning::{ListOperationsResponse, Operation};
 use crate::proto::rpc::Status;
 use context::Context;
 use messages::Read;
+#[cfg(feature = "emulator")]
+pub(crate) use write::Written;
 pub use write::{ListOperationsResponseJson, OperationJson, StatusJson};
 
 /// Reads an operation from proto3 JSON text.

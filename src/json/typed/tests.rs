@@ -356,5 +356,13 @@ fn operations_print_as_the_descriptor_driven_printer_prints_them() {
             printed_by_reflection(op),
             "{op:?}"
         );
+        // Enums by number, as a call asking for enum-encoding=int gets them.
+        let numbers = super::super::print::Enums::Numbers;
+        let dynamic = crate::json::to_dynamic(op, "google.longrunning.Operation").expect("known");
+        assert_eq!(
+            serde_json::to_value(super::write::Written(op, numbers)).expect("written"),
+            super::super::print::message_to_json_with(&dynamic, numbers),
+            "{op:?}"
+        );
     }
 }

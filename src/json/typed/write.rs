@@ -7,7 +7,7 @@
 
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
-use super::super::print::{any_to_json, float};
+use super::super::print::{Enums, any_to_json_with, float};
 use super::any::EMPTY;
 use crate::proto::EARTH_ENGINE_METADATA_TYPE_URLS;
 use crate::proto::earthengine::{
@@ -34,23 +34,34 @@ pub struct OperationJson<'a>(pub &'a Operation);
 
 impl Serialize for OperationJson<'_> {
     fn serialize<S: Serializer>(&self, out: S) -> Result<S::Ok, S::Error> {
-        let op = self.0;
+        Written(self.0, Enums::Names).serialize(out)
+    }
+}
+
+/// A message as proto3 JSON, its enums written as asked (Google's front
+/// ends write numbers when a call asks for `enum-encoding=int`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Written<'a, T>(pub(crate) &'a T, pub(crate) Enums);
+
+impl Serialize for Written<'_, Operation> {
+    fn serialize<S: Serializer>(&self, out: S) -> Result<S::Ok, S::Error> {
+        let (op, enums) = (self.0, self.1);
         let mut map = out.serialize_map(None)?;
         if !op.name.is_empty() {
             map.serialize_entry("name", &op.name)?;
         }
         if let Some(metadata) = &op.metadata {
-            map.serialize_entry("metadata", &AnyJson(metadata))?;
+            map.serialize_entry("metadata", &Written(metadata, enums))?;
         }
         if op.done {
             map.serialize_entry("done", &true)?;
         }
         match &op.result {
             Some(operation::Result::Error(status)) => {
-                map.serialize_entry("error", &StatusJson(status))?;
+                map.serialize_entry("error", &Written(status, enums))?;
             }
             Some(operation::Result::Response(response)) => {
-                map.serialize_entry("response", &AnyJson(response))?;
+                map.serialize_entry("response", &Written(response, enums))?;
             }
             None => {}
         }
@@ -64,10 +75,17 @@ pub struct ListOperationsResponseJson<'a>(pub &'a ListOperationsResponse);
 
 impl Serialize for ListOperationsResponseJson<'_> {
     fn serialize<S: Serializer>(&self, out: S) -> Result<S::Ok, S::Error> {
-        let page = self.0;
+        Written(self.0, Enums::Names).serialize(out)
+    }
+}
+
+impl Serialize for Written<'_, ListOperationsResponse> {
+    fn serialize<S: Serializer>(&self, out: S) -> Result<S::Ok, S::Error> {
+        let (page, enums) = (self.0, self.1);
         let mut map = out.serialize_map(None)?;
         if !page.operations.is_empty() {
-            map.serialize_entry("operations", &Each(&page.operations, OperationJson))?;
+            let each = Each(&page.operations, |op| Written(op, enums));
+            map.serialize_entry("operations", &each)?;
         }
         if !page.next_page_token.is_empty() {
             map.serialize_entry("nextPageToken", &page.next_page_token)?;
@@ -85,7 +103,13 @@ pub struct StatusJson<'a>(pub &'a Status);
 
 impl Serialize for StatusJson<'_> {
     fn serialize<S: Serializer>(&self, out: S) -> Result<S::Ok, S::Error> {
-        let status = self.0;
+        Written(self.0, Enums::Names).serialize(out)
+    }
+}
+
+impl Serialize for Written<'_, Status> {
+    fn serialize<S: Serializer>(&self, out: S) -> Result<S::Ok, S::Error> {
+        let (status, enums) = (self.0, self.1);
         let mut map = out.serialize_map(None)?;
         if status.code != 0 {
             map.serialize_entry("code", &status.code)?;
@@ -94,7 +118,8 @@ impl Serialize for StatusJson<'_> {
             map.serialize_entry("message", &status.message)?;
         }
         if !status.details.is_empty() {
-            map.serialize_entry("details", &Each(&status.details, AnyJson))?;
+            let each = Each(&status.details, |any| Written(any, enums));
+            map.serialize_entry("details", &each)?;
         }
         map.end()
     }
@@ -115,17 +140,15 @@ impl<'a, T, W: Serialize, F: Fn(&'a T) -> W> Serialize for Each<'a, T, F> {
 
 /// An `Any`: Earth Engine metadata field by field, an empty `Empty` as its
 /// type alone, anything else as the descriptor-driven printer writes it.
-struct AnyJson<'a>(&'a prost_types::Any);
-
-impl Serialize for AnyJson<'_> {
+impl Serialize for Written<'_, prost_types::Any> {
     fn serialize<S: Serializer>(&self, out: S) -> Result<S::Ok, S::Error> {
-        let any = self.0;
+        let (any, enums) = (self.0, self.1);
         if EARTH_ENGINE_METADATA_TYPE_URLS.contains(&any.type_url.as_str())
             && let Ok(metadata) = OperationMetadata::decode(any.value.as_slice())
         {
             let mut map = out.serialize_map(None)?;
             map.serialize_entry("@type", &any.type_url)?;
-            metadata_fields(&mut map, &metadata)?;
+            metadata_fields(&mut map, &metadata, enums)?;
             return map.end();
         }
         if any.type_url.ends_with(EMPTY) && any.value.is_empty() {
@@ -133,16 +156,20 @@ impl Serialize for AnyJson<'_> {
             map.serialize_entry("@type", &any.type_url)?;
             return map.end();
         }
-        any_to_json(any).serialize(out)
+        any_to_json_with(any, enums).serialize(out)
     }
 }
 
-fn metadata_fields<M: SerializeMap>(map: &mut M, m: &OperationMetadata) -> Result<(), M::Error> {
+fn metadata_fields<M: SerializeMap>(
+    map: &mut M,
+    m: &OperationMetadata,
+    enums: Enums,
+) -> Result<(), M::Error> {
     if m.state != 0 {
         let name = State::try_from(m.state)
             .ok()
             .map(|state| state.as_str_name());
-        map.serialize_entry("state", &EnumJson(name, m.state))?;
+        map.serialize_entry("state", &EnumJson(name, m.state, enums))?;
     }
     text(map, "description", &m.description)?;
     text(map, "type", &m.r#type)?;
@@ -165,7 +192,8 @@ fn metadata_fields<M: SerializeMap>(map: &mut M, m: &OperationMetadata) -> Resul
         map.serialize_entry("destinationUris", &m.destination_uris)?;
     }
     if !m.notifications.is_empty() {
-        map.serialize_entry("notifications", &Each(&m.notifications, NotificationJson))?;
+        let each = Each(&m.notifications, |n| NotificationJson(n, enums));
+        map.serialize_entry("notifications", &each)?;
     }
     double(map, "batchEecuUsageSeconds", m.batch_eecu_usage_seconds)
 }
@@ -189,7 +217,7 @@ impl Serialize for StageJson<'_> {
     }
 }
 
-struct NotificationJson<'a>(&'a OperationNotification);
+struct NotificationJson<'a>(&'a OperationNotification, Enums);
 
 impl Serialize for NotificationJson<'_> {
     fn serialize<S: Serializer>(&self, out: S) -> Result<S::Ok, S::Error> {
@@ -199,7 +227,8 @@ impl Serialize for NotificationJson<'_> {
             let name = Severity::try_from(notification.severity)
                 .ok()
                 .map(|severity| severity.as_str_name());
-            map.serialize_entry("severity", &EnumJson(name, notification.severity))?;
+            let severity = EnumJson(name, notification.severity, self.1);
+            map.serialize_entry("severity", &severity)?;
         }
         text(&mut map, "topic", &notification.topic)?;
         text(&mut map, "detail", &notification.detail)?;
@@ -207,14 +236,15 @@ impl Serialize for NotificationJson<'_> {
     }
 }
 
-/// An enum value by name, or by number when this crate has no name for it.
-struct EnumJson(Option<&'static str>, i32);
+/// An enum value by name, or by number when asked or when this crate has
+/// no name for it.
+struct EnumJson(Option<&'static str>, i32, Enums);
 
 impl Serialize for EnumJson {
     fn serialize<S: Serializer>(&self, out: S) -> Result<S::Ok, S::Error> {
-        match self.0 {
-            Some(name) => out.serialize_str(name),
-            None => out.serialize_i32(self.1),
+        match (self.0, self.2) {
+            (Some(name), Enums::Names) => out.serialize_str(name),
+            _ => out.serialize_i32(self.1),
         }
     }
 }
