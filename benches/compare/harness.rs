@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::sides::{Getter, Lister, Prepared, Sides};
-use crate::{Config, IN_FLIGHT, LIST_PROJECT, Ratio, WARM_PROJECT, metric};
+use crate::{Config, Ratio, metric};
 
 /// The sides in the order they run in round `round`: as given in even
 /// rounds, reversed in odd ones, so that no side always follows another
@@ -88,8 +88,7 @@ pub(crate) async fn compare_latency(
     };
     round_spread(name, &per_round(&samples[0]), &per_round(&samples[1]));
     let medians: Vec<f64> = samples.iter_mut().map(|s| median(s)).collect();
-    let mut labels = vec!["eeops", "raw"];
-    labels.extend(sides.diagnostic.as_ref().map(|(label, _)| *label));
+    let labels = sides.labels();
     for ((label, samples), median) in labels.iter().zip(&mut samples).zip(&medians) {
         metric(&format!("{name}_{label}_median"), *median, "us");
         metric(
@@ -141,25 +140,25 @@ pub(crate) async fn concurrent(side: &Getter, total: usize, in_flight: usize) ->
 pub(crate) async fn compare_throughput(
     name: &'static str,
     budget: f64,
+    in_flight: usize,
     sides: &mut Sides,
     config: &Config,
 ) -> (Ratio, f64) {
     eprintln!("# {name}: warming up");
-    let warm = (config.throughput_calls / 4).max(IN_FLIGHT);
+    let warm = (config.throughput_calls / 4).max(in_flight);
     for side in sides.all() {
-        concurrent(side, warm, IN_FLIGHT).await;
+        concurrent(side, warm, in_flight).await;
     }
     let mut times = vec![Vec::new(); sides.all().len()];
     for round in 0..config.throughput_rounds {
         for (side, out) in in_round_order(round, sides.all().into_iter().zip(&mut times)) {
-            let elapsed = concurrent(side, config.throughput_calls, IN_FLIGHT).await;
+            let elapsed = concurrent(side, config.throughput_calls, in_flight).await;
             out.push(elapsed.as_secs_f64());
         }
     }
     round_spread(name, &times[0], &times[1]);
     let medians: Vec<f64> = times.iter_mut().map(|t| median(t)).collect();
-    let mut labels = vec!["eeops", "raw"];
-    labels.extend(sides.diagnostic.as_ref().map(|(label, _)| *label));
+    let labels = sides.labels();
     let calls = config.throughput_calls as f64;
     for (label, time) in labels.iter().zip(&medians) {
         metric(
@@ -187,35 +186,44 @@ pub(crate) async fn compare_throughput(
     )
 }
 
+/// What one listing lists: every operation of `parent`, `count` of them;
+/// `first` is the REST request of the first page, for the raw REST side.
+pub(crate) struct Listing {
+    pub(crate) parent: String,
+    pub(crate) count: usize,
+    pub(crate) first: Option<Prepared>,
+}
+
+/// Each side lists `warm` once, then `listing` in alternating rounds.
 pub(crate) async fn compare_list(
     name: &'static str,
     budget: f64,
     (eeops, raw): (&Lister, &Lister),
     config: &Config,
-    (warm_first, first): (Option<Prepared>, Option<Prepared>),
+    (warm, listing): (&Listing, &Listing),
 ) -> Ratio {
     eprintln!("# {name}: warming up");
     for side in [eeops, raw] {
-        let listed = side.list(WARM_PROJECT, warm_first.as_ref()).await;
-        assert_eq!(listed, config.warm_list_count, "warm-up listing");
+        let listed = side.list(&warm.parent, warm.first.as_ref()).await;
+        assert_eq!(listed, warm.count, "warm-up listing");
     }
     let (mut a, mut b) = (Vec::new(), Vec::new());
     for round in 0..config.list_rounds {
         eprintln!("# {name}: round {}/{}", round + 1, config.list_rounds);
         for (side, times) in in_round_order(round, [(eeops, &mut a), (raw, &mut b)].into_iter()) {
             let started = Instant::now();
-            let listed = side.list(LIST_PROJECT, first.as_ref()).await;
+            let listed = side.list(&listing.parent, listing.first.as_ref()).await;
             times.push(started.elapsed().as_secs_f64());
-            assert_eq!(listed, config.list_count, "every operation is listed");
+            assert_eq!(listed, listing.count, "every operation is listed");
         }
     }
     round_spread(name, &a, &b);
     let (ta, tb) = (median(&mut a), median(&mut b));
     metric(&format!("{name}_eeops_ms"), ta * 1e3, "ms");
-    metric(&format!("{name}_raw_ms"), tb * 1e3, "ms");
+    metric(&format!("{name}_{}_ms", raw.label()), tb * 1e3, "ms");
     metric(
         &format!("{name}_eeops_operations_per_s"),
-        config.list_count as f64 / ta,
+        listing.count as f64 / ta,
         "ops/s",
     );
     Ratio {

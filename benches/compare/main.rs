@@ -45,6 +45,13 @@
 //! `cli`, `cli_get_json_vs_table`, `cli_list_memory`, `list_memory`,
 //! `watch`, `many_waits`, `json_decode`).
 //!
+//! Three comparisons have a whole client as the other side, googleapis'
+//! `google-cloud-longrunning` over REST, on an emulator of their own with
+//! 10,000 operations named `operations/...` (the generic bindings it uses):
+//! `rest_get_latency_vs_gcl`, `rest_throughput_64_vs_gcl` and
+//! `rest_list_10k_vs_gcl` (page size 1,000), each with budget 0.80 (eeops'
+//! time at most four fifths of its; see `gcl`).
+//!
 //! `json_decode_vs_serde` needs no server: eeops' proto3 JSON reader decodes
 //! a page of 1,000 operations against `serde_json` into plain derived
 //! structs of the same shape (see `json_decode`).
@@ -58,9 +65,11 @@
 //! The code: `harness` measures (rounds, medians, the comparisons), `sides`
 //! holds the two clients of each comparison, `scenarios` the command line's
 //! start-up and the child-process runs, `json_decode` the reader comparison,
-//! `cli_runs` the tool's own runs.
+//! `cli_runs` the tool's own runs, `gcl` the comparisons with
+//! `google-cloud-longrunning`.
 
 mod cli_runs;
+mod gcl;
 mod harness;
 mod json_decode;
 mod many_waits;
@@ -75,7 +84,7 @@ use eeops::TransportKind;
 use eeops::emulator::{Emulator, OperationSpec, RunningEmulator};
 use tonic::client::Grpc;
 
-use crate::harness::{compare_latency, compare_list, compare_throughput};
+use crate::harness::{Listing, compare_latency, compare_list, compare_throughput};
 use crate::scenarios::{child_scenario, cli_startup, run_scenario};
 use crate::sides::{
     EeopsGet, Getter, Lister, Prepared, RawGrpcGet, RawRestGet, Sides, eeops_client, get_previews,
@@ -101,7 +110,7 @@ const IN_FLIGHT: usize = 256;
 const PAGE_SIZE: i32 = 1000;
 
 /// The comparisons a full run reports, each as one RATIO line.
-const REQUIRED_RATIOS: [&str; 9] = [
+const REQUIRED_RATIOS: [&str; 12] = [
     "json_decode_vs_serde",
     "grpc_get_latency",
     "rest_get_latency",
@@ -111,6 +120,9 @@ const REQUIRED_RATIOS: [&str; 9] = [
     "list_100k_rest",
     "cli_get_json_vs_table_grpc",
     "cli_get_json_vs_table_rest",
+    "rest_get_latency_vs_gcl",
+    "rest_throughput_64_vs_gcl",
+    "rest_list_10k_vs_gcl",
 ];
 
 fn main() {
@@ -279,26 +291,46 @@ async fn run_all(config: &Config) {
         ratios.push(compare_latency("rest_get_latency", 1.10, &mut rest_sides, config).await);
     }
     if config.wants("grpc_throughput_256") {
-        let (ratio, raw_grpc_rate) =
-            compare_throughput("grpc_throughput_256", 1.05, &mut grpc_sides, config).await;
+        let (ratio, raw_grpc_rate) = compare_throughput(
+            "grpc_throughput_256",
+            1.05,
+            IN_FLIGHT,
+            &mut grpc_sides,
+            config,
+        )
+        .await;
         ratios.push(ratio);
         metric("emulator_grpc_calls_per_s", raw_grpc_rate, "calls/s");
     }
     if config.wants("rest_throughput_256") {
-        let (ratio, raw_rest_rate) =
-            compare_throughput("rest_throughput_256", 1.10, &mut rest_sides, config).await;
+        let (ratio, raw_rest_rate) = compare_throughput(
+            "rest_throughput_256",
+            1.10,
+            IN_FLIGHT,
+            &mut rest_sides,
+            config,
+        )
+        .await;
         ratios.push(ratio);
         metric("emulator_rest_calls_per_s", raw_rest_rate, "calls/s");
     }
 
-    let list_preview = |project: &str| {
-        Prepared::from_preview(
-            &rest_client
-                .list(format!("projects/{project}"))
-                .set_page_size(PAGE_SIZE)
-                .http_preview()
-                .expect("a List has a REST preview"),
-        )
+    let listing = |project: &str, count: usize, rest: bool| {
+        let parent = format!("projects/{project}");
+        let first = rest.then(|| {
+            Prepared::from_preview(
+                &rest_client
+                    .list(parent.clone())
+                    .set_page_size(PAGE_SIZE)
+                    .http_preview()
+                    .expect("a List has a REST preview"),
+            )
+        });
+        Listing {
+            parent,
+            count,
+            first,
+        }
     };
     let grpc_lister = Lister::Eeops(grpc_client.clone());
     let rest_lister = Lister::Eeops(rest_client.clone());
@@ -310,7 +342,10 @@ async fn run_all(config: &Config) {
                 1.10,
                 (&grpc_lister, &raw_grpc_lister),
                 config,
-                (None, None),
+                (
+                    &listing(WARM_PROJECT, config.warm_list_count, false),
+                    &listing(LIST_PROJECT, config.list_count, false),
+                ),
             )
             .await,
         );
@@ -324,8 +359,8 @@ async fn run_all(config: &Config) {
                 (&rest_lister, &raw_rest_lister),
                 config,
                 (
-                    Some(list_preview(WARM_PROJECT)),
-                    Some(list_preview(LIST_PROJECT)),
+                    &listing(WARM_PROJECT, config.warm_list_count, true),
+                    &listing(LIST_PROJECT, config.list_count, true),
                 ),
             )
             .await,
@@ -349,6 +384,7 @@ async fn run_all(config: &Config) {
         .shutdown()
         .await
         .expect("the emulator shuts down cleanly");
+    ratios.extend(gcl::compare_with_gcl(config).await);
 
     let (small, large) = config.memory_counts;
     for (count, transport, mode) in [

@@ -389,7 +389,9 @@ pub(crate) async fn list_once(side: &str, count: usize) {
         other => panic!("unknown side {other:?}"),
     };
     let started = Instant::now();
-    let listed = lister.list(LIST_PROJECT, Some(&first)).await;
+    let listed = lister
+        .list(&format!("projects/{LIST_PROJECT}"), Some(&first))
+        .await;
     assert_eq!(listed, count, "every operation is listed");
     metric(
         &format!("list_once_{side}_ms"),

@@ -18,6 +18,7 @@ use tonic::transport::Channel;
 use tonic_prost::ProstCodec;
 
 use crate::PAGE_SIZE;
+use crate::gcl::{GclGet, gcl_list};
 
 pub(crate) const GET_PATH: &str = "/google.longrunning.Operations/GetOperation";
 
@@ -177,15 +178,26 @@ pub(crate) enum Getter {
     Eeops(EeopsGet),
     RawGrpc(RawGrpcGet),
     RawRest(RawRestGet),
+    Gcl(GclGet),
 }
 
 impl Getter {
+    /// What the side is called in METRIC lines.
+    pub(crate) fn label(&self) -> &'static str {
+        match self {
+            Self::Eeops(_) => "eeops",
+            Self::RawGrpc(_) | Self::RawRest(_) => "raw",
+            Self::Gcl(_) => "gcl",
+        }
+    }
+
     /// One GetOperation of operation number `index`.
     pub(crate) async fn get(&mut self, index: usize) {
         match self {
             Self::Eeops(side) => side.get(index).await,
             Self::RawGrpc(side) => side.get(index).await,
             Self::RawRest(side) => side.get(index).await,
+            Self::Gcl(side) => side.get(index).await,
         }
     }
 }
@@ -275,6 +287,13 @@ impl Sides {
         }
         all
     }
+
+    /// The sides' names in METRIC lines, in the order of [`Sides::all`].
+    pub(crate) fn labels(&self) -> Vec<&'static str> {
+        let mut labels = vec![self.eeops.label(), self.raw.label()];
+        labels.extend(self.diagnostic.as_ref().map(|(label, _)| *label));
+        labels
+    }
 }
 
 /// One side of a list comparison.
@@ -282,14 +301,25 @@ pub(crate) enum Lister {
     Eeops(Client),
     RawGrpc(Grpc<Channel>),
     RawRest(RawHyper),
+    Gcl(google_cloud_longrunning::client::Operations),
 }
 
 impl Lister {
-    /// Lists every operation of `project`, page by page, and returns how
-    /// many there were. `first` is the REST request of the first page.
-    pub(crate) async fn list(&self, project: &str, first: Option<&Prepared>) -> usize {
-        let parent = format!("projects/{project}");
+    /// What the side is called in METRIC lines.
+    pub(crate) fn label(&self) -> &'static str {
         match self {
+            Self::Eeops(_) => "eeops",
+            Self::RawGrpc(_) | Self::RawRest(_) => "raw",
+            Self::Gcl(_) => "gcl",
+        }
+    }
+
+    /// Lists every operation of `parent`, page by page, and returns how
+    /// many there were. `first` is the REST request of the first page.
+    pub(crate) async fn list(&self, parent: &str, first: Option<&Prepared>) -> usize {
+        let parent = parent.to_owned();
+        match self {
+            Self::Gcl(client) => gcl_list(client, &parent).await,
             Self::Eeops(client) => {
                 let mut operations = client.list(parent).set_page_size(PAGE_SIZE).operations();
                 let mut count = 0;

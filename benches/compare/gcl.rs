@@ -1,0 +1,186 @@
+//! eeops against googleapis' generated Operations client,
+//! `google-cloud-longrunning`, over REST: both against one emulator of
+//! their own, on the generic `/v1/{name=operations/**}` bindings that
+//! client uses, with operations named `operations/...`.
+//!
+//! Unlike the raw baselines, this peer is a whole client (its own HTTP
+//! stack, retry policy, JSON types and `$alt=json;enum-encoding=int` on
+//! every call), so a ratio here is eeops' cost against the best Rust client
+//! of the same API, not against the bytes on the wire.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use eeops::emulator::{Emulator, OperationSpec, RunningEmulator};
+use eeops::{Client, Credentials, Routes, TransportKind};
+use google_cloud_gax::paginator::ItemPaginator;
+use google_cloud_longrunning::client::Operations;
+
+use crate::harness::{Listing, compare_latency, compare_list, compare_throughput};
+use crate::sides::{EeopsGet, Getter, Lister, Sides};
+use crate::{Config, PAGE_SIZE, Ratio, metric};
+
+/// The parent the generic bindings list.
+const PARENT: &str = "operations";
+
+/// Operations listed by `rest_list_10k_vs_gcl` (and read by the Gets).
+const LIST_COUNT: usize = 10_000;
+
+/// Calls in flight in `rest_throughput_64_vs_gcl`.
+const IN_FLIGHT: usize = 64;
+
+/// Budget of each comparison: eeops' time over the peer's.
+const BUDGET: f64 = 0.80;
+
+/// The version of `google-cloud-longrunning` this was built with.
+const PEER_VERSION: &str = "1.12.0";
+
+/// `rest_list_10k_vs_gcl`, `rest_get_latency_vs_gcl` and
+/// `rest_throughput_64_vs_gcl`, those of them that `config` wants.
+pub(crate) async fn compare_with_gcl(config: &Config) -> Vec<Ratio> {
+    let wanted: Vec<&str> = [
+        "rest_get_latency_vs_gcl",
+        "rest_throughput_64_vs_gcl",
+        "rest_list_10k_vs_gcl",
+    ]
+    .into_iter()
+    .filter(|name| config.wants(name))
+    .collect();
+    if wanted.is_empty() {
+        return Vec::new();
+    }
+    eprintln!("# google-cloud-longrunning {PEER_VERSION} against the emulator");
+    // The peer's HTTP stack wants a process-wide crypto provider even for
+    // plaintext; it is built without its default one (this crate uses ring).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let emulator = Emulator::builder()
+        .start("127.0.0.1:0")
+        .await
+        .expect("the emulator starts on loopback");
+    let count = if config.short { 1_000 } else { LIST_COUNT };
+    let names: Arc<[String]> = create_unscoped_operations(&emulator, count).into();
+    let eeops = Client::builder()
+        .with_endpoint(emulator.endpoint())
+        .with_transport(TransportKind::Rest)
+        .with_routes(Routes::generic())
+        .with_credentials(Credentials::anonymous())
+        .build()
+        .expect("an eeops client for the emulator builds");
+    let peer = Operations::builder()
+        .with_endpoint(emulator.endpoint())
+        .with_credentials(google_cloud_auth::credentials::anonymous::Builder::new().build())
+        .build()
+        .await
+        .expect("google-cloud-longrunning's client builds");
+
+    let mut ratios = Vec::new();
+    // The Gets read the first operations, as many as there are tasks in flight.
+    let get_names: Arc<[String]> = names[..IN_FLIGHT.min(names.len())].into();
+    let mut sides = Sides {
+        eeops: Getter::Eeops(EeopsGet {
+            client: eeops.clone(),
+            names: get_names.clone(),
+        }),
+        raw: Getter::Gcl(GclGet {
+            client: peer.clone(),
+            names: get_names,
+        }),
+        diagnostic: None,
+    };
+    if wanted.contains(&"rest_get_latency_vs_gcl") {
+        ratios.push(compare_latency("rest_get_latency_vs_gcl", BUDGET, &mut sides, config).await);
+    }
+    if wanted.contains(&"rest_throughput_64_vs_gcl") {
+        let (ratio, _) = compare_throughput(
+            "rest_throughput_64_vs_gcl",
+            BUDGET,
+            IN_FLIGHT,
+            &mut sides,
+            config,
+        )
+        .await;
+        ratios.push(ratio);
+    }
+    if wanted.contains(&"rest_list_10k_vs_gcl") {
+        let listing = Listing {
+            parent: PARENT.to_owned(),
+            count,
+            first: None,
+        };
+        ratios.push(
+            compare_list(
+                "rest_list_10k_vs_gcl",
+                BUDGET,
+                (&Lister::Eeops(eeops.clone()), &Lister::Gcl(peer.clone())),
+                config,
+                (&listing, &listing),
+            )
+            .await,
+        );
+    }
+    metric("gcl_operations", count as f64, "operations");
+    drop((sides, eeops, peer));
+    emulator
+        .shutdown()
+        .await
+        .expect("the emulator shuts down cleanly");
+    ratios
+}
+
+/// Operations named `operations/BENCH...` that finished an hour ago; their
+/// names, in the order created.
+fn create_unscoped_operations(emulator: &RunningEmulator, count: usize) -> Vec<String> {
+    let handle = emulator.handle();
+    (0..count)
+        .map(|i| {
+            handle
+                .create(
+                    OperationSpec::unscoped()
+                        .with_id(format!("BENCH{i:019}"))
+                        .with_type("EXPORT_IMAGE")
+                        .with_description(format!("benchmark export {i}"))
+                        .with_destination_uri(format!("gs://bench-bucket/export-{i}.tif"))
+                        .created_ago(Duration::from_secs(3600)),
+                )
+                .expect("the emulator accepts a new operation")
+        })
+        .collect()
+}
+
+/// The peer's GetOperation.
+#[derive(Clone)]
+pub(crate) struct GclGet {
+    pub(crate) client: Operations,
+    pub(crate) names: Arc<[String]>,
+}
+
+impl GclGet {
+    pub(crate) async fn get(&mut self, index: usize) {
+        let name = &self.names[index % self.names.len()];
+        let operation = self
+            .client
+            .get_operation()
+            .set_name(name)
+            .send()
+            .await
+            .expect("google-cloud-longrunning gets the operation");
+        std::hint::black_box(operation);
+    }
+}
+
+/// Lists every operation under `parent` with the peer, item by item (its
+/// paginator asks for the next page when one is used up), and returns how
+/// many there were.
+pub(crate) async fn gcl_list(client: &Operations, parent: &str) -> usize {
+    let mut items = client
+        .list_operations()
+        .set_name(parent)
+        .set_page_size(PAGE_SIZE)
+        .by_item();
+    let mut count = 0;
+    while let Some(operation) = items.next().await {
+        std::hint::black_box(operation.expect("google-cloud-longrunning lists the operations"));
+        count += 1;
+    }
+    count
+}
