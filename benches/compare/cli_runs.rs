@@ -8,9 +8,8 @@ use std::time::{Duration, Instant};
 
 use eeops::emulator::{Emulator, RunningEmulator};
 
-use crate::harness::{in_round_order, median, round_spread};
+use crate::harness::{cli_binary, count_label, in_round_order, median, round_spread};
 use crate::memory::{mib, status_field_kib};
-use crate::scenarios::{cli_binary, count_label};
 use crate::{Config, LIST_PROJECT, Ratio, create_done_operations, metric};
 
 /// `eeops --endpoint E --no-auth [--transport T] ARGS`, its output thrown

@@ -2,6 +2,7 @@
 //! percentiles, and one comparison per kind of load (latency, throughput,
 //! listing), each ending in a [`Ratio`](crate::Ratio).
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -230,5 +231,30 @@ pub(crate) async fn compare_list(
         name,
         ratio: ta / tb,
         budget,
+    }
+}
+
+/// The eeops executable next to this benchmark's: Cargo builds it for
+/// benchmarks, in `target/<profile>/`, one level above `deps/`.
+pub(crate) fn cli_binary() -> Option<PathBuf> {
+    if let Some(path) = option_env!("CARGO_BIN_EXE_eeops").map(PathBuf::from)
+        && path.exists()
+    {
+        return Some(path);
+    }
+    let exe = std::env::current_exe().ok()?;
+    let path = exe
+        .parent()?
+        .parent()?
+        .join(format!("eeops{}", std::env::consts::EXE_SUFFIX));
+    path.exists().then_some(path)
+}
+
+/// `1000` as `1k`, for metric names.
+pub(crate) fn count_label(count: usize) -> String {
+    if count >= 1000 && count.is_multiple_of(1000) {
+        format!("{}k", count / 1000)
+    } else {
+        count.to_string()
     }
 }

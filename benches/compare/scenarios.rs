@@ -10,7 +10,7 @@ use eeops::emulator::{Emulator, Fault, OperationSpec, RunningEmulator};
 use eeops::{Rpc, TransportKind};
 use tonic::client::Grpc;
 
-use crate::harness::{concurrent, median};
+use crate::harness::{cli_binary, concurrent, count_label, median};
 use crate::memory::{RssSampler, mib, proc_status_kib, rss_metrics};
 use crate::sides::{
     EeopsGet, Getter, Lister, Prepared, RawGrpcGet, RawRestGet, eeops_client, get_previews,
@@ -20,22 +20,6 @@ use crate::{
     Config, GET_OPERATIONS, GET_PROJECT, IN_FLIGHT, LIST_PROJECT, PAGE_SIZE,
     create_done_operations, metric,
 };
-
-/// The eeops executable next to this benchmark's: Cargo builds it for
-/// benchmarks, in `target/<profile>/`, one level above `deps/`.
-pub(crate) fn cli_binary() -> Option<PathBuf> {
-    if let Some(path) = option_env!("CARGO_BIN_EXE_eeops").map(PathBuf::from)
-        && path.exists()
-    {
-        return Some(path);
-    }
-    let exe = std::env::current_exe().ok()?;
-    let path = exe
-        .parent()?
-        .parent()?
-        .join(format!("eeops{}", std::env::consts::EXE_SUFFIX));
-    path.exists().then_some(path)
-}
 
 pub(crate) fn cli_command(binary: &PathBuf, endpoint: &str, name: &str) -> tokio::process::Command {
     let mut command = tokio::process::Command::new(binary);
@@ -145,14 +129,6 @@ pub(crate) async fn child_scenario(args: &[&str]) {
             output.status,
             String::from_utf8_lossy(&output.stderr).trim()
         );
-    }
-}
-
-pub(crate) fn count_label(count: usize) -> String {
-    if count >= 1000 && count.is_multiple_of(1000) {
-        format!("{}k", count / 1000)
-    } else {
-        count.to_string()
     }
 }
 
