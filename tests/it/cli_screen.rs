@@ -360,11 +360,15 @@ async fn many_operations_collapse_into_a_moving_summary() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
-async fn ctrl_c_during_wait_all_says_how_far_it_got_and_exits_130() -> TestResult {
-    let emulator = live_tasks(16).await?;
+/// `eeops COMMAND --all` on a terminal over `emulator`, sent Ctrl-C once
+/// `shown` is on the screen.
+async fn interrupted(
+    emulator: &RunningEmulator,
+    command: &'static str,
+    shown: &'static str,
+) -> Screen {
     let endpoint = emulator.endpoint();
-    let screen = tokio::task::spawn_blocking(move || {
+    tokio::task::spawn_blocking(move || {
         let mut session = Session::start(
             100,
             &[
@@ -373,16 +377,23 @@ async fn ctrl_c_during_wait_all_says_how_far_it_got_and_exits_130() -> TestResul
                 "--project",
                 "s",
                 "--no-auth",
-                "wait",
+                command,
                 "--all",
             ],
             &[],
         );
-        session.wait_for("operations:");
+        session.wait_for(shown);
         session.type_keys(b"\x03");
         session.finish()
     })
-    .await?;
+    .await
+    .expect("the terminal's thread ends")
+}
+
+#[tokio::test]
+async fn ctrl_c_during_wait_all_says_how_far_it_got_and_exits_130() -> TestResult {
+    let emulator = live_tasks(16).await?;
+    let screen = interrupted(&emulator, "wait", "operations:").await;
     assert_eq!(screen.code, 130, "{}", screen.text);
     assert!(screen.text.contains("interrupted after"), "{}", screen.text);
     Ok(())
@@ -391,27 +402,8 @@ async fn ctrl_c_during_wait_all_says_how_far_it_got_and_exits_130() -> TestResul
 #[tokio::test]
 async fn ctrl_c_during_watch_says_how_far_it_got_and_exits_130() -> TestResult {
     let emulator = live_tasks(16).await?;
-    let endpoint = emulator.endpoint();
-    let screen = tokio::task::spawn_blocking(move || {
-        let mut session = Session::start(
-            100,
-            &[
-                "--endpoint",
-                &endpoint,
-                "--project",
-                "s",
-                "--no-auth",
-                "watch",
-                "--all",
-            ],
-            &[],
-        );
-        // Every task seen running, so the closing line has states to report.
-        session.wait_for("operations: 16 running");
-        session.type_keys(b"\x03");
-        session.finish()
-    })
-    .await?;
+    // Every task seen running, so the closing line has states to report.
+    let screen = interrupted(&emulator, "watch", "operations: 16 running").await;
     assert_eq!(screen.code, 130, "{}", screen.text);
     let last = screen
         .text
