@@ -15,8 +15,8 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::longrunning::{ListOperationsResponse, Operation};
 use crate::proto::EARTH_ENGINE_METADATA_TYPE_URLS;
+use crate::proto::longrunning::{ListOperationsResponse, Operation};
 
 /// The gRPC response header in which a server names the field numbering of
 /// the Earth Engine metadata it sends.

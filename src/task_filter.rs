@@ -26,11 +26,11 @@
 
 use std::time::SystemTime;
 
-use crate::earthengine::State;
 use crate::error::{Error, Result};
-use crate::longrunning::Operation;
 use crate::operation::state_of;
-use crate::rpc::Code;
+use crate::proto::earthengine::State;
+use crate::proto::longrunning::Operation;
+use crate::proto::rpc::Code;
 
 /// Earth Engine's task types: the API's value, then the name the
 /// `earthengine` command-line tool prints for it.
@@ -372,8 +372,8 @@ mod tests {
     use prost::Message;
 
     use super::*;
-    use crate::EARTH_ENGINE_METADATA_TYPE_URLS;
-    use crate::earthengine::OperationMetadata;
+    use crate::proto::EARTH_ENGINE_METADATA_TYPE_URLS;
+    use crate::proto::earthengine::OperationMetadata;
 
     fn task(state: State, kind: &str, description: &str, created: Option<SystemTime>) -> Operation {
         let metadata = OperationMetadata {

@@ -22,7 +22,7 @@ use super::auth::{bearer_token, fingerprint};
 use super::rest::is_grpc;
 use crate::error::{Error, Result};
 use crate::percent;
-use crate::rpc::Code;
+use crate::proto::rpc::Code;
 
 /// How many bytes of records (as written, one line each) [`Recorder::records`]
 /// keeps in memory, the most recent ones.

@@ -16,8 +16,8 @@ use serde_json::{Map, Value};
 
 use crate::error::{Detail, Error};
 use crate::json::Enums;
-use crate::rpc::bad_request::FieldViolation;
-use crate::rpc::{BadRequest, Code};
+use crate::proto::rpc::bad_request::FieldViolation;
+use crate::proto::rpc::{BadRequest, Code};
 
 /// Accepted and without effect here.
 const IGNORED: [&str; 7] = [

@@ -274,7 +274,7 @@ fn deserialize(
 #[cfg(test)]
 mod tests {
     use crate::json::{ParseMode, parse_operation, parse_typed};
-    use crate::longrunning::{Operation, WaitOperationRequest};
+    use crate::proto::longrunning::{Operation, WaitOperationRequest};
 
     const METADATA: &str = "type.googleapis.com/google.earthengine.v1.OperationMetadata";
 
@@ -369,7 +369,8 @@ mod tests {
         let operation: Operation = parse_operation(&text).expect("lenient");
         assert_eq!(operation.name, "x");
         assert!(operation.earth_engine_metadata().is_some());
-        let Some(crate::longrunning::operation::Result::Response(any)) = operation.result else {
+        let Some(crate::proto::longrunning::operation::Result::Response(any)) = operation.result
+        else {
             panic!("the response is kept");
         };
         assert_eq!(
