@@ -22,7 +22,7 @@ use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use prost::Message;
-use serde_json::{Map, Value, json};
+use serde_json::Map;
 use tokio::time::Instant;
 
 use super::auth::RequiredToken;
@@ -31,11 +31,9 @@ use super::reply::{Failure, JSON_UTF8, error_response, read_body, token_refusal}
 use super::state::Store;
 use super::system_parameters::SystemParameters;
 use crate::error::{Detail, Error};
-use crate::json::{Enums, ParseMode, operation_to_json_with, parse_typed};
+use crate::json::{ParseMode, Written, parse_typed};
 use crate::percent;
-use crate::proto::longrunning::{
-    CancelOperationRequest, ListOperationsResponse, WaitOperationRequest,
-};
+use crate::proto::longrunning::{CancelOperationRequest, WaitOperationRequest};
 use crate::proto::rpc::bad_request::FieldViolation;
 use crate::proto::rpc::{BadRequest, Code};
 use crate::routes::{ApiVersion, HttpRule, Routes, Rpc};
@@ -198,18 +196,18 @@ impl RestService {
                 let page =
                     self.store
                         .list(&name, &query.filter, query.page_size, &query.page_token)?;
-                list_to_json(&page, enums)
+                return Ok(system.render(&Written(&page, enums)));
             }
-            Rpc::GetOperation => operation_to_json_with(&self.store.get(&name)?, enums),
+            Rpc::GetOperation => self.store.get(&name)?,
             Rpc::DeleteOperation => {
                 self.store.delete(&name)?;
-                json!({})
+                return Ok(system.render(&Map::new()));
             }
             Rpc::CancelOperation => {
                 // Only the form is checked: the path names the operation.
                 parse_body::<CancelOperationRequest>(&body, rpc)?;
                 self.store.cancel(&name)?;
-                json!({})
+                return Ok(system.render(&Map::new()));
             }
             Rpc::WaitOperation => {
                 let request = parse_body::<WaitOperationRequest>(&body, rpc)?;
@@ -225,36 +223,48 @@ impl RestService {
                     }
                 };
                 let deadline = deadline(&parts.headers);
-                let operation = self.store.wait(&name, timeout, deadline).await?;
-                operation_to_json_with(&operation, enums)
+                self.store.wait(&name, timeout, deadline).await?
             }
         };
-        Ok(system.render(reply))
+        Ok(system.render(&Written(&reply, enums)))
     }
 
     /// The first binding, in server order, whose method and template match
     /// and that captures the resource name.
     fn route(&self, method: &Method, path: &str) -> Result<Matched<'_>, Error> {
+        // Templates are matched for the request's own method first: the
+        // others only matter to say which methods the path would take.
+        let found = self
+            .routes
+            .server_order()
+            .filter(|(_, rule)| rule.method == method.as_str())
+            .find_map(|(rpc, rule)| {
+                Some(Matched {
+                    rpc,
+                    rule,
+                    name: captured_name(rule, path)?,
+                })
+            });
+        if let Some(matched) = found {
+            return Ok(matched);
+        }
         let mut other_methods: Vec<&str> = Vec::new();
-        for (rpc, rule) in self.routes.server_order() {
-            let Some(captures) = rule.template.matches(path) else {
-                continue;
-            };
-            let Some(name) = captures
-                .into_iter()
-                .find_map(|(field, value)| (field == "name").then_some(value))
-            else {
-                continue;
-            };
-            if rule.method == method.as_str() {
-                return Ok(Matched { rpc, rule, name });
-            }
-            if !other_methods.contains(&rule.method.as_str()) {
+        for (_, rule) in self.routes.server_order() {
+            if captured_name(rule, path).is_some() && !other_methods.contains(&rule.method.as_str())
+            {
                 other_methods.push(rule.method.as_str());
             }
         }
         Err(no_route(method, path, &other_methods))
     }
+}
+
+/// The resource name `rule`'s template captures from `path`, if it matches.
+fn captured_name(rule: &HttpRule, path: &str) -> Option<String> {
+    rule.template
+        .matches(path)?
+        .into_iter()
+        .find_map(|(field, value)| (field == "name").then_some(value))
 }
 
 /// Whether the request is a gRPC call (`application/grpc`, with or without
@@ -445,30 +455,6 @@ fn deadline(headers: &HeaderMap) -> Option<Instant> {
     Instant::now().checked_add(timeout)
 }
 
-/// ListOperationsResponse in proto3 JSON: empty fields are left out.
-fn list_to_json(page: &ListOperationsResponse, enums: Enums) -> Value {
-    let mut object = Map::new();
-    if !page.operations.is_empty() {
-        object.insert(
-            "operations".to_owned(),
-            page.operations
-                .iter()
-                .map(|operation| operation_to_json_with(operation, enums))
-                .collect(),
-        );
-    }
-    if !page.next_page_token.is_empty() {
-        object.insert(
-            "nextPageToken".to_owned(),
-            Value::String(page.next_page_token.clone()),
-        );
-    }
-    if !page.unreachable.is_empty() {
-        object.insert("unreachable".to_owned(), json!(page.unreachable));
-    }
-    Value::Object(object)
-}
-
 /// An injected error: its HTTP status, Google's error body (whose `status`
 /// is the error's code) and, if asked for, `Retry-After` in seconds.
 fn injected_response(injected: Injected) -> Response<Body> {
@@ -513,6 +499,7 @@ fn text_response(status: StatusCode, text: String) -> Response<Body> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json::Enums;
 
     fn list(query: &str) -> Result<ListQuery, Error> {
         parse_query(query, Rpc::ListOperations).map(|(list, _)| list)

@@ -12,6 +12,7 @@
 //! The `X-Goog-FieldMask` header selects fields as `fields` does, with
 //! `.` between the names of a path.
 
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::error::{Detail, Error};
@@ -125,18 +126,28 @@ impl SystemParameters {
     }
 
     /// The reply as text: only the selected fields, indented if asked.
-    pub(crate) fn render(&self, reply: Value) -> String {
-        let reply = match &self.fields {
-            Some(selection) => selection
-                .apply(reply)
-                .unwrap_or_else(|| Value::Object(Map::new())),
-            None => reply,
+    /// Written straight from `reply` unless fields are selected, which is
+    /// done on a JSON tree.
+    pub(crate) fn render<T: Serialize>(&self, reply: &T) -> String {
+        let Some(selection) = &self.fields else {
+            return self.print(reply);
         };
-        if self.pretty {
-            serde_json::to_string_pretty(&reply).unwrap_or_else(|_| reply.to_string())
+        let tree = serde_json::to_value(reply).unwrap_or(Value::Null);
+        let kept = selection
+            .apply(tree)
+            .unwrap_or_else(|| Value::Object(Map::new()));
+        self.print(&kept)
+    }
+
+    fn print<T: Serialize>(&self, reply: &T) -> String {
+        let text = if self.pretty {
+            serde_json::to_string_pretty(reply)
         } else {
-            reply.to_string()
-        }
+            serde_json::to_string(reply)
+        };
+        // The replies written here (maps of strings, numbers and lists)
+        // always serialize; `null` stands for one that would not.
+        text.unwrap_or_else(|_| "null".to_owned())
     }
 }
 
@@ -350,7 +361,7 @@ mod tests {
             Some(true),
             "{fields}"
         );
-        serde_json::from_str(&parameters.render(reply())).expect("JSON")
+        serde_json::from_str(&parameters.render(&reply())).expect("JSON")
     }
 
     #[test]
@@ -383,7 +394,7 @@ mod tests {
         mask.take_field_mask("operations.name, next_page_token")
             .expect("a mask");
         assert_eq!(
-            serde_json::from_str::<Value>(&mask.render(reply())).expect("JSON"),
+            serde_json::from_str::<Value>(&mask.render(&reply())).expect("JSON"),
             json!({"operations": [{"name": "a"}, {"name": "b"}], "nextPageToken": "n"})
         );
     }
@@ -405,7 +416,7 @@ mod tests {
         assert_eq!(parameters.take("filter", "x").ok(), Some(false));
         let mut pretty = SystemParameters::default();
         pretty.take("$prettyPrint", "true").expect("pretty");
-        assert_eq!(pretty.render(json!({"a": 1})), "{\n  \"a\": 1\n}");
+        assert_eq!(pretty.render(&json!({"a": 1})), "{\n  \"a\": 1\n}");
     }
 
     #[test]

@@ -29,6 +29,8 @@ pub(crate) use parse::{parse_any, parse_text};
 pub(crate) use print::Enums;
 pub use print::any_to_json;
 pub(crate) use print::message_to_json;
+#[cfg(feature = "emulator")]
+pub(crate) use typed::Written;
 pub use typed::{ListOperationsResponseJson, OperationJson, StatusJson};
 pub(crate) use typed::{read_list_page, read_operation, read_status};
 
@@ -164,12 +166,6 @@ pub fn status_to_json(status: &Status) -> Value {
 /// prints them). [`OperationJson`] writes the same without a tree.
 pub fn operation_to_json(op: &Operation) -> Value {
     serde_json::to_value(OperationJson(op)).unwrap_or(Value::Null)
-}
-
-/// An operation in proto3 JSON, its enums written as asked.
-#[cfg(feature = "emulator")]
-pub(crate) fn operation_to_json_with(op: &Operation, enums: Enums) -> Value {
-    serde_json::to_value(typed::Written(op, enums)).unwrap_or(Value::Null)
 }
 
 /// Parses a page of operations (`google.longrunning.ListOperationsResponse`)

@@ -1,8 +1,12 @@
-//! `google.protobuf.Timestamp` from its proto3 JSON form: RFC 3339 with an
-//! upper-case `T` and `Z` (or a numeric offset), at most nine fractional
-//! digits, from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z.
+//! `google.protobuf.Timestamp` to and from its proto3 JSON form: RFC 3339
+//! with an upper-case `T` and `Z` (or, when read, a numeric offset), at most
+//! nine fractional digits, from 0001-01-01T00:00:00Z to
+//! 9999-12-31T23:59:59.999999999Z. Written with 0, 3, 6 or 9 fractional
+//! digits, as prost's `Display` writes it, without its formatting machinery:
+//! every reply of the emulator's REST surface carries several timestamps.
 
 use prost_types::Timestamp;
+use serde::{Serialize, Serializer};
 
 /// The earliest and latest whole seconds a Timestamp may hold.
 const SECONDS: std::ops::RangeInclusive<i64> = -62_135_596_800..=253_402_300_799;
@@ -87,6 +91,108 @@ pub(crate) fn parse(text: &str) -> Result<Timestamp, String> {
     Ok(Timestamp { seconds, nanos })
 }
 
+/// A timestamp's text as proto3 JSON writes it.
+pub(crate) enum Text {
+    /// Within the range a Timestamp may hold, its nanoseconds normalized:
+    /// the bytes and how many of them are used.
+    Short([u8; LONGEST], usize),
+    /// Anything else, as prost writes it (out-of-range years and all).
+    Other(String),
+}
+
+/// `2024-01-02T03:04:05.123456789Z`.
+const LONGEST: usize = 30;
+
+impl Text {
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            // Only ASCII digits and punctuation are ever written there.
+            Self::Short(bytes, len) => std::str::from_utf8(&bytes[..*len]).unwrap_or_default(),
+            Self::Other(text) => text,
+        }
+    }
+}
+
+impl Serialize for Text {
+    fn serialize<S: Serializer>(&self, out: S) -> Result<S::Ok, S::Error> {
+        out.serialize_str(self.as_str())
+    }
+}
+
+/// The text of `timestamp`: exactly what its `Display` writes.
+pub(crate) fn format(timestamp: &Timestamp) -> Text {
+    let Timestamp { seconds, nanos } = *timestamp;
+    if !SECONDS.contains(&seconds) || !(0..1_000_000_000).contains(&nanos) {
+        return Text::Other(timestamp.to_string());
+    }
+    let (days, second_of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    let (year, month, day) = civil_from_days(days);
+    let mut bytes = [0; LONGEST];
+    let mut len = 0;
+    let mut put = |value: i64, width: u32| {
+        for place in (0..width).rev() {
+            bytes[len] = b'0' + (value / 10_i64.pow(place) % 10) as u8;
+            len += 1;
+        }
+    };
+    put(year, 4);
+    put(month, 2);
+    put(day, 2);
+    put(second_of_day / 3600, 2);
+    put(second_of_day / 60 % 60, 2);
+    put(second_of_day % 60, 2);
+    let nanos = i64::from(nanos);
+    match nanos {
+        0 => {}
+        _ if nanos % 1_000_000 == 0 => put(nanos / 1_000_000, 3),
+        _ if nanos % 1_000 == 0 => put(nanos / 1_000, 6),
+        _ => put(nanos, 9),
+    }
+    // The digits went in one after another; the punctuation goes between.
+    let digits = len;
+    let mut text = [0; LONGEST];
+    let mut from = 0;
+    let mut to = 0;
+    for (width, after) in [
+        (4, b'-'),
+        (2, b'-'),
+        (2, b'T'),
+        (2, b':'),
+        (2, b':'),
+        (2, b'.'),
+    ] {
+        text[to..to + width].copy_from_slice(&bytes[from..from + width]);
+        (from, to) = (from + width, to + width);
+        if after != b'.' || digits > from {
+            text[to] = after;
+            to += 1;
+        }
+    }
+    text[to..to + digits - from].copy_from_slice(&bytes[from..digits]);
+    to += digits - from;
+    text[to] = b'Z';
+    Text::Short(text, to + 1)
+}
+
+/// The date of the proleptic Gregorian calendar `days` after 1970-01-01.
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let days = days + 719_468;
+    let era = days.div_euclid(146_097);
+    let day_of_era = days - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
 fn days_in_month(year: i64, month: i64) -> i64 {
     match month {
         2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
@@ -127,6 +233,37 @@ mod tests {
             parse("2024-05-01T12:00:00+02:00"),
             parse("2024-05-01T10:00:00Z")
         );
+    }
+
+    #[test]
+    fn writes_what_prost_writes() {
+        let mut cases = vec![
+            (0, 0),
+            (1_714_557_600, 123_000_000),
+            (1_714_557_600, 123_400_000),
+            (1_714_557_600, 123_456_000),
+            (1_714_557_600, 123_456_780),
+            (-1, 999_999_999),
+            (*SECONDS.start(), 0),
+            (*SECONDS.end(), 999_999_999),
+            (951_782_400, 1),
+            (951_868_799, 0),
+            // Outside the range, or not normalized: prost's own text.
+            (*SECONDS.end() + 1, 0),
+            (*SECONDS.start() - 1, 0),
+            (5, -1),
+            (5, 1_500_000_000),
+        ];
+        // Every day of four centuries, at varying times of day.
+        let mut seconds = -12_219_292_800;
+        while seconds < 400 * 31_556_952 {
+            cases.push((seconds, (seconds.rem_euclid(1_000) * 1_000_000) as i32));
+            seconds += 86_400 + 3_601;
+        }
+        for (seconds, nanos) in cases {
+            let timestamp = Timestamp { seconds, nanos };
+            assert_eq!(format(&timestamp).as_str(), timestamp.to_string());
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
 use super::super::print::{Enums, any_to_json_with, float};
 use super::any::EMPTY;
+use super::timestamp;
 use crate::proto::EARTH_ENGINE_METADATA_TYPE_URLS;
 use crate::proto::earthengine::{
     OperationMetadata, OperationNotification, OperationStage, Severity, State,
@@ -270,7 +271,7 @@ fn time<M: SerializeMap>(
     value: Option<&prost_types::Timestamp>,
 ) -> Result<(), M::Error> {
     match value {
-        Some(timestamp) => map.serialize_entry(key, &timestamp.to_string()),
+        Some(timestamp) => map.serialize_entry(key, &timestamp::format(timestamp)),
         None => Ok(()),
     }
 }
