@@ -46,6 +46,9 @@ pub(crate) struct Shared {
     /// The base URL's scheme, authority and path (without a trailing `/`),
     /// parsed once so that each call parses only its own path.
     origin: endpoint::Origin,
+    /// `Host` for an `http://` endpoint, which is always spoken to in
+    /// HTTP/1.1: made once rather than by hyper on every request.
+    host: Option<http::HeaderValue>,
     routes: Routes,
     max_response_bytes: usize,
 }
@@ -120,6 +123,7 @@ impl RestTransport {
         Ok(Self(Arc::new(Shared {
             layers: layers.around(HttpService::new(Sender(client.clone()))),
             client,
+            host: host_header(&origin),
             origin,
             base: url.trim_end_matches('/').into(),
             routes,
@@ -199,6 +203,9 @@ impl RestTransport {
         let headers = request.headers_mut();
         *headers = call.headers;
         add_base_headers(headers, parts, remaining);
+        if let Some(host) = &self.host {
+            headers.insert(http::header::HOST, host.clone());
+        }
         Ok(request)
     }
 
@@ -401,6 +408,21 @@ fn invalid_request(url: &str, why: &str) -> Error {
 }
 
 /// The headers every request carries; a caller's own `accept` is kept.
+/// The `Host` header of requests to `origin` when it is `http://`: its
+/// host, and its port unless that is 80, as hyper would write it. None for
+/// `https://`, which may speak HTTP/2, where the host goes in `:authority`.
+fn host_header(origin: &endpoint::Origin) -> Option<http::HeaderValue> {
+    if origin.scheme != http::uri::Scheme::HTTP {
+        return None;
+    }
+    let host = origin.authority.host();
+    let text = match origin.authority.port_u16() {
+        Some(port) if port != 80 => format!("{host}:{port}"),
+        _ => host.to_owned(),
+    };
+    http::HeaderValue::from_str(&text).ok()
+}
+
 fn add_base_headers(
     headers: &mut http::HeaderMap,
     parts: &HttpRequestParts,
@@ -684,6 +706,25 @@ impl Transport for RestTransport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn host_is_written_as_hyper_writes_it_for_http_only() {
+        let host = |url: &str| {
+            let origin = endpoint::Origin::parse(url).expect("a valid URL");
+            host_header(&origin).map(|value| value.to_str().unwrap_or_default().to_owned())
+        };
+        assert_eq!(
+            host("http://127.0.0.1:8080").as_deref(),
+            Some("127.0.0.1:8080")
+        );
+        assert_eq!(
+            host("http://example.com:80/v1").as_deref(),
+            Some("example.com")
+        );
+        assert_eq!(host("http://example.com").as_deref(), Some("example.com"));
+        assert_eq!(host("http://[::1]:9000").as_deref(), Some("[::1]:9000"));
+        assert_eq!(host("https://earthengine.googleapis.com"), None);
+    }
 
     #[test]
     fn server_timeout_is_seconds_with_three_decimals() {
