@@ -3,6 +3,10 @@
 //! their own, on the generic `/v1/{name=operations/**}` bindings that
 //! client uses, with operations named `operations/...`.
 //!
+//! The emulator runs on a thread and runtime of its own
+//! ([`ServerThread`]): the two clients are what is compared, not how well
+//! each shares its worker threads with the server.
+//!
 //! Unlike the raw baselines, this peer is a whole client (its own HTTP
 //! stack, retry policy, JSON types and `$alt=json;enum-encoding=int` on
 //! every call), so a ratio here is eeops' cost against the best Rust client
@@ -11,12 +15,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use eeops::emulator::{Emulator, OperationSpec, RunningEmulator};
+use eeops::emulator::{Handle, OperationSpec};
 use eeops::{Client, Credentials, Routes, TransportKind};
 use google_cloud_gax::paginator::ItemPaginator;
 use google_cloud_longrunning::client::Operations;
 
 use crate::harness::{Listing, compare_latency, compare_list, compare_throughput};
+use crate::server_thread::ServerThread;
 use crate::sides::{EeopsGet, Getter, Lister, Sides};
 use crate::{Config, PAGE_SIZE, Ratio, metric};
 
@@ -50,28 +55,10 @@ pub(crate) async fn compare_with_gcl(config: &Config) -> Vec<Ratio> {
         return Vec::new();
     }
     eprintln!("# google-cloud-longrunning {PEER_VERSION} against the emulator");
-    // The peer's HTTP stack wants a process-wide crypto provider even for
-    // plaintext; it is built without its default one (this crate uses ring).
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let emulator = Emulator::builder()
-        .start("127.0.0.1:0")
-        .await
-        .expect("the emulator starts on loopback");
+    let server = ServerThread::start();
     let count = if config.short { 1_000 } else { LIST_COUNT };
-    let names: Arc<[String]> = create_unscoped_operations(&emulator, count).into();
-    let eeops = Client::builder()
-        .with_endpoint(emulator.endpoint())
-        .with_transport(TransportKind::Rest)
-        .with_routes(Routes::generic())
-        .with_credentials(Credentials::anonymous())
-        .build()
-        .expect("an eeops client for the emulator builds");
-    let peer = Operations::builder()
-        .with_endpoint(emulator.endpoint())
-        .with_credentials(google_cloud_auth::credentials::anonymous::Builder::new().build())
-        .build()
-        .await
-        .expect("google-cloud-longrunning's client builds");
+    let names: Arc<[String]> = create_unscoped_operations(server.handle(), count).into();
+    let (eeops, peer) = clients(server.endpoint()).await;
 
     let mut ratios = Vec::new();
     // The Gets read the first operations, as many as there are tasks in flight.
@@ -120,17 +107,34 @@ pub(crate) async fn compare_with_gcl(config: &Config) -> Vec<Ratio> {
     }
     metric("gcl_operations", count as f64, "operations");
     drop((sides, eeops, peer));
-    emulator
-        .shutdown()
-        .await
-        .expect("the emulator shuts down cleanly");
+    server.stop();
     ratios
+}
+
+/// eeops on the generic bindings, and the peer, both for `endpoint`.
+pub(crate) async fn clients(endpoint: &str) -> (Client, Operations) {
+    // The peer's HTTP stack wants a process-wide crypto provider even for
+    // plaintext; it is built without its default one (this crate uses ring).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let eeops = Client::builder()
+        .with_endpoint(endpoint)
+        .with_transport(TransportKind::Rest)
+        .with_routes(Routes::generic())
+        .with_credentials(Credentials::anonymous())
+        .build()
+        .expect("an eeops client for the emulator builds");
+    let peer = Operations::builder()
+        .with_endpoint(endpoint)
+        .with_credentials(google_cloud_auth::credentials::anonymous::Builder::new().build())
+        .build()
+        .await
+        .expect("google-cloud-longrunning's client builds");
+    (eeops, peer)
 }
 
 /// Operations named `operations/BENCH...` that finished an hour ago; their
 /// names, in the order created.
-fn create_unscoped_operations(emulator: &RunningEmulator, count: usize) -> Vec<String> {
-    let handle = emulator.handle();
+pub(crate) fn create_unscoped_operations(handle: &Handle, count: usize) -> Vec<String> {
     (0..count)
         .map(|i| {
             handle

@@ -75,6 +75,7 @@ mod json_decode;
 mod many_waits;
 mod memory;
 mod scenarios;
+mod server_thread;
 mod sides;
 
 use std::sync::Arc;

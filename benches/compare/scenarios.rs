@@ -10,6 +10,7 @@ use eeops::emulator::{Emulator, Fault, OperationSpec, RunningEmulator};
 use eeops::{Rpc, TransportKind};
 use tonic::client::Grpc;
 
+use crate::gcl;
 use crate::harness::{cli_binary, concurrent, count_label, median};
 use crate::memory::{RssSampler, mib, proc_status_kib, rss_metrics};
 use crate::sides::{
@@ -299,7 +300,9 @@ pub(crate) async fn watch(count: usize) {
 /// One side of the Get throughput comparison alone, for a while: a target
 /// for profilers (`perf record -g -- <this executable> --scenario spin
 /// grpc-eeops 10 [calls in flight, 256 unless given]`). Sides:
-/// `grpc-eeops`, `grpc-raw`, `grpc-bare`, `rest-eeops`, `rest-raw`.
+/// `grpc-eeops`, `grpc-raw`, `grpc-bare`, `rest-eeops`, `rest-raw`, and
+/// the two sides of the comparison with google-cloud-longrunning,
+/// `gcl-eeops` and `gcl-peer`.
 pub(crate) async fn spin(side: &str, seconds: f64, in_flight: usize) {
     let emulator = Emulator::builder()
         .start("127.0.0.1:0")
@@ -325,6 +328,22 @@ pub(crate) async fn spin(side: &str, seconds: f64, in_flight: usize) {
             client: raw_hyper(),
             prepared: previews.iter().map(Prepared::from_preview).collect(),
         }),
+        "gcl-eeops" | "gcl-peer" => {
+            let names: Arc<[String]> =
+                gcl::create_unscoped_operations(&emulator.handle(), GET_OPERATIONS).into();
+            let (eeops, peer) = gcl::clients(&endpoint).await;
+            if side == "gcl-eeops" {
+                Getter::Eeops(EeopsGet {
+                    client: eeops,
+                    names,
+                })
+            } else {
+                Getter::Gcl(gcl::GclGet {
+                    client: peer,
+                    names,
+                })
+            }
+        }
         other => panic!("unknown side {other:?}"),
     };
     let started = Instant::now();
