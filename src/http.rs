@@ -204,18 +204,6 @@ fn empty_roots_config() -> rustls::ClientConfig {
         .with_no_client_auth()
 }
 
-/// The innermost cause's text: hyper's own messages ("client error
-/// (Connect)") say less than the error underneath them.
-pub(crate) fn innermost_cause(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut next = error.source();
-    while let Some(cause) = next {
-        text = cause.to_string();
-        next = cause.source();
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

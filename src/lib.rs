@@ -398,6 +398,7 @@ pub mod task_filter;
 mod telemetry;
 mod tonic_status;
 mod transport;
+mod user_agent;
 
 #[cfg(feature = "emulator")]
 #[cfg_attr(docsrs, doc(cfg(feature = "emulator")))]

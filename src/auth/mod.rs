@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime};
 use serde_json::Value;
 use tokio::time::Instant;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, innermost_cause};
 use crate::proto::rpc::Code;
 use crate::proxy::Proxies;
 
@@ -38,9 +38,6 @@ pub const SCOPES: [&str; 2] = [
     "https://www.googleapis.com/auth/earthengine",
     "https://www.googleapis.com/auth/cloud-platform",
 ];
-
-/// The user agent of every request.
-pub(crate) const USER_AGENT: &str = concat!("eeops/", env!("CARGO_PKG_VERSION"));
 
 /// The OAuth client of `earthengine authenticate`, used when the credentials
 /// file names none (public identifiers of an installed application).
@@ -415,7 +412,7 @@ impl Credentials {
                 format!(
                     "{}: cannot get an access token: {}",
                     self.inner.description,
-                    crate::http::innermost_cause(&e)
+                    innermost_cause(&e)
                 ),
             )
         })?;

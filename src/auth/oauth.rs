@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::SecretToken;
 use super::cache::Fetched;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, innermost_cause};
 use crate::host::is_remote_plaintext;
 use crate::http::{HttpClient, client};
 use crate::proto::rpc::Code;
@@ -60,7 +60,7 @@ impl TokenEndpoint {
         let request = http::Request::post(&self.uri)
             .header("content-type", "application/x-www-form-urlencoded")
             .header("accept", "application/json")
-            .header("user-agent", super::USER_AGENT)
+            .header("user-agent", crate::user_agent::USER_AGENT)
             .body(Full::new(Bytes::from(form)))
             .map_err(|e| failure(&format_args!("is not a usable URL: {e}")))?;
         let http = match self.http.get() {
@@ -81,12 +81,10 @@ impl TokenEndpoint {
         };
         // The innermost cause (a refused connection, a proxy's refusal) says
         // it all; the layers around it would only add lines.
-        let response = http.request(request).await.map_err(|e| {
-            failure(&format_args!(
-                "cannot be reached: {}",
-                crate::http::innermost_cause(&e)
-            ))
-        })?;
+        let response = http
+            .request(request)
+            .await
+            .map_err(|e| failure(&format_args!("cannot be reached: {}", innermost_cause(&e))))?;
         let status = response.status().as_u16();
         let body = Limited::new(response.into_body(), MAX_REPLY_BYTES)
             .collect()

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
 use http::Uri;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioIo;
@@ -19,7 +20,7 @@ use tokio::net::TcpStream;
 use tonic::codegen::Service;
 
 use super::Route;
-use crate::error::Error;
+use crate::error::{Error, innermost_cause};
 use crate::proto::rpc::Code;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
@@ -49,7 +50,7 @@ impl ProxyConnector {
 impl Service<Uri> for ProxyConnector {
     type Response = TokioIo<TcpStream>;
     type Error = BoxError;
-    type Future = crate::transport::BoxFuture<Result<TokioIo<TcpStream>, BoxError>>;
+    type Future = BoxFuture<'static, Result<TokioIo<TcpStream>, BoxError>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
         self.tcp.poll_ready(cx).map_err(Into::into)
@@ -63,11 +64,7 @@ impl Service<Uri> for ProxyConnector {
         let connecting = self.tcp.call(route.proxy.uri.clone());
         Box::pin(async move {
             let mut stream = connecting.await.map_err(|e| {
-                ProxyError::new(
-                    &route,
-                    &endpoint,
-                    Failure::Unreachable(crate::http::innermost_cause(&e)),
-                )
+                ProxyError::new(&route, &endpoint, Failure::Unreachable(innermost_cause(&e)))
             })?;
             match tokio::time::timeout(HANDSHAKE_TIMEOUT, tunnel(&mut stream, &route, &endpoint))
                 .await
@@ -103,7 +100,7 @@ async fn tunnel(
     let target = target(endpoint);
     let mut request = format!(
         "CONNECT {target} HTTP/1.1\r\nHost: {target}\r\nUser-Agent: {}\r\n",
-        crate::auth::USER_AGENT
+        crate::user_agent::USER_AGENT
     )
     .into_bytes();
     if let Some(authorization) = &route.proxy.authorization {

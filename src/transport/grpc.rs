@@ -14,7 +14,7 @@ use super::failure::origin_of;
 use super::h2_channel::{CALL_DEADLINE, ChannelError, H2Channel, KeepAlive};
 use super::reply_limit::ReplyTooLarge;
 use super::{BoxFuture, Transport};
-use crate::error::{Error, Origin, Result};
+use crate::error::{Error, Origin, Result, innermost_cause};
 use crate::http::{self as endpoint, require_runtime};
 use crate::layer::{LayerError, Layers};
 use crate::metadata_numbering;
@@ -68,7 +68,7 @@ impl GrpcTransport {
             .map_err(|e| invalid(format!("invalid endpoint URL {url:?}")).with_source(e))?;
         let channel = H2Channel::new(
             origin.clone(),
-            http::HeaderValue::from_static(crate::auth::USER_AGENT),
+            http::HeaderValue::from_static(crate::user_agent::USER_AGENT),
             proxy,
             keep_alive,
             max_response_bytes,
@@ -248,7 +248,7 @@ fn exchange_error(cause: &(dyn StdError + 'static), endpoint: &str) -> Error {
         // The proxy did not open the tunnel: the server never saw the request.
         return proxy.to_error(endpoint).with_origin(Origin::Connect);
     }
-    let detail = crate::http::innermost_cause(cause);
+    let detail = innermost_cause(cause);
     if has_cause::<ReplyTooLarge>(cause) {
         return Error::local(
             Origin::Decode,

@@ -4,9 +4,6 @@
 //! deadlines and options live in the client, above this trait, so every
 //! transport behaves the same.
 
-use std::future::Future;
-use std::pin::Pin;
-
 use crate::error::Result;
 use crate::options::CallContext;
 use crate::proto::longrunning::{
@@ -24,7 +21,7 @@ mod reply_limit;
 pub(crate) mod rest;
 
 /// A boxed future that owns everything it needs.
-pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+pub(crate) type BoxFuture<T> = futures_util::future::BoxFuture<'static, T>;
 
 /// One attempt of each Operations RPC.
 pub(crate) trait Transport: Send + Sync + std::fmt::Debug + 'static {

@@ -16,7 +16,7 @@ use tower_service::Service;
 
 use super::failure::origin_of;
 use super::{BoxFuture, Transport};
-use crate::error::{Error, Origin, Result};
+use crate::error::{Error, Origin, Result, innermost_cause};
 use crate::http::{self as endpoint, require_runtime};
 use crate::http_error::error_from_response;
 use crate::json::{self, ParseMode};
@@ -280,7 +280,7 @@ impl RestTransport {
             // The proxy did not open the tunnel: the server never saw the request.
             return proxy.to_error(&self.base).with_origin(Origin::Connect);
         }
-        let detail = crate::http::innermost_cause(&error);
+        let detail = innermost_cause(&error);
         let origin = origin_of(&error);
         let message = if origin == Origin::Connect {
             format!("cannot reach {}: {detail}", self.base)
@@ -433,7 +433,7 @@ fn add_base_headers(
     headers.entry(ACCEPT).or_insert(JSON);
     headers.insert(
         USER_AGENT,
-        http::HeaderValue::from_static(crate::auth::USER_AGENT),
+        http::HeaderValue::from_static(crate::user_agent::USER_AGENT),
     );
     if parts.body.is_some() {
         headers.insert(CONTENT_TYPE, JSON);
