@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use eeops::emulator::{Emulator, RunningEmulator};
+use eeops::emulator::{Emulator, OperationSpec, RunningEmulator};
 
 use crate::harness::{cli_binary, count_label, in_round_order, median, round_spread};
 use crate::memory::{mib, status_field_kib};
@@ -105,7 +105,7 @@ pub(crate) async fn list_memory(count: usize) {
         .start("127.0.0.1:0")
         .await
         .expect("the emulator starts on loopback");
-    create_done_operations(&emulator, LIST_PROJECT, count);
+    create_done_operations(&emulator.handle(), OperationSpec::new(LIST_PROJECT), count);
     let endpoint = emulator.endpoint();
     for format in ["json", "jsonl", "table"] {
         let mut command = eeops(

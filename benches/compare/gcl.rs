@@ -13,9 +13,8 @@
 //! of the same API, not against the bytes on the wire.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use eeops::emulator::{Handle, OperationSpec};
+use eeops::emulator::OperationSpec;
 use eeops::{Client, Credentials, Routes, TransportKind};
 use google_cloud_gax::paginator::ItemPaginator;
 use google_cloud_longrunning::client::Operations;
@@ -23,7 +22,7 @@ use google_cloud_longrunning::client::Operations;
 use crate::harness::{Listing, compare_latency, compare_list, compare_throughput};
 use crate::server_thread::ServerThread;
 use crate::sides::{EeopsGet, Getter, Lister, Sides};
-use crate::{Config, PAGE_SIZE, Ratio, metric};
+use crate::{Config, PAGE_SIZE, Ratio, create_done_operations, metric};
 
 /// The parent the generic bindings list.
 const PARENT: &str = "operations";
@@ -57,7 +56,8 @@ pub(crate) async fn compare_with_gcl(config: &Config) -> Vec<Ratio> {
     eprintln!("# google-cloud-longrunning {PEER_VERSION} against the emulator");
     let server = ServerThread::start();
     let count = if config.short { 1_000 } else { LIST_COUNT };
-    let names: Arc<[String]> = create_unscoped_operations(server.handle(), count).into();
+    let names: Arc<[String]> =
+        create_done_operations(server.handle(), OperationSpec::unscoped(), count).into();
     let (eeops, peer) = clients(server.endpoint()).await;
 
     let mut ratios = Vec::new();
@@ -130,25 +130,6 @@ pub(crate) async fn clients(endpoint: &str) -> (Client, Operations) {
         .await
         .expect("google-cloud-longrunning's client builds");
     (eeops, peer)
-}
-
-/// Operations named `operations/BENCH...` that finished an hour ago; their
-/// names, in the order created.
-pub(crate) fn create_unscoped_operations(handle: &Handle, count: usize) -> Vec<String> {
-    (0..count)
-        .map(|i| {
-            handle
-                .create(
-                    OperationSpec::unscoped()
-                        .with_id(format!("BENCH{i:019}"))
-                        .with_type("EXPORT_IMAGE")
-                        .with_description(format!("benchmark export {i}"))
-                        .with_destination_uri(format!("gs://bench-bucket/export-{i}.tif"))
-                        .created_ago(Duration::from_secs(3600)),
-                )
-                .expect("the emulator accepts a new operation")
-        })
-        .collect()
 }
 
 /// The peer's GetOperation.

@@ -82,7 +82,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use eeops::TransportKind;
-use eeops::emulator::{Emulator, OperationSpec, RunningEmulator};
+use eeops::emulator::{Emulator, Handle, OperationSpec};
 use tonic::client::Grpc;
 
 use crate::harness::{Listing, compare_latency, compare_list, compare_throughput};
@@ -250,9 +250,14 @@ async fn run_all(config: &Config) {
         .await
         .expect("the emulator starts on loopback");
     let endpoint = emulator.endpoint();
-    let names = create_done_operations(&emulator, GET_PROJECT, GET_OPERATIONS);
-    create_done_operations(&emulator, LIST_PROJECT, config.list_count);
-    create_done_operations(&emulator, WARM_PROJECT, config.warm_list_count);
+    let handle = emulator.handle();
+    let names = create_done_operations(&handle, OperationSpec::new(GET_PROJECT), GET_OPERATIONS);
+    create_done_operations(&handle, OperationSpec::new(LIST_PROJECT), config.list_count);
+    create_done_operations(
+        &handle,
+        OperationSpec::new(WARM_PROJECT),
+        config.warm_list_count,
+    );
 
     let grpc_client = eeops_client(&endpoint, TransportKind::Grpc);
     let rest_client = eeops_client(&endpoint, TransportKind::Rest);
@@ -443,14 +448,15 @@ async fn run_all(config: &Config) {
 }
 
 /// Operations that finished an hour ago, so that every read returns the
-/// same thing; their names, in the order created.
-fn create_done_operations(emulator: &RunningEmulator, project: &str, count: usize) -> Vec<String> {
-    let handle = emulator.handle();
+/// same thing, named where `place` puts them (`OperationSpec::new(project)`
+/// or `OperationSpec::unscoped()`); their names, in the order created.
+fn create_done_operations(handle: &Handle, place: OperationSpec, count: usize) -> Vec<String> {
     (0..count)
         .map(|i| {
             handle
                 .create(
-                    OperationSpec::new(project)
+                    place
+                        .clone()
                         .with_id(format!("BENCH{i:019}"))
                         .with_type("EXPORT_IMAGE")
                         .with_description(format!("benchmark export {i}"))

@@ -185,7 +185,7 @@ pub(crate) async fn list_memory(
         .start("127.0.0.1:0")
         .await
         .expect("the emulator starts on loopback");
-    create_done_operations(&emulator, LIST_PROJECT, count);
+    create_done_operations(&emulator.handle(), OperationSpec::new(LIST_PROJECT), count);
     let client = eeops_client(&emulator.endpoint(), transport);
     // One page first, so that connections, the descriptor pool and the
     // runtime's buffers exist before the baseline is taken.
@@ -309,8 +309,12 @@ pub(crate) async fn spin(side: &str, seconds: f64, in_flight: usize) {
         .await
         .expect("the emulator starts on loopback");
     let endpoint = emulator.endpoint();
-    let names: Arc<[String]> =
-        create_done_operations(&emulator, GET_PROJECT, GET_OPERATIONS).into();
+    let names: Arc<[String]> = create_done_operations(
+        &emulator.handle(),
+        OperationSpec::new(GET_PROJECT),
+        GET_OPERATIONS,
+    )
+    .into();
     let rest_client = eeops_client(&endpoint, TransportKind::Rest);
     let previews = get_previews(&rest_client, &names);
     let getter = match side {
@@ -329,8 +333,12 @@ pub(crate) async fn spin(side: &str, seconds: f64, in_flight: usize) {
             prepared: previews.iter().map(Prepared::from_preview).collect(),
         }),
         "gcl-eeops" | "gcl-peer" => {
-            let names: Arc<[String]> =
-                gcl::create_unscoped_operations(&emulator.handle(), GET_OPERATIONS).into();
+            let names: Arc<[String]> = create_done_operations(
+                &emulator.handle(),
+                OperationSpec::unscoped(),
+                GET_OPERATIONS,
+            )
+            .into();
             let (eeops, peer) = gcl::clients(&endpoint).await;
             if side == "gcl-eeops" {
                 Getter::Eeops(EeopsGet {
@@ -367,7 +375,7 @@ pub(crate) async fn list_once(side: &str, count: usize) {
         .await
         .expect("the emulator starts on loopback");
     let endpoint = emulator.endpoint();
-    create_done_operations(&emulator, LIST_PROJECT, count);
+    create_done_operations(&emulator.handle(), OperationSpec::new(LIST_PROJECT), count);
     let rest_client = eeops_client(&endpoint, TransportKind::Rest);
     let first = Prepared::from_preview(
         &rest_client
