@@ -16,13 +16,12 @@ use std::sync::Arc;
 
 use eeops::emulator::OperationSpec;
 use eeops::{Client, Credentials, Routes, TransportKind};
-use google_cloud_gax::paginator::ItemPaginator;
 use google_cloud_longrunning::client::Operations;
 
 use crate::harness::{Listing, compare_latency, compare_list, compare_throughput};
 use crate::server_thread::ServerThread;
-use crate::sides::{EeopsGet, Getter, Lister, Sides};
-use crate::{Config, PAGE_SIZE, Ratio, create_done_operations, metric};
+use crate::sides::{EeopsGet, GclGet, Getter, Lister, Sides};
+use crate::{Config, Ratio, create_done_operations, metric};
 
 /// The parent the generic bindings list.
 const PARENT: &str = "operations";
@@ -130,42 +129,4 @@ pub(crate) async fn clients(endpoint: &str) -> (Client, Operations) {
         .await
         .expect("google-cloud-longrunning's client builds");
     (eeops, peer)
-}
-
-/// The peer's GetOperation.
-#[derive(Clone)]
-pub(crate) struct GclGet {
-    pub(crate) client: Operations,
-    pub(crate) names: Arc<[String]>,
-}
-
-impl GclGet {
-    pub(crate) async fn get(&mut self, index: usize) {
-        let name = &self.names[index % self.names.len()];
-        let operation = self
-            .client
-            .get_operation()
-            .set_name(name)
-            .send()
-            .await
-            .expect("google-cloud-longrunning gets the operation");
-        std::hint::black_box(operation);
-    }
-}
-
-/// Lists every operation under `parent` with the peer, item by item (its
-/// paginator asks for the next page when one is used up), and returns how
-/// many there were.
-pub(crate) async fn gcl_list(client: &Operations, parent: &str) -> usize {
-    let mut items = client
-        .list_operations()
-        .set_name(parent)
-        .set_page_size(PAGE_SIZE)
-        .by_item();
-    let mut count = 0;
-    while let Some(operation) = items.next().await {
-        std::hint::black_box(operation.expect("google-cloud-longrunning lists the operations"));
-        count += 1;
-    }
-    count
 }

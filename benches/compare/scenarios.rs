@@ -14,7 +14,7 @@ use crate::gcl;
 use crate::harness::{cli_binary, concurrent, count_label, median};
 use crate::memory::{RssSampler, mib, proc_status_kib, rss_metrics};
 use crate::sides::{
-    EeopsGet, Getter, Lister, Prepared, RawGrpcGet, RawRestGet, eeops_client, get_previews,
+    EeopsGet, GclGet, Getter, Lister, Prepared, RawGrpcGet, RawRestGet, eeops_client, get_previews,
     raw_channel, raw_hyper, raw_with_eeops_metadata,
 };
 use crate::{
@@ -346,7 +346,7 @@ pub(crate) async fn spin(side: &str, seconds: f64, in_flight: usize) {
                     names,
                 })
             } else {
-                Getter::Gcl(gcl::GclGet {
+                Getter::Gcl(GclGet {
                     client: peer,
                     names,
                 })

@@ -1,5 +1,6 @@
 //! The two sides of every comparison: eeops, and the cheapest hand-written
-//! client sending the same bytes (tonic for gRPC, hyper for REST).
+//! client sending the same bytes (tonic for gRPC, hyper for REST) or
+//! googleapis' generated client, `google-cloud-longrunning`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,6 +9,8 @@ use bytes::Bytes;
 use eeops::longrunning::Operation;
 use eeops::longrunning::{GetOperationRequest, ListOperationsRequest, ListOperationsResponse};
 use eeops::{Client, Credentials, TransportKind};
+use google_cloud_gax::paginator::ItemPaginator;
+use google_cloud_longrunning::client::Operations;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -18,7 +21,6 @@ use tonic::transport::Channel;
 use tonic_prost::ProstCodec;
 
 use crate::PAGE_SIZE;
-use crate::gcl::{GclGet, gcl_list};
 
 pub(crate) const GET_PATH: &str = "/google.longrunning.Operations/GetOperation";
 
@@ -271,6 +273,27 @@ impl RawRestGet {
     }
 }
 
+/// googleapis' client's GetOperation.
+#[derive(Clone)]
+pub(crate) struct GclGet {
+    pub(crate) client: Operations,
+    pub(crate) names: Arc<[String]>,
+}
+
+impl GclGet {
+    pub(crate) async fn get(&mut self, index: usize) {
+        let name = &self.names[index % self.names.len()];
+        let operation = self
+            .client
+            .get_operation()
+            .set_name(name)
+            .send()
+            .await
+            .expect("google-cloud-longrunning gets the operation");
+        std::hint::black_box(operation);
+    }
+}
+
 /// The sides of one comparison: eeops, the raw baseline, and optionally a
 /// diagnostic variant measured in the same rounds but not part of the ratio.
 pub(crate) struct Sides {
@@ -301,7 +324,7 @@ pub(crate) enum Lister {
     Eeops(Client),
     RawGrpc(Grpc<Channel>),
     RawRest(RawHyper),
-    Gcl(google_cloud_longrunning::client::Operations),
+    Gcl(Operations),
 }
 
 impl Lister {
@@ -319,7 +342,23 @@ impl Lister {
     pub(crate) async fn list(&self, parent: &str, first: Option<&Prepared>) -> usize {
         let parent = parent.to_owned();
         match self {
-            Self::Gcl(client) => gcl_list(client, &parent).await,
+            Self::Gcl(client) => {
+                // Item by item: its paginator asks for the next page when
+                // one is used up.
+                let mut items = client
+                    .list_operations()
+                    .set_name(parent)
+                    .set_page_size(PAGE_SIZE)
+                    .by_item();
+                let mut count = 0;
+                while let Some(operation) = items.next().await {
+                    std::hint::black_box(
+                        operation.expect("google-cloud-longrunning lists the operations"),
+                    );
+                    count += 1;
+                }
+                count
+            }
             Self::Eeops(client) => {
                 let mut operations = client.list(parent).set_page_size(PAGE_SIZE).operations();
                 let mut count = 0;
