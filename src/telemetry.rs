@@ -53,10 +53,12 @@ impl Server {
     }
 }
 
-/// Opens a span named after `rpc` with `$level` and the given fields.
-/// Span names are static, so each RPC has its own call site.
+/// Opens a span named after `$rpc` with the fields calls and attempts share
+/// (tracing wants every field declared when the span opens) around `$own`,
+/// the span's own fields, each with a trailing comma.
 macro_rules! rpc_span {
-    ($rpc:expr, $($fields:tt)*) => {
+    (@named $rpc:expr, $($fields:tt)*) => {
+        // Span names are static, so each RPC has its own call site.
         match $rpc {
             Rpc::GetOperation => {
                 tracing::info_span!("google.longrunning.Operations/GetOperation", $($fields)*)
@@ -75,6 +77,21 @@ macro_rules! rpc_span {
             }
         }
     };
+    ($rpc:expr, $system:expr, $server:expr, $($own:tt)*) => {
+        rpc_span!(
+            @named $rpc,
+            otel.kind = "client",
+            otel.status_code = Empty,
+            rpc.system = $system,
+            rpc.service = SERVICE,
+            rpc.method = $rpc.name(),
+            server.address = &*$server.address,
+            server.port = $server.port,
+            $($own)*
+            eeops.code = Empty,
+            error.type = Empty,
+        )
+    };
 }
 
 /// The span of one call, retries included: `rpc.system` is the transport's
@@ -84,17 +101,10 @@ macro_rules! rpc_span {
 pub(crate) fn call_span(rpc: Rpc, system: &'static str, server: &Server, resource: &str) -> Span {
     rpc_span!(
         rpc,
-        otel.kind = "client",
-        otel.status_code = Empty,
-        rpc.system = system,
-        rpc.service = SERVICE,
-        rpc.method = rpc.name(),
-        server.address = &*server.address,
-        server.port = server.port,
+        system,
+        server,
         eeops.resource = resource,
         eeops.attempts = Empty,
-        eeops.code = Empty,
-        error.type = Empty,
     )
 }
 
@@ -104,20 +114,13 @@ pub(crate) fn call_span(rpc: Rpc, system: &'static str, server: &Server, resourc
 pub(crate) fn attempt_span(rpc: Rpc, system: &'static str, server: &Server, attempt: u32) -> Span {
     rpc_span!(
         rpc,
-        otel.kind = "client",
-        otel.status_code = Empty,
-        rpc.system = system,
-        rpc.service = SERVICE,
-        rpc.method = rpc.name(),
-        server.address = &*server.address,
-        server.port = server.port,
+        system,
+        server,
         eeops.attempt = attempt,
         http.request.method = Empty,
         url.path = Empty,
         http.response.status_code = Empty,
         rpc.grpc.status_code = Empty,
-        eeops.code = Empty,
-        error.type = Empty,
     )
 }
 
