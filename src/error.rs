@@ -52,8 +52,8 @@ pub(crate) enum Origin {
     /// Getting credentials failed: nothing was sent.
     Credentials,
     /// The request provably never reached the server: no connection could
-    /// be made, or the server refused the stream or was closing the
-    /// connection before it read the request.
+    /// be made (or none before the call's deadline), or the server refused
+    /// the stream or was closing the connection before it read the request.
     Connect,
     /// The peer accepted the connection and closed it without a byte: no
     /// server read the request, and nothing shows the endpoint speaks gRPC.
@@ -308,9 +308,10 @@ impl Error {
     }
 
     /// True when the server never received this request: it could not be
-    /// built, credentials could not be had, no connection could be made, or
-    /// the server turned the request away unread (a refused stream, a
-    /// connection it was closing). Repeating it cannot do anything twice.
+    /// built, credentials could not be had, no connection could be made (or
+    /// none before the call's deadline), or the server turned the request
+    /// away unread (a refused stream, a connection it was closing).
+    /// Repeating it cannot do anything twice.
     pub fn is_never_sent(&self) -> bool {
         matches!(
             self.inner.origin,
@@ -318,9 +319,9 @@ impl Error {
         )
     }
 
-    /// True when no connection to the server could be made, or the server
-    /// turned the request away unread (a subset of
-    /// [`is_never_sent`](Self::is_never_sent)).
+    /// True when no connection to the server could be made (or none before
+    /// the call's deadline), or the server turned the request away unread
+    /// (a subset of [`is_never_sent`](Self::is_never_sent)).
     pub fn is_connect(&self) -> bool {
         matches!(self.inner.origin, Origin::Connect | Origin::Unheard)
     }

@@ -117,14 +117,17 @@ pub(crate) fn random_fraction() -> f64 {
 ///
 /// UNAVAILABLE, RESOURCE_EXHAUSTED and ABORTED on either transport; over
 /// REST also the statuses of overloaded or restarting front ends (429, 502,
-/// 503, 504), whatever code their body names; and any request that got no
-/// reply (a broken or silent connection, whatever code it was given).
+/// 503, 504), whatever code their body names; any request that got no
+/// reply (a broken or silent connection, whatever code it was given); and
+/// any whose deadline passed before it could be sent (a connection too slow
+/// to make).
 pub(crate) fn is_transient(error: &Error) -> bool {
     matches!(
         error.code(),
         Code::Unavailable | Code::ResourceExhausted | Code::Aborted
     ) || matches!(error.http_status(), Some(429 | 502 | 503 | 504))
         || error.origin() == Origin::NoReply
+        || (error.is_connect() && error.code() == Code::DeadlineExceeded)
 }
 
 /// Runs `attempt` until it succeeds, fails for good, runs out of attempts or
@@ -186,6 +189,11 @@ where
             "retrying"
         );
         tokio::time::sleep(delay).await;
+        // A wake-up that came late may find the deadline passed: no attempt
+        // starts without time left, and the last failure says why.
+        if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+            return Err(error);
+        }
     }
 }
 

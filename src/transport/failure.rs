@@ -1,11 +1,47 @@
 //! Where an exchange that got no answer broke off, read from the error
 //! values of the layers below (hyper, h2, the connectors, the gRPC
-//! channel), never from their messages. Both transports use it.
+//! channel), never from their messages, and what a call whose deadline
+//! passed is told: whether its request was ever sent. Both transports use
+//! it.
 
 use std::error::Error as StdError;
 
 use super::h2_channel::ChannelError;
-use crate::error::Origin;
+use crate::error::{Error, Origin};
+use crate::proto::rpc::Code;
+
+/// The error of a call whose deadline passed, by how far its request got:
+/// written (at least in part) with no reply yet, so the server may have
+/// acted on it; or never written (no time left to start, the connection or
+/// a proxy's tunnel still being made), so that, like a refused connection,
+/// the server never saw it.
+pub(crate) fn deadline_passed(endpoint: &str, written: Written) -> Error {
+    match written {
+        Written::Maybe => Error::local(
+            Origin::NoReply,
+            Code::DeadlineExceeded,
+            format!("no reply from {endpoint} before the call's deadline"),
+        ),
+        Written::Never => Error::local(
+            Origin::Connect,
+            Code::DeadlineExceeded,
+            format!(
+                "cannot reach {endpoint} before the call's deadline: the request was never sent"
+            ),
+        ),
+    }
+}
+
+/// How far a request got when its call's deadline passed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Written {
+    /// It was handed to a connection (or to something this crate cannot
+    /// see into, such as the caller's layers): some of it may have been
+    /// written.
+    Maybe,
+    /// It provably never reached a connection: no byte of it was written.
+    Never,
+}
 
 /// The origin of a failure with no answer from the server: [`Origin::Connect`]
 /// when the request provably never reached it, [`Origin::NotGrpc`] when the

@@ -10,8 +10,8 @@ use prost::Message;
 use tonic::Extensions;
 use tonic::metadata::{AsciiMetadataValue, MetadataMap};
 
-use super::failure::origin_of;
-use super::h2_channel::{CALL_DEADLINE, ChannelError, H2Channel, KeepAlive};
+use super::failure::{Written, deadline_passed, origin_of};
+use super::h2_channel::{CALL, CallScope, ChannelError, H2Channel, Handover, KeepAlive};
 use super::reply_limit::ReplyTooLarge;
 use super::{BoxFuture, Transport};
 use crate::error::{Error, Origin, Result, innermost_cause};
@@ -102,7 +102,10 @@ impl GrpcTransport {
         // future (allocated for every call) holds only the RPC in flight.
         let remaining = call.remaining();
         if remaining.is_some_and(|remaining| remaining.is_zero()) {
-            return Box::pin(std::future::ready(Err(deadline_exceeded(&self.endpoint))));
+            return Box::pin(std::future::ready(Err(deadline_passed(
+                &self.endpoint,
+                Written::Never,
+            ))));
         }
         telemetry::record_grpc_request();
         let mut metadata = MetadataMap::from_headers(call.headers);
@@ -113,11 +116,21 @@ impl GrpcTransport {
         let response = rpc(self.client.clone(), request);
         let endpoint = self.endpoint.clone();
         let deadline = call.deadline;
+        // The channel notes when it hands the request over: a deadline that
+        // passes before then passes before a byte of it was written.
+        let handover = deadline.map(|_| Handover::default());
+        let scope = deadline
+            .zip(handover.clone())
+            .map(|(deadline, handover)| CallScope { deadline, handover });
         // `None` is the deadline passing first.
         let finish =
             move |outcome: Option<std::result::Result<tonic::Response<Resp>, tonic::Status>>| {
                 let Some(outcome) = outcome else {
-                    return Err(deadline_exceeded(&endpoint));
+                    let written = match &handover {
+                        Some(handover) if !handover.may_be_written() => Written::Never,
+                        _ => Written::Maybe,
+                    };
+                    return Err(deadline_passed(&endpoint, written));
                 };
                 match &outcome {
                     Ok(_) => telemetry::record_grpc_status(0),
@@ -136,13 +149,13 @@ impl GrpcTransport {
             };
         // Combinators rather than an async block, which would keep a second
         // copy of the RPC's (large) future beside the one it awaits.
-        match deadline {
+        match scope {
             // `grpc-timeout` tells the server; the deadline is enforced here
             // too (the call's only timer) so that a silent server cannot hold
             // the call past it. The channel, told the deadline, retires a
             // connection that gave no reply in the call's whole time.
-            Some(deadline) => Box::pin(
-                tokio::time::timeout_at(deadline, CALL_DEADLINE.scope(deadline, response))
+            Some(scope) => Box::pin(
+                tokio::time::timeout_at(scope.deadline, CALL.scope(scope, response))
                     .map(move |outcome| finish(outcome.ok())),
             ),
             None => Box::pin(response.map(move |outcome| finish(Some(outcome)))),
@@ -197,14 +210,6 @@ fn grpc_timeout_text(value: u128, unit: u8) -> AsciiMetadataValue {
     // Digits and one ASCII letter are always a valid value.
     AsciiMetadataValue::try_from(bytes::Bytes::from(text))
         .unwrap_or_else(|_| AsciiMetadataValue::from_static("1S"))
-}
-
-fn deadline_exceeded(endpoint: &str) -> Error {
-    Error::local(
-        Origin::NoReply,
-        Code::DeadlineExceeded,
-        format!("no reply from {endpoint} before the call's deadline"),
-    )
 }
 
 /// How much earlier than the client a server may end a call for its
@@ -275,7 +280,7 @@ fn exchange_error(cause: &(dyn StdError + 'static), endpoint: &str) -> Error {
             not_grpc_code(cause),
             format!("{endpoint} does not speak gRPC: {detail}"),
         ),
-        _ if is_silent(cause) => deadline_exceeded(endpoint),
+        _ if is_silent(cause) => deadline_passed(endpoint, Written::Maybe),
         _ => Error::local(
             Origin::NoReply,
             Code::Unavailable,

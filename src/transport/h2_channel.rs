@@ -16,7 +16,7 @@
 //!   ENHANCE_YOUR_CALM` to them gets half as many on later connections.
 
 use std::error::Error as StdError;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -63,9 +63,36 @@ impl Default for KeepAlive {
 }
 
 tokio::task_local! {
-    /// The deadline of the call being sent: the gRPC transport sets it
-    /// around the stub's future, which calls this channel while polled.
-    pub(crate) static CALL_DEADLINE: Instant;
+    /// The call being sent: the gRPC transport sets it around the stub's
+    /// future, which calls this channel while polled.
+    pub(crate) static CALL: CallScope;
+}
+
+/// What the gRPC transport and the channel share about the call being sent.
+pub(crate) struct CallScope {
+    pub(crate) deadline: Instant,
+    pub(crate) handover: Handover,
+}
+
+/// Whether a call's request may have been written yet: noted when the
+/// channel hands it to a connection (or to the caller's layers, which it
+/// cannot see into), read by the gRPC transport if the call's deadline
+/// passes first.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Handover(Arc<AtomicBool>);
+
+impl Handover {
+    /// Notes, on the call being sent, that its request may be written from
+    /// now on.
+    fn note_current() {
+        let _ = CALL.try_with(|call| call.handover.0.store(true, Ordering::Relaxed));
+    }
+
+    /// Whether the request may have been written: it was handed to a
+    /// connection or to the caller's layers.
+    pub(crate) fn may_be_written(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
 /// Why the channel failed a call before hyper had a reply for it.
@@ -220,7 +247,7 @@ impl Service<Request<BoxBody>> for Sender {
 
     fn call(&mut self, request: Request<BoxBody>) -> Self::Future {
         use http_body_util::BodyExt;
-        let deadline = CALL_DEADLINE.try_with(|deadline| *deadline).ok();
+        let deadline = CALL.try_with(|call| call.deadline).ok();
         let shared = self.0.clone();
         Box::pin(async move {
             match shared.send(request.map(Body::new), deadline).await {
@@ -340,6 +367,7 @@ impl Shared {
             live = self.connection().await?;
             live.sender.ready().await?;
         }
+        Handover::note_current();
         let reply = live.sender.send_request(request);
         let reply = match deadline {
             Some(deadline) => match tokio::time::timeout_at(deadline, reply).await {
@@ -441,10 +469,11 @@ impl Service<Request<Body>> for H2Channel {
             .insert(http::header::USER_AGENT, self.shared.user_agent.clone());
         use http_body_util::{BodyExt as _, Either};
         if let Some(layers) = &self.layers {
+            Handover::note_current();
             let sent = layers.send(request.map(|body| body.map_err(Into::into).boxed_unsync()));
             return Box::pin(async move { Ok(sent.await?.map(Either::Right)) });
         }
-        let deadline = CALL_DEADLINE.try_with(|deadline| *deadline).ok();
+        let deadline = CALL.try_with(|call| call.deadline).ok();
         let shared = self.shared.clone();
         Box::pin(async move { Ok(shared.send(request, deadline).await?.map(Either::Left)) })
     }

@@ -10,11 +10,12 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Either, Full, Limited};
 use hyper_util::client::legacy::ResponseFuture;
+use hyper_util::client::legacy::connect::{CaptureConnection, capture_connection};
 use prost::{Message, Name};
 use serde_json::Value;
 use tower_service::Service;
 
-use super::failure::origin_of;
+use super::failure::{Written, deadline_passed, origin_of};
 use super::{BoxFuture, Transport};
 use crate::error::{Error, Origin, Result, innermost_cause};
 use crate::http::{self as endpoint, require_runtime};
@@ -144,19 +145,33 @@ impl RestTransport {
     ) -> BoxFuture<Result<M>> {
         let remaining = call.remaining();
         if remaining.is_some_and(|remaining| remaining.is_zero()) {
-            return Box::pin(std::future::ready(Err(deadline_exceeded(&self.base))));
+            return Box::pin(std::future::ready(Err(deadline_passed(
+                &self.base,
+                Written::Never,
+            ))));
         }
-        let request = match parts.and_then(|parts| self.request(&parts, call, remaining)) {
+        let mut request = match parts.and_then(|parts| self.request(&parts, call, remaining)) {
             Ok(request) => request,
             Err(error) => return Box::pin(std::future::ready(Err(error))),
         };
         telemetry::record_http_request(request.method(), request.uri().path());
-        let sent = match &self.layers {
-            None => Sent::Direct(self.client.request(request.map(Either::Left))),
-            Some(layers) => Sent::Layered(layers.send(request.map(|body| {
-                body.map_err(|never| -> BoxError { match never {} })
-                    .boxed_unsync()
-            }))),
+        // For a deadline that may pass first, hyper's client notes the
+        // connection it gives the request. The caller's layers may hold,
+        // rebuild or send the request where this cannot see: through them,
+        // nothing is noted and the request is taken to be sent.
+        let (sent, connection) = match &self.layers {
+            None => {
+                let connection = remaining.map(|_| capture_connection(&mut request));
+                let sent = Sent::Direct(self.client.request(request.map(Either::Left)));
+                (sent, connection)
+            }
+            Some(layers) => {
+                let sent = Sent::Layered(layers.send(request.map(|body| {
+                    body.map_err(|never| -> BoxError { match never {} })
+                        .boxed_unsync()
+                })));
+                (sent, None)
+            }
         };
         let this = self.clone();
         Box::pin(async move {
@@ -168,7 +183,7 @@ impl RestTransport {
             } = match remaining {
                 Some(remaining) => tokio::time::timeout(remaining, exchange)
                     .await
-                    .map_err(|_| deadline_exceeded(&this.base))??,
+                    .map_err(|_| deadline_passed(&this.base, written(connection.as_ref())))??,
                 None => exchange.await?,
             };
             telemetry::record_http_status(status);
@@ -474,12 +489,15 @@ fn server_timeout(remaining: Duration) -> http::HeaderValue {
     http::HeaderValue::from_bytes(&text[at..]).expect("digits and a dot are a valid header value")
 }
 
-fn deadline_exceeded(base: &str) -> Error {
-    Error::local(
-        Origin::NoReply,
-        Code::DeadlineExceeded,
-        format!("no reply from {base} before the call's deadline"),
-    )
+/// How far a request given to hyper's client got, as the connection it
+/// noted shows: with none yet, not a byte was written, and none will be once
+/// the exchange is dropped. A request without a note went through the
+/// caller's layers and is taken to be sent.
+fn written(connection: Option<&CaptureConnection>) -> Written {
+    match connection {
+        Some(connection) if connection.connection_metadata().is_none() => Written::Never,
+        _ => Written::Maybe,
+    }
 }
 
 /// A request's body: the transport's own, or one that went through the

@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use eeops::rpc::Code;
-use eeops::{Client, Credentials, PollingPolicy, RetryPolicy, TransportKind};
+use eeops::{Client, Credentials, PollingPolicy, Proxies, RetryPolicy, TransportKind};
 use tokio::task::JoinSet;
 
 use crate::support::grpc_server::{Behaviour, GrpcServer};
@@ -318,6 +318,49 @@ async fn a_refused_connection_is_reported_as_never_sent_and_retried_until_the_de
             "{kind:?}: {error}"
         );
     }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_deadline_that_passes_while_connecting_says_the_request_was_never_sent() -> TestResult {
+    // A proxy that takes connections and never answers CONNECT: no tunnel
+    // to the endpoint ever opens, so no byte of a request can be written.
+    let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let proxy_url = format!("http://{}", proxy.local_addr()?);
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = proxy.accept().await {
+            held.push(socket);
+        }
+    });
+    for kind in [
+        TransportKind::Grpc,
+        TransportKind::Rest,
+        TransportKind::Auto,
+    ] {
+        let client = Client::builder()
+            .with_endpoint("http://127.0.0.1:1")
+            .with_transport(kind)
+            .with_credentials(Credentials::anonymous())
+            // This proxy alone, whatever the environment says.
+            .with_proxies(Proxies::none().with_url(&proxy_url))
+            .build()?;
+        let error = client
+            .delete(name(1))
+            .with_timeout(Duration::from_millis(300))
+            .await
+            .expect_err("the tunnel never opens");
+        assert_eq!(error.code(), Code::DeadlineExceeded, "{kind:?}: {error:?}");
+        assert!(error.is_never_sent(), "{kind:?}: {error:?}");
+        assert!(error.is_connect(), "{kind:?}: {error:?}");
+        assert!(
+            error
+                .to_string()
+                .contains("cannot reach http://127.0.0.1:1 before the call's deadline"),
+            "{kind:?}: {error}"
+        );
+    }
+    holder.abort();
     Ok(())
 }
 
