@@ -1,7 +1,8 @@
 //! Totals over a set of operations: how many in each state and of each
 //! type, EECU-hours used, and the median time tasks waited in the queue and
 //! ran. Gathered one operation at a time (a [`Tally`]), so a list is summed
-//! up as it arrives and any report can use the same totals.
+//! up as it arrives; `eeops summary` prints the totals and `eeops report`
+//! heads its page with the same headline.
 //!
 //! ```ignore
 //! let mut tally = Tally::default();
