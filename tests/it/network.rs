@@ -15,6 +15,7 @@ use tokio::task::JoinSet;
 use crate::support::grpc_server::{Behaviour, GrpcServer};
 use crate::support::ping_server::{PingServer, Seen};
 use crate::support::relay::Relay;
+use crate::support::silent::SilentListener;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -325,14 +326,7 @@ async fn a_refused_connection_is_reported_as_never_sent_and_retried_until_the_de
 async fn a_deadline_that_passes_while_connecting_says_the_request_was_never_sent() -> TestResult {
     // A proxy that takes connections and never answers CONNECT: no tunnel
     // to the endpoint ever opens, so no byte of a request can be written.
-    let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let proxy_url = format!("http://{}", proxy.local_addr()?);
-    let holder = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = proxy.accept().await {
-            held.push(socket);
-        }
-    });
+    let proxy = SilentListener::start().await?;
     for kind in [
         TransportKind::Grpc,
         TransportKind::Rest,
@@ -343,7 +337,7 @@ async fn a_deadline_that_passes_while_connecting_says_the_request_was_never_sent
             .with_transport(kind)
             .with_credentials(Credentials::anonymous())
             // This proxy alone, whatever the environment says.
-            .with_proxies(Proxies::none().with_url(&proxy_url))
+            .with_proxies(Proxies::none().with_url(proxy.url()))
             .build()?;
         let error = client
             .delete(name(1))
@@ -360,7 +354,6 @@ async fn a_deadline_that_passes_while_connecting_says_the_request_was_never_sent
             "{kind:?}: {error}"
         );
     }
-    holder.abort();
     Ok(())
 }
 

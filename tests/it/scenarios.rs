@@ -12,6 +12,8 @@ use eeops::emulator::{Emulator, OperationSpec, RunningEmulator};
 use eeops::rpc::Code;
 use eeops::{Client, Detail, Metadata, Outcome, RetryPolicy, TransportKind};
 
+use crate::support::silent::SilentListener;
+
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 async fn start(kind: TransportKind) -> Result<(RunningEmulator, Client), eeops::Error> {
@@ -400,19 +402,11 @@ async fn refused_connection_is_unavailable_and_names_the_endpoint(
 }
 
 async fn a_silent_server_hits_the_deadline_as_deadline_exceeded(kind: TransportKind) -> TestResult {
-    // Accepts connections and never answers.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let endpoint = format!("http://{}", listener.local_addr()?);
-    let holder = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket);
-        }
-    });
+    let server = SilentListener::start().await?;
     let client = Client::builder()
         .with_credentials(eeops::Credentials::anonymous())
         .with_transport(kind)
-        .with_endpoint(&endpoint)
+        .with_endpoint(server.url())
         .build()?;
     let error = client
         .get("projects/p/operations/x")
@@ -421,7 +415,6 @@ async fn a_silent_server_hits_the_deadline_as_deadline_exceeded(kind: TransportK
         .expect_err("no answer");
     assert_eq!(error.code(), Code::DeadlineExceeded, "{error:?}");
     assert!(error.is_timeout());
-    holder.abort();
     Ok(())
 }
 

@@ -9,5 +9,6 @@ pub mod ping_server;
 pub mod proxy;
 pub mod relay;
 pub mod serve;
+pub mod silent;
 pub mod terminal;
 pub mod token_server;
