@@ -73,10 +73,10 @@ impl PathTemplate {
             .segments
             .get(variable.range.clone())
             .unwrap_or_default();
-        let mut scratch = String::with_capacity(value.len() + 16);
+        // Checked as expanding would check it, without writing anything.
         match pattern {
-            [segment] if variable.single => expand_single(segment, value, &mut scratch),
-            _ => expand_multi(pattern, value, &mut scratch),
+            [segment] if variable.single => single_fits(segment, value),
+            _ => multi_pieces(pattern, value).map(drop),
         }
     }
 
@@ -109,11 +109,19 @@ impl PathTemplate {
     }
 }
 
-/// Expands a one-segment variable: the whole value is one segment.
-fn expand_single(pattern: &Segment, value: &str, out: &mut String) -> Result<(), String> {
+/// Whether a one-segment variable's value fits its segment.
+fn single_fits(pattern: &Segment, value: &str) -> Result<(), String> {
     check_piece(value)?;
     match pattern {
         Segment::Literal(literal) if literal != value => Err(format!("expected {literal:?}")),
+        _ => Ok(()),
+    }
+}
+
+/// Expands a one-segment variable: the whole value is one segment.
+fn expand_single(pattern: &Segment, value: &str, out: &mut String) -> Result<(), String> {
+    single_fits(pattern, value)?;
+    match pattern {
         Segment::Literal(literal) => {
             out.push('/');
             out.push_str(literal);
@@ -127,13 +135,24 @@ fn expand_single(pattern: &Segment, value: &str, out: &mut String) -> Result<(),
     }
 }
 
-/// Expands a multi-segment variable: the value's `/` stay separators.
-fn expand_multi(pattern: &[Segment], value: &str, out: &mut String) -> Result<(), String> {
+/// A multi-segment variable's value in pieces (split at its `/`), and the
+/// pieces each segment of `pattern` covers; why not, if it does not fit.
+fn multi_pieces<'v>(
+    pattern: &[Segment],
+    value: &'v str,
+) -> Result<(Vec<&'v str>, Vec<std::ops::Range<usize>>), String> {
+    // Sized first: collecting a split grows the vector two or three times.
     let mut pieces = Vec::with_capacity(value.bytes().filter(|&byte| byte == b'/').count() + 1);
     pieces.extend(value.split('/'));
     pieces.iter().try_for_each(|piece| check_piece(piece))?;
     let ranges = match_segments(pattern, &pieces)
         .ok_or_else(|| format!("expected the form {}", Pattern(pattern)))?;
+    Ok((pieces, ranges))
+}
+
+/// Expands a multi-segment variable: the value's `/` stay separators.
+fn expand_multi(pattern: &[Segment], value: &str, out: &mut String) -> Result<(), String> {
+    let (pieces, ranges) = multi_pieces(pattern, value)?;
     for (segment, range) in pattern.iter().zip(ranges) {
         if let Segment::Literal(literal) = segment {
             out.push('/');
