@@ -141,9 +141,7 @@ fn multi_pieces<'v>(
     pattern: &[Segment],
     value: &'v str,
 ) -> Result<(Vec<&'v str>, Vec<std::ops::Range<usize>>), String> {
-    // Sized first: collecting a split grows the vector two or three times.
-    let mut pieces = Vec::with_capacity(value.bytes().filter(|&byte| byte == b'/').count() + 1);
-    pieces.extend(value.split('/'));
+    let pieces: Vec<&str> = value.split('/').collect();
     pieces.iter().try_for_each(|piece| check_piece(piece))?;
     let ranges = match_segments(pattern, &pieces)
         .ok_or_else(|| format!("expected the form {}", Pattern(pattern)))?;
