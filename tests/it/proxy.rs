@@ -76,6 +76,24 @@ fn client(endpoint: &str, kind: TransportKind, proxies: Proxies) -> Result<Clien
         .build()
 }
 
+/// A client whose calls fail at the proxy: a call that never reached the
+/// server is sent again until its deadline (whatever the retry policy), so
+/// a short one keeps the test from waiting out the default minute.
+fn client_failing_at_the_proxy(
+    endpoint: &str,
+    kind: TransportKind,
+    proxies: Proxies,
+) -> Result<Client, eeops::Error> {
+    Client::builder()
+        .with_endpoint(endpoint)
+        .with_transport(kind)
+        .with_credentials(Credentials::anonymous())
+        .with_retry_policy(RetryPolicy::never())
+        .with_timeout(std::time::Duration::from_secs(5))
+        .with_proxies(proxies)
+        .build()
+}
+
 /// Lists the project and gets its first operation.
 async fn list_and_get(client: &Client) -> Result<(), eeops::Error> {
     let page = client.list(format!("projects/{PROJECT}")).send().await?;
@@ -230,7 +248,8 @@ async fn refusals_name_the_proxy_and_its_status_never_the_credentials() -> TestR
             proxy.url_with("mallory", &format!("{password}-s3cret"))
         };
         for kind in [TransportKind::Grpc, TransportKind::Rest] {
-            let client = client(&endpoint, kind, Proxies::from_vars([("HTTP_PROXY", &url)]))?;
+            let proxies = Proxies::from_vars([("HTTP_PROXY", &url)]);
+            let client = client_failing_at_the_proxy(&endpoint, kind, proxies)?;
             let error = client
                 .get(format!("projects/{PROJECT}/operations/x"))
                 .await
@@ -262,7 +281,7 @@ async fn an_unreachable_proxy_is_unavailable_and_named() -> TestResult {
         .local_addr()?;
     let url = format!("http://user:s3cret@{closed}");
     for kind in [TransportKind::Grpc, TransportKind::Rest] {
-        let client = client(
+        let client = client_failing_at_the_proxy(
             &named_endpoint(&emulator),
             kind,
             Proxies::from_vars([("all_proxy", &url)]),
