@@ -386,11 +386,14 @@ async fn refused_connection_is_unavailable_and_names_the_endpoint(
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     let endpoint = format!("http://{}", listener.local_addr()?);
     drop(listener);
+    // A call that never reached a server is sent again until its deadline:
+    // a short one keeps the test from waiting out the default minute.
     let client = Client::builder()
         .with_credentials(eeops::Credentials::anonymous())
         .with_transport(kind)
         .with_endpoint(&endpoint)
         .with_retry_policy(RetryPolicy::never())
+        .with_timeout(Duration::from_secs(5))
         .build()?;
     let error = client
         .get("projects/p/operations/x")
@@ -452,6 +455,8 @@ async fn after_shutdown_calls_are_unavailable(kind: TransportKind) -> TestResult
         .with_transport(kind)
         .with_endpoint(client.endpoint())
         .with_retry_policy(RetryPolicy::never())
+        // Re-sent until the deadline, as above.
+        .with_timeout(Duration::from_secs(5))
         .build()?;
     let error = client.get(&name).await.expect_err("server is gone");
     assert_eq!(error.code(), Code::Unavailable, "{error:?}");

@@ -169,6 +169,17 @@ async fn get_trusting(roots: &Path, endpoint: &str, transport: &str, name: &str)
     get_trusting_with(roots, endpoint, transport, name, &[]).await
 }
 
+/// The same for a Get that cannot connect: a request that never reached the
+/// server is sent again until the call's deadline, so it gets a short one.
+async fn get_failing_to_connect(
+    roots: &Path,
+    endpoint: &str,
+    transport: &str,
+    name: &str,
+) -> Output {
+    run_get(roots, endpoint, transport, name, &[], "5s").await
+}
+
 /// The same with these environment variables.
 async fn get_trusting_with(
     roots: &Path,
@@ -176,6 +187,19 @@ async fn get_trusting_with(
     transport: &str,
     name: &str,
     vars: &[(&str, &str)],
+) -> Output {
+    run_get(roots, endpoint, transport, name, vars, "20s").await
+}
+
+/// `eeops get name` trusting `roots`, with these variables and this
+/// `--rpc-timeout`.
+async fn run_get(
+    roots: &Path,
+    endpoint: &str,
+    transport: &str,
+    name: &str,
+    vars: &[(&str, &str)],
+    timeout: &str,
 ) -> Output {
     let mut command = Command::new(EEOPS);
     isolated(&mut command)
@@ -191,7 +215,7 @@ async fn get_trusting_with(
             "--format",
             "json",
             "--rpc-timeout",
-            "20s",
+            timeout,
             "get",
             name,
         ])
@@ -237,7 +261,7 @@ async fn a_certificate_no_trusted_root_signed_is_refused_on_both_transports() ->
     let (roots, front, name) = (setup.roots.path(), &setup.front, &setup.name);
 
     for transport in ["grpc", "rest"] {
-        let output = get_trusting(roots, &front.endpoint(), transport, name).await;
+        let output = get_failing_to_connect(roots, &front.endpoint(), transport, name).await;
         let stderr = text(&output.stderr);
         assert_eq!(output.status.code(), Some(1), "{transport}: {stderr}");
         assert!(output.stdout.is_empty(), "{transport}: nothing is printed");
@@ -294,7 +318,8 @@ async fn the_wrong_scheme_is_explained_in_words() -> TestResult {
     // Plaintext against the TLS front.
     let tls = setup.front.endpoint();
     let authority_part = tls.trim_start_matches("https://").to_owned();
-    let output = get_trusting(roots, &format!("http://{authority_part}"), "rest", name).await;
+    let output =
+        get_failing_to_connect(roots, &format!("http://{authority_part}"), "rest", name).await;
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(
@@ -307,7 +332,8 @@ async fn the_wrong_scheme_is_explained_in_words() -> TestResult {
     let authority_part = plaintext.trim_start_matches("http://").to_owned();
     for transport in ["grpc", "rest"] {
         let output =
-            get_trusting(roots, &format!("https://{authority_part}"), transport, name).await;
+            get_failing_to_connect(roots, &format!("https://{authority_part}"), transport, name)
+                .await;
         let stderr = text(&output.stderr);
         assert_eq!(output.status.code(), Some(1), "{transport}: {stderr}");
         assert!(
