@@ -216,16 +216,20 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 mod tests {
     use super::*;
 
+    /// Timestamps at the edges: the epoch, a second before it, the range's
+    /// ends, a leap day, fractions of each width.
+    const EDGES: [(i64, i32); 6] = [
+        (0, 0),
+        (1_714_557_600, 123_000_000),
+        (-1, 999_999_999),
+        (*SECONDS.start(), 0),
+        (*SECONDS.end(), 999_999_999),
+        (951_782_400, 1),
+    ];
+
     #[test]
     fn reads_what_prost_writes() {
-        for (seconds, nanos) in [
-            (0, 0),
-            (1_714_557_600, 123_000_000),
-            (-1, 999_999_999),
-            (*SECONDS.start(), 0),
-            (*SECONDS.end(), 999_999_999),
-            (951_782_400, 1),
-        ] {
+        for (seconds, nanos) in EDGES {
             let timestamp = Timestamp { seconds, nanos };
             assert_eq!(parse(&timestamp.to_string()), Ok(timestamp));
         }
@@ -237,23 +241,18 @@ mod tests {
 
     #[test]
     fn writes_what_prost_writes() {
-        let mut cases = vec![
-            (0, 0),
-            (1_714_557_600, 123_000_000),
+        let mut cases = EDGES.to_vec();
+        cases.extend([
             (1_714_557_600, 123_400_000),
             (1_714_557_600, 123_456_000),
             (1_714_557_600, 123_456_780),
-            (-1, 999_999_999),
-            (*SECONDS.start(), 0),
-            (*SECONDS.end(), 999_999_999),
-            (951_782_400, 1),
             (951_868_799, 0),
             // Outside the range, or not normalized: prost's own text.
             (*SECONDS.end() + 1, 0),
             (*SECONDS.start() - 1, 0),
             (5, -1),
             (5, 1_500_000_000),
-        ];
+        ]);
         // Every day of four centuries, at varying times of day.
         let mut seconds = -12_219_292_800;
         while seconds < 400 * 31_556_952 {
