@@ -127,51 +127,35 @@ pub(crate) fn format(timestamp: &Timestamp) -> Text {
     }
     let (days, second_of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
     let (year, month, day) = civil_from_days(days);
-    let mut bytes = [0; LONGEST];
+    let mut text = [0; LONGEST];
     let mut len = 0;
-    let mut put = |value: i64, width: u32| {
+    let mut put = |value: i64, width: u32, after: u8| {
         for place in (0..width).rev() {
-            bytes[len] = b'0' + (value / 10_i64.pow(place) % 10) as u8;
+            text[len] = b'0' + (value / 10_i64.pow(place) % 10) as u8;
             len += 1;
         }
+        text[len] = after;
+        len += 1;
     };
-    put(year, 4);
-    put(month, 2);
-    put(day, 2);
-    put(second_of_day / 3600, 2);
-    put(second_of_day / 60 % 60, 2);
-    put(second_of_day % 60, 2);
+    put(year, 4, b'-');
+    put(month, 2, b'-');
+    put(day, 2, b'T');
+    put(second_of_day / 3600, 2, b':');
+    put(second_of_day / 60 % 60, 2, b':');
     let nanos = i64::from(nanos);
+    let seconds = second_of_day % 60;
     match nanos {
-        0 => {}
-        _ if nanos % 1_000_000 == 0 => put(nanos / 1_000_000, 3),
-        _ if nanos % 1_000 == 0 => put(nanos / 1_000, 6),
-        _ => put(nanos, 9),
-    }
-    // The digits went in one after another; the punctuation goes between.
-    let digits = len;
-    let mut text = [0; LONGEST];
-    let mut from = 0;
-    let mut to = 0;
-    for (width, after) in [
-        (4, b'-'),
-        (2, b'-'),
-        (2, b'T'),
-        (2, b':'),
-        (2, b':'),
-        (2, b'.'),
-    ] {
-        text[to..to + width].copy_from_slice(&bytes[from..from + width]);
-        (from, to) = (from + width, to + width);
-        if after != b'.' || digits > from {
-            text[to] = after;
-            to += 1;
+        0 => put(seconds, 2, b'Z'),
+        _ => {
+            put(seconds, 2, b'.');
+            match nanos {
+                _ if nanos % 1_000_000 == 0 => put(nanos / 1_000_000, 3, b'Z'),
+                _ if nanos % 1_000 == 0 => put(nanos / 1_000, 6, b'Z'),
+                _ => put(nanos, 9, b'Z'),
+            }
         }
     }
-    text[to..to + digits - from].copy_from_slice(&bytes[from..digits]);
-    to += digits - from;
-    text[to] = b'Z';
-    Text::Short(text, to + 1)
+    Text::Short(text, len)
 }
 
 /// The date of the proleptic Gregorian calendar `days` after 1970-01-01.
