@@ -60,9 +60,11 @@ pub(crate) fn encoded_len(text: &str, set: &'static AsciiSet) -> usize {
 fn is_kept_whole(text: &str, set: &'static AsciiSet) -> bool {
     static COMPONENT_KEEPS: LazyLock<[bool; 128]> = LazyLock::new(|| kept_bytes(COMPONENT));
     static SLASHES_KEEP: LazyLock<[bool; 128]> = LazyLock::new(|| kept_bytes(KEEPING_SLASHES));
-    let kept = if std::ptr::eq(set, COMPONENT) {
+    // Sets are told apart by their bytes: a constant's address is not
+    // guaranteed to be the same at every use.
+    let kept = if *set == *COMPONENT {
         &*COMPONENT_KEEPS
-    } else if std::ptr::eq(set, KEEPING_SLASHES) {
+    } else if *set == *KEEPING_SLASHES {
         &*SLASHES_KEEP
     } else {
         return false;
