@@ -58,6 +58,10 @@ pub(crate) enum Origin {
     /// The peer accepted the connection and closed it without a byte: no
     /// server read the request, and nothing shows the endpoint speaks gRPC.
     Unheard,
+    /// The connection's TLS handshake failed in a way a second try cannot
+    /// change (a certificate not trusted, a peer that does not answer in
+    /// TLS, an alert from the server): the request never left the client.
+    Handshake,
     /// The request was sent (at least in part) but no complete reply came:
     /// the server may have acted on it.
     NoReply,
@@ -315,15 +319,23 @@ impl Error {
     pub fn is_never_sent(&self) -> bool {
         matches!(
             self.inner.origin,
-            Origin::Request | Origin::Credentials | Origin::Connect | Origin::Unheard
+            Origin::Request
+                | Origin::Credentials
+                | Origin::Connect
+                | Origin::Unheard
+                | Origin::Handshake
         )
     }
 
     /// True when no connection to the server could be made (or none before
-    /// the call's deadline), or the server turned the request away unread
-    /// (a subset of [`is_never_sent`](Self::is_never_sent)).
+    /// the call's deadline, or its TLS handshake failed), or the server
+    /// turned the request away unread (a subset of
+    /// [`is_never_sent`](Self::is_never_sent)).
     pub fn is_connect(&self) -> bool {
-        matches!(self.inner.origin, Origin::Connect | Origin::Unheard)
+        matches!(
+            self.inner.origin,
+            Origin::Connect | Origin::Unheard | Origin::Handshake
+        )
     }
 
     /// True when the request was sent but no complete reply came back (the

@@ -16,7 +16,10 @@ use crate::proto::rpc::Code;
 /// be made, the server refused the stream unread or was closing the
 /// connection) is sent again for every call, delete included, without
 /// counting an attempt: nothing can have happened twice. So a call rides
-/// out a server restart or an outage until its deadline.
+/// out a server restart or an outage until its deadline. A TLS handshake
+/// that failed for good (a certificate not trusted or not for this host, a
+/// server that does not answer in TLS, an alert it sent) is not sent again:
+/// it fails at once, since no second try changes it.
 ///
 /// Otherwise only calls that are safe to repeat are retried (get, list,
 /// wait and cancel; delete is not, because a repeated delete after a lost
@@ -120,8 +123,12 @@ pub(crate) fn random_fraction() -> f64 {
 /// 503, 504), whatever code their body names; any request that got no
 /// reply (a broken or silent connection, whatever code it was given); and
 /// any whose deadline passed before it could be sent (a connection too slow
-/// to make).
+/// to make). Never a TLS handshake that failed for good, though its code is
+/// UNAVAILABLE (what gRPC stacks report for it).
 pub(crate) fn is_transient(error: &Error) -> bool {
+    if error.origin() == Origin::Handshake {
+        return false;
+    }
     matches!(
         error.code(),
         Code::Unavailable | Code::ResourceExhausted | Code::Aborted
@@ -315,6 +322,28 @@ mod tests {
                 .min(Duration::from_secs(1));
             assert!(policy.delay_after(attempt, &unavailable()) <= ceiling);
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn unsent_requests_are_resent_until_the_deadline_unless_tls_refused_them() {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let attempts_failing_with = |origin: Origin| async move {
+            let calls = AtomicU32::new(0);
+            let _ = run::<(), _, _>(
+                &RetryPolicy::never(),
+                false,
+                Some(deadline),
+                |_| false,
+                |_| {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    async move { Err(Error::local(origin, Code::Unavailable, "no")) }
+                },
+            )
+            .await;
+            calls.load(Ordering::SeqCst)
+        };
+        assert!(attempts_failing_with(Origin::Connect).await > 5);
+        assert_eq!(attempts_failing_with(Origin::Handshake).await, 1);
     }
 
     #[tokio::test(start_paused = true)]

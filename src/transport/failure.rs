@@ -43,10 +43,14 @@ pub(crate) enum Written {
     Never,
 }
 
-/// The origin of a failure with no answer from the server: [`Origin::Connect`]
-/// when the request provably never reached it, [`Origin::NotGrpc`] when the
-/// peer does not speak gRPC, otherwise [`Origin::NoReply`].
+/// The origin of a failure with no answer from the server:
+/// [`Origin::Handshake`] when TLS failed for good, [`Origin::Connect`] when
+/// the request provably never reached it, [`Origin::NotGrpc`] when the peer
+/// does not speak gRPC, otherwise [`Origin::NoReply`].
 pub(crate) fn origin_of(error: &(dyn StdError + 'static)) -> Origin {
+    if tls_refused(error) {
+        return Origin::Handshake;
+    }
     let mut next = Some(error);
     while let Some(cause) = next {
         if let Some(origin) = origin_of_one(cause) {
@@ -91,6 +95,45 @@ fn origin_of_one(cause: &(dyn StdError + 'static)) -> Option<Origin> {
     None
 }
 
+/// Whether a TLS handshake anywhere in `error`'s causes failed in a way that
+/// trying again cannot change: the certificate is not trusted or not for
+/// this name, the peer answered in something other than TLS (a plaintext
+/// server behind `https://`), the server sent an alert, or the two sides
+/// share no protocol. A handshake cut short (the peer closed, a reset) is
+/// not among them: a restarting server does that.
+fn tls_refused(error: &(dyn StdError + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(cause) = next {
+        if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
+            return is_lasting(tls);
+        }
+        // An I/O error's `source()` skips the error it wraps, and rustls'
+        // errors reach the connectors wrapped in one, or in two.
+        next = match cause.downcast_ref::<std::io::Error>() {
+            Some(io) => io.get_ref().map(|inner| inner as &(dyn StdError + 'static)),
+            None => cause.source(),
+        };
+    }
+    false
+}
+
+fn is_lasting(error: &rustls::Error) -> bool {
+    use rustls::Error as Tls;
+    matches!(
+        error,
+        Tls::InvalidCertificate(_)
+            | Tls::NoCertificatesPresented
+            | Tls::UnsupportedNameType
+            | Tls::InvalidMessage(_)
+            | Tls::InappropriateMessage { .. }
+            | Tls::InappropriateHandshakeMessage { .. }
+            | Tls::AlertReceived(_)
+            | Tls::PeerIncompatible(_)
+            | Tls::PeerMisbehaved(_)
+            | Tls::NoApplicationProtocol
+    )
+}
+
 /// A stream the server refused before processing it (`REFUSED_STREAM`), or
 /// one above the last stream id of the server's `GOAWAY` (h2 fails only
 /// those with the remote `GOAWAY` itself).
@@ -98,4 +141,40 @@ fn never_processed(error: &h2::Error) -> bool {
     error.is_remote()
         && ((error.is_reset() && error.reason() == Some(h2::Reason::REFUSED_STREAM))
             || error.is_go_away())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+
+    use super::*;
+
+    /// As the connectors hand it on: rustls' error in tokio-rustls' I/O
+    /// error, in hyper-rustls' own.
+    fn wrapped(tls: rustls::Error) -> io::Error {
+        io::Error::other(io::Error::new(io::ErrorKind::InvalidData, tls))
+    }
+
+    #[test]
+    fn tls_failures_that_last_are_told_from_handshakes_cut_short() {
+        let untrusted = wrapped(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::UnknownIssuer,
+        ));
+        let not_tls = wrapped(rustls::Error::InvalidMessage(
+            rustls::InvalidMessage::InvalidContentType,
+        ));
+        let channel = ChannelError::Connect(Box::new(wrapped(rustls::Error::AlertReceived(
+            rustls::AlertDescription::HandshakeFailure,
+        ))));
+        for lasting in [&untrusted as &(dyn StdError + 'static), &not_tls, &channel] {
+            assert_eq!(origin_of(lasting), Origin::Handshake, "{lasting}");
+        }
+        let cut_short = ChannelError::Connect(Box::new(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "tls handshake eof",
+        )));
+        assert_eq!(origin_of(&cut_short), Origin::Connect);
+        let undecryptable = wrapped(rustls::Error::DecryptError);
+        assert_eq!(origin_of(&undecryptable), Origin::NoReply);
+    }
 }

@@ -270,7 +270,7 @@ fn exchange_error(cause: &(dyn StdError + 'static), endpoint: &str) -> Error {
     }
     let origin = origin_of(cause);
     let error = match origin {
-        Origin::Connect | Origin::Unheard => Error::local(
+        Origin::Connect | Origin::Unheard | Origin::Handshake => Error::local(
             origin,
             Code::Unavailable,
             format!("cannot reach {endpoint}: {detail}"),

@@ -297,7 +297,7 @@ impl RestTransport {
         }
         let detail = innermost_cause(&error);
         let origin = origin_of(&error);
-        let message = if origin == Origin::Connect {
+        let message = if matches!(origin, Origin::Connect | Origin::Handshake) {
             format!("cannot reach {}: {detail}", self.base)
         } else {
             format!("no reply from {}: {detail}", self.base)

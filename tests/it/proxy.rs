@@ -89,7 +89,7 @@ fn client_failing_at_the_proxy(
         .with_transport(kind)
         .with_credentials(Credentials::anonymous())
         .with_retry_policy(RetryPolicy::never())
-        .with_timeout(std::time::Duration::from_secs(5))
+        .with_timeout(std::time::Duration::from_secs(2))
         .with_proxies(proxies)
         .build()
 }

@@ -12,6 +12,7 @@ use eeops::emulator::{Emulator, OperationSpec, RunningEmulator};
 use eeops::rpc::Code;
 use eeops::{Client, Detail, Metadata, Outcome, RetryPolicy, TransportKind};
 
+use crate::support::relay::Relay;
 use crate::support::silent::SilentListener;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -393,7 +394,7 @@ async fn refused_connection_is_unavailable_and_names_the_endpoint(
         .with_transport(kind)
         .with_endpoint(&endpoint)
         .with_retry_policy(RetryPolicy::never())
-        .with_timeout(Duration::from_secs(5))
+        .with_timeout(Duration::from_secs(2))
         .build()?;
     let error = client
         .get("projects/p/operations/x")
@@ -456,7 +457,7 @@ async fn after_shutdown_calls_are_unavailable(kind: TransportKind) -> TestResult
         .with_endpoint(client.endpoint())
         .with_retry_policy(RetryPolicy::never())
         // Re-sent until the deadline, as above.
-        .with_timeout(Duration::from_secs(5))
+        .with_timeout(Duration::from_secs(2))
         .build()?;
     let error = client.get(&name).await.expect_err("server is gone");
     assert_eq!(error.code(), Code::Unavailable, "{error:?}");
@@ -481,21 +482,26 @@ async fn a_wait_stays_inside_the_call_deadline(kind: TransportKind) -> TestResul
 async fn https_endpoints_speak_tls(kind: TransportKind) -> TestResult {
     // The emulator speaks plaintext HTTP/2: a TLS handshake with it fails,
     // which shows that https:// goes through TLS rather than falling back.
+    // A relay in front counts the connections.
     let (emulator, _client) = start(kind).await?;
-    let tls_endpoint = emulator.endpoint().replace("http://", "https://");
+    let relay = Relay::start(emulator.local_addr()).await?;
+    let tls_endpoint = relay.endpoint().replace("http://", "https://");
     let client = Client::builder()
         .with_credentials(eeops::Credentials::anonymous())
         .with_transport(kind)
         .with_endpoint(&tls_endpoint)
-        .with_retry_policy(RetryPolicy::never())
         .build()?;
     let error = client
         .get("projects/p/operations/x")
-        .with_timeout(Duration::from_secs(10))
+        .with_timeout(Duration::from_secs(20))
         .await
         .expect_err("no TLS there");
     assert_eq!(error.code(), Code::Unavailable, "{error:?}");
+    assert!(error.is_never_sent(), "{error:?}");
     assert!(error.to_string().contains(&tls_endpoint), "{error}");
+    // A peer that does not answer in TLS will not on a second try: the
+    // default retry policy sends the request once.
+    assert_eq!(relay.accepted(), 1);
     emulator.shutdown().await?;
     Ok(())
 }

@@ -12,10 +12,12 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::support::proxy::{ConnectProxy, ProxyConfig};
+use crate::support::relay::Relay;
 use crate::support::serve::{EEOPS, isolated};
 use eeops::emulator::{Emulator, OperationSpec, RunningEmulator};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
@@ -62,9 +64,11 @@ impl Authority {
 }
 
 /// A TLS endpoint on loopback that forwards what it decrypts to `target`,
-/// and notes the protocol each connection negotiated by ALPN.
+/// counts the connections it accepts and notes the protocol each completed
+/// handshake negotiated by ALPN.
 struct TlsFront {
     address: SocketAddr,
+    accepted: Arc<AtomicUsize>,
     negotiated: Arc<Mutex<Vec<String>>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -85,8 +89,11 @@ impl TlsFront {
         let address = listener.local_addr()?;
         let negotiated = Arc::new(Mutex::new(Vec::new()));
         let noted = negotiated.clone();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counted = accepted.clone();
         let task = tokio::spawn(async move {
             while let Ok((tcp, _)) = listener.accept().await {
+                counted.fetch_add(1, Ordering::SeqCst);
                 let (acceptor, noted) = (acceptor.clone(), noted.clone());
                 tokio::spawn(async move {
                     // A client that refuses the certificate ends the handshake.
@@ -106,6 +113,7 @@ impl TlsFront {
         });
         Ok(Self {
             address,
+            accepted,
             negotiated,
             task,
         })
@@ -117,6 +125,11 @@ impl TlsFront {
 
     fn negotiated(&self) -> Vec<String> {
         self.negotiated.lock().expect("not poisoned").clone()
+    }
+
+    /// TCP connections accepted so far, handshakes that failed included.
+    fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
     }
 }
 
@@ -169,17 +182,6 @@ async fn get_trusting(roots: &Path, endpoint: &str, transport: &str, name: &str)
     get_trusting_with(roots, endpoint, transport, name, &[]).await
 }
 
-/// The same for a Get that cannot connect: a request that never reached the
-/// server is sent again until the call's deadline, so it gets a short one.
-async fn get_failing_to_connect(
-    roots: &Path,
-    endpoint: &str,
-    transport: &str,
-    name: &str,
-) -> Output {
-    run_get(roots, endpoint, transport, name, &[], "5s").await
-}
-
 /// The same with these environment variables.
 async fn get_trusting_with(
     roots: &Path,
@@ -187,19 +189,6 @@ async fn get_trusting_with(
     transport: &str,
     name: &str,
     vars: &[(&str, &str)],
-) -> Output {
-    run_get(roots, endpoint, transport, name, vars, "20s").await
-}
-
-/// `eeops get name` trusting `roots`, with these variables and this
-/// `--rpc-timeout`.
-async fn run_get(
-    roots: &Path,
-    endpoint: &str,
-    transport: &str,
-    name: &str,
-    vars: &[(&str, &str)],
-    timeout: &str,
 ) -> Output {
     let mut command = Command::new(EEOPS);
     isolated(&mut command)
@@ -215,7 +204,7 @@ async fn run_get(
             "--format",
             "json",
             "--rpc-timeout",
-            timeout,
+            "20s",
             "get",
             name,
         ])
@@ -261,7 +250,7 @@ async fn a_certificate_no_trusted_root_signed_is_refused_on_both_transports() ->
     let (roots, front, name) = (setup.roots.path(), &setup.front, &setup.name);
 
     for transport in ["grpc", "rest"] {
-        let output = get_failing_to_connect(roots, &front.endpoint(), transport, name).await;
+        let output = get_trusting(roots, &front.endpoint(), transport, name).await;
         let stderr = text(&output.stderr);
         assert_eq!(output.status.code(), Some(1), "{transport}: {stderr}");
         assert!(output.stdout.is_empty(), "{transport}: nothing is printed");
@@ -271,8 +260,10 @@ async fn a_certificate_no_trusted_root_signed_is_refused_on_both_transports() ->
             "{transport}: the error names the certificate: {stderr}"
         );
     }
-    // The handshakes failed, so nothing was forwarded.
+    // The handshakes failed, so nothing was forwarded; and a certificate
+    // nobody trusts is not tried again: one connection per command.
     assert!(front.negotiated().is_empty(), "{:?}", front.negotiated());
+    assert_eq!(front.accepted(), 2);
     Ok(())
 }
 
@@ -318,8 +309,7 @@ async fn the_wrong_scheme_is_explained_in_words() -> TestResult {
     // Plaintext against the TLS front.
     let tls = setup.front.endpoint();
     let authority_part = tls.trim_start_matches("https://").to_owned();
-    let output =
-        get_failing_to_connect(roots, &format!("http://{authority_part}"), "rest", name).await;
+    let output = get_trusting(roots, &format!("http://{authority_part}"), "rest", name).await;
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(
@@ -327,13 +317,13 @@ async fn the_wrong_scheme_is_explained_in_words() -> TestResult {
         "{stderr}"
     );
 
-    // TLS against the plaintext emulator.
-    let plaintext = setup._emulator.endpoint();
-    let authority_part = plaintext.trim_start_matches("http://").to_owned();
+    // TLS against the plaintext emulator, through a relay that counts the
+    // connections: a server that does not answer in TLS is not tried again.
+    let relay = Relay::start(setup._emulator.local_addr()).await?;
+    let authority_part = relay.endpoint().trim_start_matches("http://").to_owned();
     for transport in ["grpc", "rest"] {
         let output =
-            get_failing_to_connect(roots, &format!("https://{authority_part}"), transport, name)
-                .await;
+            get_trusting(roots, &format!("https://{authority_part}"), transport, name).await;
         let stderr = text(&output.stderr);
         assert_eq!(output.status.code(), Some(1), "{transport}: {stderr}");
         assert!(
@@ -342,6 +332,7 @@ async fn the_wrong_scheme_is_explained_in_words() -> TestResult {
             "{transport}: {stderr}"
         );
     }
+    assert_eq!(relay.accepted(), 2);
     Ok(())
 }
 
@@ -420,17 +411,16 @@ async fn the_library_refuses_a_server_its_roots_did_not_sign() -> TestResult {
     for transport in LIBRARY_TRANSPORTS {
         let pem = trusted_authority.pem();
         let config = config_trusting(&trusted_authority)?;
-        // A refused certificate may be tried again until the deadline.
-        let soon = Duration::from_secs(3);
         for client in [
             library_client(&front.endpoint(), transport, |builder| {
-                builder.with_root_certificates_pem(pem).with_timeout(soon)
+                builder.with_root_certificates_pem(pem)
             })?,
             library_client(&front.endpoint(), transport, |builder| {
-                builder.with_tls_config(config).with_timeout(soon)
+                builder.with_tls_config(config)
             })?,
         ] {
             let error = client.get(name).await.expect_err("an unknown issuer");
+            assert!(error.is_unavailable() && error.is_never_sent(), "{error:?}");
             assert!(
                 error
                     .to_string()
@@ -440,6 +430,8 @@ async fn the_library_refuses_a_server_its_roots_did_not_sign() -> TestResult {
         }
     }
     assert!(front.negotiated().is_empty(), "{:?}", front.negotiated());
+    // Sent once each: a certificate no root signed will not change.
+    assert_eq!(front.accepted(), 2 * LIBRARY_TRANSPORTS.len());
     Ok(())
 }
 
