@@ -55,7 +55,7 @@ async fn raw_server(
                             if socket.write_all(&[byte]).await.is_err() {
                                 return;
                             }
-                            tokio::time::sleep(Duration::from_secs(1)).await;
+                            tokio::time::sleep(Duration::from_millis(100)).await;
                         }
                     }
                     Behaviour::Reset => drop(socket),
@@ -94,7 +94,7 @@ async fn rest_get(behaviour: Behaviour) -> Result<eeops::Error, Box<dyn std::err
     let (endpoint, server) = raw_server(behaviour).await?;
     let result = rest_client(&endpoint)?
         .get("projects/p/operations/x")
-        .with_timeout(Duration::from_secs(3))
+        .with_timeout(Duration::from_secs(1))
         .await;
     server.abort();
     Ok(result.expect_err("a hostile server cannot give an operation"))
@@ -191,7 +191,7 @@ async fn hostile_rest_replies_give_typed_errors() -> TestResult {
             "",
         ),
         (
-            "a server that drips one byte a second",
+            "a server that drips one byte every 100 ms",
             Behaviour::Drip(
                 b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n"
                     .to_vec(),
