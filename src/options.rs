@@ -22,6 +22,14 @@ pub struct CallOptions {
     pub(crate) invalid: Option<String>,
 }
 
+/// No options: what a call that sets none of its own is sent with.
+pub(crate) static NO_OPTIONS: CallOptions = CallOptions {
+    timeout: None,
+    headers: Vec::new(),
+    retry: None,
+    invalid: None,
+};
+
 /// One validated request header (gRPC metadata or HTTP header).
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct Header {

@@ -13,7 +13,7 @@ use crate::call::Pipeline;
 use crate::error::Result;
 use crate::methods::Method;
 use crate::operation::proto_duration;
-use crate::options::CallOptions;
+use crate::options::{CallOptions, NO_OPTIONS};
 use crate::pager::{OperationStream, PageStream};
 use crate::proto::longrunning::{
     CancelOperationRequest, DeleteOperationRequest, GetOperationRequest, ListOperationsRequest,
@@ -29,7 +29,9 @@ use crate::transport::rest::HttpPreview;
 struct Call<M> {
     pipeline: Arc<Pipeline>,
     request: M,
-    options: CallOptions,
+    /// The call's own options, boxed: most calls set none, and every
+    /// call's future holds this struct.
+    options: Option<Box<CallOptions>>,
 }
 
 impl<M: Method> Call<M> {
@@ -37,16 +39,28 @@ impl<M: Method> Call<M> {
         Self {
             pipeline,
             request,
-            options: CallOptions::new(),
+            options: None,
         }
     }
 
+    fn options(&self) -> &CallOptions {
+        self.options.as_deref().unwrap_or(&NO_OPTIONS)
+    }
+
+    fn change_options(&mut self, change: impl FnOnce(CallOptions) -> CallOptions) {
+        let own = self
+            .options
+            .take()
+            .map_or_else(CallOptions::new, |own| *own);
+        self.options = Some(Box::new(change(own)));
+    }
+
     async fn send(self) -> Result<M::Response> {
-        self.pipeline.call(&self.request, &self.options).await
+        self.pipeline.call(&self.request, self.options()).await
     }
 
     fn http_preview(&self) -> Result<HttpPreview> {
-        self.pipeline.preview(&self.request, &self.options)
+        self.pipeline.preview(&self.request, self.options())
     }
 }
 
@@ -62,25 +76,26 @@ macro_rules! request_builder {
 
             /// The total time this call may take, retries included.
             pub fn with_timeout(mut self, timeout: Duration) -> Self {
-                self.call.options = self.call.options.with_timeout(timeout);
+                self.call.change_options(|own| own.with_timeout(timeout));
                 self
             }
 
             /// Adds a request header for this call.
             pub fn with_header(mut self, name: impl AsRef<str>, value: impl AsRef<str>) -> Self {
-                self.call.options = self.call.options.with_header(name, value);
+                self.call.change_options(|own| own.with_header(name, value));
                 self
             }
 
             /// Replaces the retry policy for this call.
             pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
-                self.call.options = self.call.options.with_retry_policy(policy);
+                self.call
+                    .change_options(|own| own.with_retry_policy(policy));
                 self
             }
 
             /// Replaces all per-call options.
             pub fn with_options(mut self, options: CallOptions) -> Self {
-                self.call.options = options;
+                self.call.options = Some(Box::new(options));
                 self
             }
         }

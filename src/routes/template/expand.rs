@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use super::{PathTemplate, Pattern, Segment, TemplateError, Variable, check_piece, match_segments};
+use super::{PathTemplate, Pattern, Segment, TemplateError, Variable, check_piece};
 use crate::percent::{self, COMPONENT};
 
 impl PathTemplate {
@@ -76,7 +76,7 @@ impl PathTemplate {
         // Checked as expanding would check it, without writing anything.
         match pattern {
             [segment] if variable.single => single_fits(segment, value),
-            _ => multi_pieces(pattern, value).map(drop),
+            _ => walk_multi(pattern, value, |_| {}),
         }
     }
 
@@ -135,32 +135,59 @@ fn expand_single(pattern: &Segment, value: &str, out: &mut String) -> Result<(),
     }
 }
 
-/// A multi-segment variable's value in pieces (split at its `/`), and the
-/// pieces each segment of `pattern` covers; why not, if it does not fit.
-fn multi_pieces<'v>(
+/// Walks a multi-segment variable's value, split at its `/`, along
+/// `pattern`, handing `each` every piece in order as it matches; why not,
+/// if the value does not fit. A piece refused on its own is the reason
+/// before any mismatch. One pass, nothing collected: this runs twice for
+/// every call.
+fn walk_multi<'v>(
     pattern: &[Segment],
     value: &'v str,
-) -> Result<(Vec<&'v str>, Vec<std::ops::Range<usize>>), String> {
-    let pieces: Vec<&str> = value.split('/').collect();
-    pieces.iter().try_for_each(|piece| check_piece(piece))?;
-    let ranges = match_segments(pattern, &pieces)
-        .ok_or_else(|| format!("expected the form {}", Pattern(pattern)))?;
-    Ok((pieces, ranges))
+    mut each: impl FnMut(Piece<'v>),
+) -> Result<(), String> {
+    let mut segments = pattern.iter();
+    // `**` is last (the parser sees to it) and takes every piece left.
+    let mut rest = None;
+    let mut fits = true;
+    for piece in value.split('/') {
+        check_piece(piece)?;
+        if !fits {
+            continue;
+        }
+        match rest.or_else(|| segments.next()) {
+            Some(Segment::Literal(literal)) if piece == literal => each(Piece::Literal(piece)),
+            // Pieces are never empty: `check_piece` refused those.
+            Some(Segment::Star) => each(Piece::Wild(piece)),
+            Some(segment @ Segment::DoubleStar) => {
+                rest = Some(segment);
+                each(Piece::Wild(piece));
+            }
+            Some(Segment::Literal(_)) | None => fits = false,
+        }
+    }
+    // Segments left over fit only if they are a `**` taking nothing.
+    if fits && segments.all(|segment| matches!(segment, Segment::DoubleStar)) {
+        Ok(())
+    } else {
+        Err(format!("expected the form {}", Pattern(pattern)))
+    }
+}
+
+/// One piece of a multi-segment value, as its pattern matched it.
+enum Piece<'v> {
+    /// Equal to a literal segment: written as it is.
+    Literal(&'v str),
+    /// Matched by `*` or `**`: written percent-encoded.
+    Wild(&'v str),
 }
 
 /// Expands a multi-segment variable: the value's `/` stay separators.
 fn expand_multi(pattern: &[Segment], value: &str, out: &mut String) -> Result<(), String> {
-    let (pieces, ranges) = multi_pieces(pattern, value)?;
-    for (segment, range) in pattern.iter().zip(ranges) {
-        if let Segment::Literal(literal) = segment {
-            out.push('/');
-            out.push_str(literal);
-            continue;
+    walk_multi(pattern, value, |piece| {
+        out.push('/');
+        match piece {
+            Piece::Literal(literal) => out.push_str(literal),
+            Piece::Wild(wild) => percent::encode_into(out, wild, COMPONENT),
         }
-        for piece in pieces.get(range).unwrap_or_default() {
-            out.push('/');
-            percent::encode_into(out, piece, COMPONENT);
-        }
-    }
-    Ok(())
+    })
 }

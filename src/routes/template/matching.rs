@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-use super::{PathTemplate, Segment, Variable, check_piece, match_segments};
+use super::{PathTemplate, Segment, Variable, check_piece};
 use crate::percent;
 
 impl PathTemplate {
@@ -74,4 +74,37 @@ fn capture(variable: &Variable, ranges: &[Range<usize>], pieces: &[&str]) -> Opt
             Some(decoded?.join("/"))
         }
     }
+}
+
+/// Matches raw path segments against a pattern and
+/// returns, for each pattern segment, the range of pieces it covers.
+/// Relies on `**` being last, which the parser guarantees.
+fn match_segments(pattern: &[Segment], pieces: &[&str]) -> Option<Vec<Range<usize>>> {
+    let mut ranges = Vec::with_capacity(pattern.len());
+    let mut next = 0;
+    for segment in pattern {
+        let start = next;
+        match segment {
+            Segment::Literal(literal) => {
+                if pieces.get(next)? != literal {
+                    return None;
+                }
+                next += 1;
+            }
+            Segment::Star => {
+                if pieces.get(next)?.is_empty() {
+                    return None;
+                }
+                next += 1;
+            }
+            Segment::DoubleStar => {
+                if pieces.get(next..)?.iter().any(|piece| piece.is_empty()) {
+                    return None;
+                }
+                next = pieces.len();
+            }
+        }
+        ranges.push(start..next);
+    }
+    (next == pieces.len()).then_some(ranges)
 }
