@@ -299,8 +299,10 @@ impl Pipeline {
         options: &CallOptions,
     ) -> Result<HeaderMap> {
         let fixed = &self.fixed_headers;
-        // Room for everything below, so that the map never grows.
-        let mut headers = HeaderMap::with_capacity(fixed.len() + options.headers.len() + 3);
+        // Room for everything below and for what the transports add (the
+        // token, the deadline, content type, user agent, `Host` or gRPC's
+        // own), so that the map never grows.
+        let mut headers = HeaderMap::with_capacity(fixed.len() + options.headers.len() + 10);
         for (name, value) in fixed {
             headers.append(name.clone(), value.clone());
         }
