@@ -255,3 +255,34 @@ impl WaitOperation {
         self.set_server_wait(wait)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{Client, Credentials, TransportKind};
+
+    /// The largest block glibc's allocator serves from its per-thread cache
+    /// (on 64-bit Linux). A call awaited on its builder allocates its whole
+    /// future; above this size that takes the locked, slower path: about
+    /// 5,500 instructions more per REST Get at 256 calls in flight.
+    const ALLOCATOR_FAST_PATH: usize = 1032;
+
+    #[tokio::test]
+    async fn the_futures_of_calls_on_one_operation_fit_the_allocators_fast_path() {
+        let client = Client::builder()
+            .with_endpoint("http://127.0.0.1:9")
+            .with_transport(TransportKind::Rest)
+            .with_credentials(Credentials::anonymous())
+            .build()
+            .expect("a client of a well-formed endpoint");
+        let name = "projects/p/operations/x";
+        let sizes = [
+            ("get", size_of_val(&client.get(name).send())),
+            ("cancel", size_of_val(&client.cancel(name).send())),
+            ("delete", size_of_val(&client.delete(name).send())),
+            ("wait", size_of_val(&client.wait_once(name).send())),
+        ];
+        for (call, size) in sizes {
+            assert!(size <= ALLOCATOR_FAST_PATH, "{call}: {size} bytes");
+        }
+    }
+}
