@@ -409,12 +409,12 @@ fn quota_header(project: &str) -> Result<HeaderValue> {
 /// `name=<resource>` for `x-goog-request-params`: percent-encoded except
 /// for `/`, which Google's clients leave as it is.
 fn request_params(resource: &str) -> Result<HeaderValue> {
-    use crate::percent::{KEEPING_SLASHES, encode_into, encoded_len};
-    let mut text = String::with_capacity("name=".len() + encoded_len(resource, KEEPING_SLASHES));
+    use crate::percent::{KEEPING_SLASHES, encode_into};
+    // Sized for a name that needs no escapes, as most do: a string filled
+    // to its capacity becomes the header's bytes without a copy.
+    let mut text = String::with_capacity("name=".len() + resource.len());
     text.push_str("name=");
     encode_into(&mut text, resource, KEEPING_SLASHES);
-    // A string filled to its capacity becomes the header's bytes without a
-    // copy or a second allocation.
     let mut value = HeaderValue::try_from(text).map_err(|_| {
         Error::new(
             Code::InvalidArgument,

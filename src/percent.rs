@@ -43,8 +43,8 @@ pub(crate) fn encode_into(out: &mut String, text: &str, set: &'static AsciiSet) 
     }
 }
 
-/// The length [`encode_into`] gives `text` with `set`, for sizing a buffer
-/// once.
+/// The length [`encode_into`] gives `text` with `set`.
+#[cfg(test)]
 pub(crate) fn encoded_len(text: &str, set: &'static AsciiSet) -> usize {
     if is_kept_whole(text, set) {
         text.len()
@@ -54,32 +54,35 @@ pub(crate) fn encoded_len(text: &str, set: &'static AsciiSet) -> usize {
 }
 
 /// Whether no byte of `text` is in `set`, as for most resource names: then
-/// encoding copies it as it is. Tested byte by byte against a table of the
+/// encoding copies it as it is. Tested byte by byte against a mask of the
 /// ASCII bytes the set leaves alone, read once from the crate's own
 /// encoder, which is several times cheaper per byte than its iterator.
 fn is_kept_whole(text: &str, set: &'static AsciiSet) -> bool {
-    static COMPONENT_KEEPS: LazyLock<[bool; 128]> = LazyLock::new(|| kept_bytes(COMPONENT));
-    static SLASHES_KEEP: LazyLock<[bool; 128]> = LazyLock::new(|| kept_bytes(KEEPING_SLASHES));
+    static COMPONENT_KEEPS: LazyLock<u128> = LazyLock::new(|| kept_bytes(COMPONENT));
+    static SLASHES_KEEP: LazyLock<u128> = LazyLock::new(|| kept_bytes(KEEPING_SLASHES));
     // Sets are told apart by their bytes: a constant's address is not
     // guaranteed to be the same at every use.
     let kept = if *set == *COMPONENT {
-        &*COMPONENT_KEEPS
+        *COMPONENT_KEEPS
     } else if *set == *KEEPING_SLASHES {
-        &*SLASHES_KEEP
+        *SLASHES_KEEP
     } else {
         return false;
     };
     text.bytes()
-        .all(|byte| kept.get(usize::from(byte)).copied().unwrap_or(false))
+        .all(|byte| byte < 128 && (kept >> byte) & 1 == 1)
 }
 
-/// For each ASCII byte, whether `set` leaves it as it is.
-fn kept_bytes(set: &'static AsciiSet) -> [bool; 128] {
-    std::array::from_fn(|byte| {
-        let text = [byte as u8];
-        let text = std::str::from_utf8(&text).unwrap_or_default();
-        utf8_percent_encode(text, set).next() == Some(text)
-    })
+/// The ASCII bytes `set` leaves as they are, as a mask (bit `b` for byte
+/// `b`).
+fn kept_bytes(set: &'static AsciiSet) -> u128 {
+    (0u8..128)
+        .filter(|&byte| {
+            let text = [byte];
+            let text = std::str::from_utf8(&text).unwrap_or_default();
+            utf8_percent_encode(text, set).next() == Some(text)
+        })
+        .fold(0, |mask, byte| mask | 1 << byte)
 }
 
 #[cfg(any(test, feature = "emulator"))]
