@@ -43,13 +43,17 @@ pub(crate) fn percentile(values: &mut [f64], p: f64) -> f64 {
     values[rank]
 }
 
-/// How much the ratio moved from round to round: the lowest and highest
-/// ratio of one round's eeops cost to the same round's raw cost.
+/// How much the ratio moved from round to round: the lowest, median and
+/// highest ratio of one round's eeops cost to the same round's raw cost.
+/// The median of these paired ratios is reported beside the verdict, not
+/// as it: the two sides of a round run seconds apart, so a machine that
+/// speeds up or slows down between rounds moves it less.
 pub(crate) fn round_spread(name: &str, eeops: &[f64], raw: &[f64]) {
     let mut ratios: Vec<f64> = eeops.iter().zip(raw).map(|(a, b)| a / b).collect();
-    ratios.sort_by(f64::total_cmp);
+    let middle = median(&mut ratios);
     if let (Some(low), Some(high)) = (ratios.first(), ratios.last()) {
         metric(&format!("{name}_round_ratio_min"), *low, "ratio");
+        metric(&format!("{name}_round_ratio_median"), middle, "ratio");
         metric(&format!("{name}_round_ratio_max"), *high, "ratio");
     }
 }
