@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use super::{PathTemplate, Pattern, Segment, TemplateError, Variable, check_piece};
+use super::{PathTemplate, Pattern, Segment, TemplateError, Variable, check_piece, walk};
 use crate::percent::{self, COMPONENT};
 
 impl PathTemplate {
@@ -137,39 +137,31 @@ fn expand_single(pattern: &Segment, value: &str, out: &mut String) -> Result<(),
 
 /// Walks a multi-segment variable's value, split at its `/`, along
 /// `pattern`, handing `each` every piece in order as it matches; why not,
-/// if the value does not fit. A piece refused on its own is the reason
-/// before any mismatch. One pass, nothing collected: this runs twice for
-/// every call.
+/// if the value does not fit. Every piece is checked on its own, after a
+/// misfit too, and a piece refused that way is the reason given. One pass,
+/// nothing collected: this runs twice for every call.
 fn walk_multi<'v>(
     pattern: &[Segment],
     value: &'v str,
     mut each: impl FnMut(Piece<'v>),
 ) -> Result<(), String> {
-    let mut segments = pattern.iter();
-    // `**` is last (the parser sees to it) and takes every piece left.
-    let mut rest = None;
-    let mut fits = true;
-    for piece in value.split('/') {
-        check_piece(piece)?;
-        if !fits {
-            continue;
+    let mut refused = None;
+    let mut pieces = value.split('/').inspect(|piece| {
+        if refused.is_none() {
+            refused = check_piece(piece).err();
         }
-        match rest.or_else(|| segments.next()) {
-            Some(Segment::Literal(literal)) if piece == literal => each(Piece::Literal(piece)),
-            // Pieces are never empty: `check_piece` refused those.
-            Some(Segment::Star) => each(Piece::Wild(piece)),
-            Some(segment @ Segment::DoubleStar) => {
-                rest = Some(segment);
-                each(Piece::Wild(piece));
-            }
-            Some(Segment::Literal(_)) | None => fits = false,
-        }
-    }
-    // Segments left over fit only if they are a `**` taking nothing.
-    if fits && segments.all(|segment| matches!(segment, Segment::DoubleStar)) {
-        Ok(())
-    } else {
-        Err(format!("expected the form {}", Pattern(pattern)))
+    });
+    let fits = walk(pattern, pieces.by_ref(), |index, piece| {
+        each(match pattern.get(index) {
+            Some(Segment::Literal(_)) => Piece::Literal(piece),
+            _ => Piece::Wild(piece),
+        });
+    });
+    pieces.for_each(drop);
+    match refused {
+        Some(reason) => Err(reason),
+        None if fits => Ok(()),
+        None => Err(format!("expected the form {}", Pattern(pattern))),
     }
 }
 

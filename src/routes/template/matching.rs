@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-use super::{PathTemplate, Segment, Variable, check_piece};
+use super::{PathTemplate, Segment, Variable, check_piece, walk};
 use crate::percent;
 
 impl PathTemplate {
@@ -76,35 +76,24 @@ fn capture(variable: &Variable, ranges: &[Range<usize>], pieces: &[&str]) -> Opt
     }
 }
 
-/// Matches raw path segments against a pattern and
-/// returns, for each pattern segment, the range of pieces it covers.
-/// Relies on `**` being last, which the parser guarantees.
+/// Matches raw path segments against a pattern and returns, for each
+/// pattern segment, the range of pieces it covers.
 fn match_segments(pattern: &[Segment], pieces: &[&str]) -> Option<Vec<Range<usize>>> {
-    let mut ranges = Vec::with_capacity(pattern.len());
-    let mut next = 0;
-    for segment in pattern {
-        let start = next;
-        match segment {
-            Segment::Literal(literal) => {
-                if pieces.get(next)? != literal {
-                    return None;
-                }
-                next += 1;
-            }
-            Segment::Star => {
-                if pieces.get(next)?.is_empty() {
-                    return None;
-                }
-                next += 1;
-            }
-            Segment::DoubleStar => {
-                if pieces.get(next..)?.iter().any(|piece| piece.is_empty()) {
-                    return None;
-                }
-                next = pieces.len();
-            }
+    let mut taken = vec![0; pattern.len()];
+    let fits = walk(pattern, pieces.iter().copied(), |index, _| {
+        if let Some(count) = taken.get_mut(index) {
+            *count += 1;
         }
-        ranges.push(start..next);
-    }
-    (next == pieces.len()).then_some(ranges)
+    });
+    fits.then(|| {
+        let mut start = 0;
+        taken
+            .into_iter()
+            .map(|count| {
+                let range = start..start + count;
+                start += count;
+                range
+            })
+            .collect()
+    })
 }

@@ -154,6 +154,42 @@ impl PathTemplate {
     }
 }
 
+/// Walks `pieces` (a value's pieces, or a raw path's segments) along
+/// `pattern`, handing `each` every piece with the index of the segment that
+/// takes it. A literal takes only itself, a wildcard any non-empty piece,
+/// and `**` (always last: the parser sees to it) every piece left. False
+/// at the first piece that does not fit, or when segments are left over
+/// that are not a `**` taking nothing. The one rule for what a pattern
+/// matches, on the client and in the emulator.
+fn walk<'p>(
+    pattern: &[Segment],
+    pieces: impl Iterator<Item = &'p str>,
+    mut each: impl FnMut(usize, &'p str),
+) -> bool {
+    let mut index = 0;
+    for piece in pieces {
+        let Some(segment) = pattern.get(index) else {
+            return false;
+        };
+        let fits = match segment {
+            Segment::Literal(literal) => piece == literal,
+            Segment::Star | Segment::DoubleStar => !piece.is_empty(),
+        };
+        if !fits {
+            return false;
+        }
+        each(index, piece);
+        if !matches!(segment, Segment::DoubleStar) {
+            index += 1;
+        }
+    }
+    pattern
+        .get(index..)
+        .unwrap_or_default()
+        .iter()
+        .all(|segment| matches!(segment, Segment::DoubleStar))
+}
+
 /// Refuses value pieces that would vanish or be rewritten by dot-segment
 /// removal in an HTTP stack.
 fn check_piece(piece: &str) -> Result<(), String> {
