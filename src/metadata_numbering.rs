@@ -64,8 +64,11 @@ impl Reply for () {
 /// Applies the rule to a gRPC reply: keeps it as it is when its headers
 /// name this crate's numbering, marks its metadata raw otherwise.
 pub(crate) fn check<T: Reply>(headers: &tonic::metadata::MetadataMap, mut reply: T) -> T {
+    // Looked up by a name made once: a text key is parsed on every lookup.
+    const NAME: http::HeaderName = http::HeaderName::from_static(HEADER);
+    let headers: &http::HeaderMap = headers.as_ref();
     let ours = headers
-        .get(HEADER)
+        .get(NAME)
         .is_some_and(|value| value.as_bytes() == OURS.as_bytes());
     if !ours {
         reply.keep_raw();

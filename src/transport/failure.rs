@@ -66,7 +66,6 @@ fn origin_of_one(cause: &(dyn StdError + 'static)) -> Option<Origin> {
         return Some(match channel {
             ChannelError::Connect(_) => Origin::Connect,
             ChannelError::Unheard(_) => Origin::Unheard,
-            ChannelError::Silent => Origin::NoReply,
             ChannelError::NotHttp2(_) | ChannelError::NotGrpc { .. } => Origin::NotGrpc,
         });
     }

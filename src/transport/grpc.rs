@@ -5,13 +5,13 @@ use std::future::Future;
 use std::time::Duration;
 
 use futures_util::FutureExt;
-use http::Uri;
+use http::{HeaderName, HeaderValue, Uri};
 use prost::Message;
 use tonic::Extensions;
-use tonic::metadata::{AsciiMetadataValue, MetadataMap};
+use tonic::metadata::MetadataMap;
 
 use super::failure::{Written, deadline_passed, origin_of};
-use super::h2_channel::{CALL, CallScope, ChannelError, H2Channel, Handover, KeepAlive};
+use super::h2_channel::{CallScope, ChannelError, H2Channel, Handover, KeepAlive};
 use super::reply_limit::ReplyTooLarge;
 use super::{BoxFuture, Transport};
 use crate::error::{Error, Origin, Result, innermost_cause};
@@ -31,7 +31,10 @@ use crate::telemetry;
 /// Talks to an Operations service over gRPC.
 #[derive(Clone, Debug)]
 pub(crate) struct GrpcTransport {
-    client: OperationsClient<H2Channel>,
+    channel: H2Channel,
+    /// `scheme://authority/` of the endpoint, as the stubs want it.
+    origin: Uri,
+    max_response_bytes: usize,
     endpoint: std::sync::Arc<str>,
 }
 
@@ -76,8 +79,9 @@ impl GrpcTransport {
             tls,
         );
         Ok(Self {
-            client: OperationsClient::with_origin(channel, origin)
-                .max_decoding_message_size(max_response_bytes),
+            channel,
+            origin,
+            max_response_bytes,
             endpoint: url.into(),
         })
     }
@@ -108,20 +112,24 @@ impl GrpcTransport {
             ))));
         }
         telemetry::record_grpc_request();
-        let mut metadata = MetadataMap::from_headers(call.headers);
+        let mut headers = call.headers;
         if let Some(remaining) = remaining {
-            metadata.insert("grpc-timeout", grpc_timeout(remaining));
+            headers.insert(GRPC_TIMEOUT, grpc_timeout(remaining));
         }
+        let metadata = MetadataMap::from_headers(headers);
         let request = tonic::Request::from_parts(metadata, Extensions::default(), request);
-        let response = rpc(self.client.clone(), request);
-        let endpoint = self.endpoint.clone();
         let deadline = call.deadline;
         // The channel notes when it hands the request over: a deadline that
         // passes before then passes before a byte of it was written.
         let handover = deadline.map(|_| Handover::default());
-        let scope = deadline
-            .zip(handover.clone())
-            .map(|(deadline, handover)| CallScope { deadline, handover });
+        let channel = match deadline.zip(handover.clone()) {
+            Some((deadline, handover)) => self.channel.for_call(CallScope { deadline, handover }),
+            None => self.channel.clone(),
+        };
+        let client = OperationsClient::with_origin(channel, self.origin.clone())
+            .max_decoding_message_size(self.max_response_bytes);
+        let response = rpc(client, request);
+        let endpoint = self.endpoint.clone();
         // `None` is the deadline passing first.
         let finish =
             move |outcome: Option<std::result::Result<tonic::Response<Resp>, tonic::Status>>| {
@@ -149,19 +157,22 @@ impl GrpcTransport {
             };
         // Combinators rather than an async block, which would keep a second
         // copy of the RPC's (large) future beside the one it awaits.
-        match scope {
+        match deadline {
             // `grpc-timeout` tells the server; the deadline is enforced here
-            // too (the call's only timer) so that a silent server cannot hold
-            // the call past it. The channel, told the deadline, retires a
-            // connection that gave no reply in the call's whole time.
-            Some(scope) => Box::pin(
-                tokio::time::timeout_at(scope.deadline, CALL.scope(scope, response))
+            // too so that a silent server cannot hold the call past it. The
+            // channel, told the deadline, retires a connection that gave no
+            // reply in the call's whole time.
+            Some(deadline) => Box::pin(
+                tokio::time::timeout_at(deadline, response)
                     .map(move |outcome| finish(outcome.ok())),
             ),
             None => Box::pin(response.map(move |outcome| finish(Some(outcome)))),
         }
     }
 }
+
+/// gRPC's header for the time the server has left to answer.
+const GRPC_TIMEOUT: HeaderName = HeaderName::from_static("grpc-timeout");
 
 /// The `grpc-timeout` for the time left, rounded down to a coarse unit:
 /// whole seconds from 10 s up, whole milliseconds from 10 ms up. A value
@@ -170,7 +181,7 @@ impl GrpcTransport {
 /// microsecond costs its full text and a new table entry on every call.
 /// The server may give up a little earlier than the client's own deadline,
 /// never later.
-pub(crate) fn grpc_timeout(remaining: Duration) -> AsciiMetadataValue {
+pub(crate) fn grpc_timeout(remaining: Duration) -> HeaderValue {
     const MAX_VALUE: u128 = 99_999_999; // the protocol allows 8 digits
     let (value, unit) = if remaining >= Duration::from_secs(10) {
         (remaining.as_secs().into(), b'S')
@@ -200,16 +211,16 @@ pub(crate) fn grpc_timeout(remaining: Duration) -> AsciiMetadataValue {
 thread_local! {
     /// The last `grpc-timeout` made on this thread: calls in a row mostly
     /// send the same one, and a clone shares its bytes.
-    static LAST_GRPC_TIMEOUT: std::cell::RefCell<Option<(u128, u8, AsciiMetadataValue)>> =
+    static LAST_GRPC_TIMEOUT: std::cell::RefCell<Option<(u128, u8, HeaderValue)>> =
         const { std::cell::RefCell::new(None) };
 }
 
-fn grpc_timeout_text(value: u128, unit: u8) -> AsciiMetadataValue {
+fn grpc_timeout_text(value: u128, unit: u8) -> HeaderValue {
     let mut text = value.to_string().into_bytes();
     text.push(unit);
     // Digits and one ASCII letter are always a valid value.
-    AsciiMetadataValue::try_from(bytes::Bytes::from(text))
-        .unwrap_or_else(|_| AsciiMetadataValue::from_static("1S"))
+    HeaderValue::from_maybe_shared(bytes::Bytes::from(text))
+        .unwrap_or_else(|_| HeaderValue::from_static("1S"))
 }
 
 /// How much earlier than the client a server may end a call for its
@@ -280,7 +291,6 @@ fn exchange_error(cause: &(dyn StdError + 'static), endpoint: &str) -> Error {
             not_grpc_code(cause),
             format!("{endpoint} does not speak gRPC: {detail}"),
         ),
-        _ if is_silent(cause) => deadline_passed(endpoint, Written::Maybe),
         _ => Error::local(
             Origin::NoReply,
             Code::Unavailable,
@@ -320,20 +330,6 @@ fn not_grpc_code(cause: &(dyn StdError + 'static)) -> Code {
         next = cause.source();
     }
     Code::Unavailable
-}
-
-fn is_silent(cause: &(dyn StdError + 'static)) -> bool {
-    let mut next = Some(cause);
-    while let Some(cause) = next {
-        if matches!(
-            cause.downcast_ref::<ChannelError>(),
-            Some(ChannelError::Silent)
-        ) {
-            return true;
-        }
-        next = cause.source();
-    }
-    false
 }
 
 fn has_cause<E: StdError + 'static>(cause: &(dyn StdError + 'static)) -> bool {

@@ -62,13 +62,10 @@ impl Default for KeepAlive {
     }
 }
 
-tokio::task_local! {
-    /// The call being sent: the gRPC transport sets it around the stub's
-    /// future, which calls this channel while polled.
-    pub(crate) static CALL: CallScope;
-}
-
-/// What the gRPC transport and the channel share about the call being sent.
+/// What the gRPC transport and the channel share about one call: the
+/// transport gives the channel a handle made for the call
+/// ([`H2Channel::for_call`]), so that nothing is looked up while it is sent.
+#[derive(Clone, Debug)]
 pub(crate) struct CallScope {
     pub(crate) deadline: Instant,
     pub(crate) handover: Handover,
@@ -82,10 +79,9 @@ pub(crate) struct CallScope {
 pub(crate) struct Handover(Arc<AtomicBool>);
 
 impl Handover {
-    /// Notes, on the call being sent, that its request may be written from
-    /// now on.
-    fn note_current() {
-        let _ = CALL.try_with(|call| call.handover.0.store(true, Ordering::Relaxed));
+    /// Notes that the request may be written from now on.
+    fn note(&self) {
+        self.0.store(true, Ordering::Relaxed);
     }
 
     /// Whether the request may have been written: it was handed to a
@@ -95,14 +91,16 @@ impl Handover {
     }
 }
 
+/// A call's deadline, carried through the caller's layers to the
+/// connection in the request's extensions.
+#[derive(Clone, Copy, Debug)]
+struct LayeredDeadline(Instant);
+
 /// Why the channel failed a call before hyper had a reply for it.
 #[derive(Debug)]
 pub(crate) enum ChannelError {
     /// No connection could be made: nothing was sent.
     Connect(BoxError),
-    /// The call's deadline passed with no reply; the connection it used is
-    /// no longer given to new calls.
-    Silent,
     /// The peer does not speak HTTP/2 (its first bytes broke the protocol).
     NotHttp2(BoxError),
     /// The peer closed the connection without sending a byte: no server
@@ -119,7 +117,6 @@ impl std::fmt::Display for ChannelError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Connect(_) => f.write_str("no connection could be made"),
-            Self::Silent => f.write_str("no reply came before the call's deadline"),
             Self::NotHttp2(_) => f.write_str("the server does not speak HTTP/2"),
             Self::Unheard(_) => {
                 f.write_str("the connection closed before the server said anything")
@@ -144,7 +141,7 @@ impl StdError for ChannelError {
             Self::Connect(source) | Self::NotHttp2(source) | Self::Unheard(source) => {
                 Some(source.as_ref())
             }
-            Self::Silent | Self::NotGrpc { .. } => None,
+            Self::NotGrpc { .. } => None,
         }
     }
 }
@@ -159,6 +156,8 @@ pub(crate) struct H2Channel {
     shared: Arc<Shared>,
     /// The caller's layers around [`Sender`], if any were given.
     layers: Option<Stack>,
+    /// The call this handle was made for, if any.
+    call: Option<CallScope>,
 }
 
 struct Shared {
@@ -228,6 +227,18 @@ impl H2Channel {
         Self {
             layers: layers.around(HttpService::new(Sender(shared.clone()))),
             shared,
+            call: None,
+        }
+    }
+
+    /// A handle on the same connection for sending one call: its deadline
+    /// bounds the wait for the reply, and its handover is noted when the
+    /// request is handed on.
+    pub(crate) fn for_call(&self, call: CallScope) -> Self {
+        Self {
+            shared: self.shared.clone(),
+            layers: self.layers.clone(),
+            call: Some(call),
         }
     }
 }
@@ -247,10 +258,14 @@ impl Service<Request<BoxBody>> for Sender {
 
     fn call(&mut self, request: Request<BoxBody>) -> Self::Future {
         use http_body_util::BodyExt;
-        let deadline = CALL.try_with(|call| call.deadline).ok();
+        // The handover was noted when the request entered the layers.
+        let deadline = request
+            .extensions()
+            .get::<LayeredDeadline>()
+            .map(|deadline| deadline.0);
         let shared = self.0.clone();
         Box::pin(async move {
-            match shared.send(request.map(Body::new), deadline).await {
+            match shared.send(request.map(Body::new), deadline, None).await {
                 Ok(response) => Ok(response.map(BodyExt::boxed_unsync)),
                 Err(error) => Err(Box::new(SendFailure(error)) as BoxError),
             }
@@ -354,11 +369,13 @@ impl Shared {
     }
 
     /// Sends `request` on the live connection (connecting first if need
-    /// be), giving up on the reply at `deadline`.
+    /// be), giving up on the reply at `deadline`; `handover` is noted when
+    /// the request is handed to the connection.
     async fn send(
         &self,
         request: Request<Body>,
         deadline: Option<Instant>,
+        handover: Option<Handover>,
     ) -> Result<Response<LimitedReply>, BoxError> {
         let mut live = self.connection().await?;
         if live.sender.ready().await.is_err() {
@@ -367,21 +384,20 @@ impl Shared {
             live = self.connection().await?;
             live.sender.ready().await?;
         }
-        Handover::note_current();
-        let reply = live.sender.send_request(request);
-        let reply = match deadline {
-            Some(deadline) => match tokio::time::timeout_at(deadline, reply).await {
-                Ok(reply) => reply,
-                Err(_) => {
-                    // Nothing came back in the call's whole time: the
-                    // connection may have gone silent, so calls after this
-                    // one use a new one.
-                    self.retire(live.number, "no reply came before a call's deadline");
-                    return Err(ChannelError::Silent.into());
-                }
-            },
-            None => reply.await,
-        };
+        if let Some(handover) = handover {
+            handover.note();
+        }
+        // The call's own timer ends it at its deadline by dropping this
+        // future; the watch then sees whether a reply had come.
+        let watch = deadline.map(|deadline| SilenceWatch {
+            shared: self,
+            number: live.number,
+            deadline,
+        });
+        let reply = live.sender.send_request(request).await;
+        if let Some(watch) = watch {
+            watch.disarm();
+        }
         let response = match reply {
             Ok(response) => response,
             Err(error) if live.speech.said_nothing() => {
@@ -397,6 +413,33 @@ impl Shared {
         check_grpc(&response)?;
         let limit = self.max_message_bytes;
         Ok(response.map(|body| LimitedReply::new(body, limit)))
+    }
+}
+
+/// Retires the connection of a call dropped at or after its deadline with
+/// no reply: the connection may have gone silent (a NAT or load balancer
+/// that dropped its state), so calls after this one use a new one. A call
+/// dropped earlier was given up by its caller and says nothing about the
+/// connection.
+struct SilenceWatch<'a> {
+    shared: &'a Shared,
+    number: u64,
+    deadline: Instant,
+}
+
+impl SilenceWatch<'_> {
+    /// The reply came: nothing to watch for any more.
+    fn disarm(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for SilenceWatch<'_> {
+    fn drop(&mut self) {
+        if Instant::now() >= self.deadline {
+            self.shared
+                .retire(self.number, "no reply came before a call's deadline");
+        }
     }
 }
 
@@ -469,12 +512,25 @@ impl Service<Request<Body>> for H2Channel {
             .insert(http::header::USER_AGENT, self.shared.user_agent.clone());
         use http_body_util::{BodyExt as _, Either};
         if let Some(layers) = &self.layers {
-            Handover::note_current();
+            if let Some(call) = &self.call {
+                call.handover.note();
+                request
+                    .extensions_mut()
+                    .insert(LayeredDeadline(call.deadline));
+            }
             let sent = layers.send(request.map(|body| body.map_err(Into::into).boxed_unsync()));
             return Box::pin(async move { Ok(sent.await?.map(Either::Right)) });
         }
-        let deadline = CALL.try_with(|call| call.deadline).ok();
+        let (deadline, handover) = match &self.call {
+            Some(call) => (Some(call.deadline), Some(call.handover.clone())),
+            None => (None, None),
+        };
         let shared = self.shared.clone();
-        Box::pin(async move { Ok(shared.send(request, deadline).await?.map(Either::Left)) })
+        Box::pin(async move {
+            Ok(shared
+                .send(request, deadline, handover)
+                .await?
+                .map(Either::Left))
+        })
     }
 }

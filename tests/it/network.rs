@@ -261,6 +261,33 @@ async fn a_long_lived_client_replaces_a_silent_connection() -> TestResult {
     Ok(())
 }
 
+/// Only a deadline that passes with no reply retires a connection: a call
+/// its caller gives up on earlier says nothing about the connection, which
+/// the calls after it go on using.
+#[tokio::test]
+async fn a_call_given_up_before_its_deadline_leaves_its_connection_in_use() -> TestResult {
+    let server = GrpcServer::start(Behaviour::default()).await?;
+    let relay = Relay::start(server.addr).await?;
+    let target = name(4);
+    server.books.add(&target);
+    let client = client(&relay.endpoint(), TransportKind::Grpc)?;
+    client.get(&target).await?;
+    // The server holds a wait until the operation changes.
+    let wait = tokio::spawn(
+        client
+            .wait_once(&target)
+            .set_server_wait(Duration::from_secs(20))
+            .into_future(),
+    );
+    server.books.until_arrived(2).await;
+    wait.abort();
+    assert!(wait.await.is_err_and(|e| e.is_cancelled()));
+    client.get(&target).await?;
+    assert_eq!(server.books.arrivals("GetOperation", &target), 2);
+    assert_eq!(relay.accepted(), 1, "the connection was kept");
+    Ok(())
+}
+
 #[tokio::test]
 async fn watch_recovers_from_a_silent_connection() -> TestResult {
     let server = GrpcServer::start(Behaviour::default()).await?;
