@@ -185,11 +185,14 @@ impl Config {
     fn full() -> Self {
         Self {
             short: false,
-            latency_rounds: 15,
+            // Enough rounds that the median of a side moves by less than
+            // a budget's margin on a machine whose single rounds stray by a
+            // fifth.
+            latency_rounds: 30,
             latency_calls: 400,
-            throughput_rounds: 15,
+            throughput_rounds: 30,
             throughput_calls: 8_000,
-            list_rounds: 7,
+            list_rounds: 15,
             list_count: 100_000,
             warm_list_count: 5_000,
             memory_counts: (10_000, 100_000),
