@@ -169,10 +169,18 @@ pub(crate) fn is_https(url: &str) -> bool {
         .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"))
 }
 
-/// Builds the client for `https://` endpoints (`secure`, with `tls`) or `http://` ones (reading no certificates, which takes
-/// longer than everything else a command does before its first request),
-/// connecting through `proxy` when given; must run inside a Tokio runtime.
-pub(crate) fn client<B>(secure: bool, tls: &Tls, proxy: Option<Route>) -> HttpClient<B>
+/// Builds the client for `https://` endpoints (`secure`, with `tls`) or
+/// `http://` ones (reading no certificates, which takes longer than
+/// everything else a command does before its first request), connecting
+/// through `proxy` when given; must run inside a Tokio runtime. With
+/// `adds_host`, it writes `Host` on HTTP/1.1 requests that have none;
+/// without, every request must carry its own.
+pub(crate) fn client<B>(
+    secure: bool,
+    tls: &Tls,
+    proxy: Option<Route>,
+    adds_host: bool,
+) -> HttpClient<B>
 where
     B: hyper::body::Body + Send + Unpin + 'static,
     B::Data: Send,
@@ -185,6 +193,9 @@ where
         .wrap_connector(tcp_connector(Duration::from_secs(20), proxy));
     Client::builder(TokioExecutor::new())
         .pool_idle_timeout(Duration::from_secs(90))
+        // Looking for `Host` makes room for it in the request's header
+        // map, which then grows even when the header is there.
+        .set_host(adds_host)
         .build(connector)
 }
 

@@ -75,6 +75,7 @@ impl TokenEndpoint {
                         crate::http::is_https(&self.uri),
                         &crate::http::Tls::system(),
                         proxy,
+                        true,
                     )
                 })
             }

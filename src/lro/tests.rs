@@ -99,6 +99,10 @@ impl Transport for Arc<Fake> {
         crate::telemetry::GRPC
     }
 
+    fn headers_added(&self, _: crate::routes::Rpc) -> usize {
+        0
+    }
+
     fn get_operation(
         &self,
         request: GetOperationRequest,

@@ -18,6 +18,7 @@ use crate::proto::longrunning::{
     ListOperationsResponse, Operation, WaitOperationRequest,
 };
 use crate::proto::rpc::Code;
+use crate::routes::Rpc;
 use crate::telemetry;
 
 const UNDECIDED: u8 = 0;
@@ -130,6 +131,12 @@ impl Transport for AutoTransport {
             REST => telemetry::HTTP,
             _ => telemetry::GRPC,
         }
+    }
+
+    fn headers_added(&self, rpc: Rpc) -> usize {
+        self.grpc
+            .headers_added(rpc)
+            .max(self.rest.headers_added(rpc))
     }
 
     fn get_operation(

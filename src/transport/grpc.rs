@@ -26,6 +26,7 @@ use crate::proto::longrunning::{
 };
 use crate::proto::rpc::{Code, Status};
 use crate::proxy::ProxyError;
+use crate::routes::Rpc;
 use crate::telemetry;
 
 /// Talks to an Operations service over gRPC.
@@ -380,6 +381,11 @@ fn server_error(status: &tonic::Status, code: Code) -> Error {
 impl Transport for GrpcTransport {
     fn rpc_system(&self) -> &'static str {
         telemetry::GRPC
+    }
+
+    fn headers_added(&self, _: Rpc) -> usize {
+        // `grpc-timeout`, the user agent, and tonic's `te` and content type.
+        4
     }
 
     fn get_operation(

@@ -10,6 +10,7 @@ use crate::proto::longrunning::{
     CancelOperationRequest, DeleteOperationRequest, GetOperationRequest, ListOperationsRequest,
     ListOperationsResponse, Operation, WaitOperationRequest,
 };
+use crate::routes::Rpc;
 
 pub(crate) mod auto;
 pub(crate) mod codec;
@@ -19,6 +20,7 @@ pub(crate) mod h2_channel;
 mod preface;
 mod reply_limit;
 pub(crate) mod rest;
+mod taken;
 
 /// A boxed future that owns everything it needs.
 pub(crate) type BoxFuture<T> = futures_util::future::BoxFuture<'static, T>;
@@ -28,6 +30,10 @@ pub(crate) trait Transport: Send + Sync + std::fmt::Debug + 'static {
     /// The protocol calls go over, as spans name it (`rpc.system`): `grpc`
     /// or `http`; for `auto`, gRPC until the endpoint shows otherwise.
     fn rpc_system(&self) -> &'static str;
+
+    /// How many headers, at most, this transport adds to a call's own for
+    /// `rpc`: the call's header map is made with room for them.
+    fn headers_added(&self, rpc: Rpc) -> usize;
 
     fn get_operation(
         &self,

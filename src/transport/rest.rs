@@ -10,12 +10,12 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Either, Full, Limited};
 use hyper_util::client::legacy::ResponseFuture;
-use hyper_util::client::legacy::connect::{CaptureConnection, capture_connection};
 use prost::{Message, Name};
 use serde_json::Value;
 use tower_service::Service;
 
 use super::failure::{Written, deadline_passed, origin_of};
+use super::taken::{Taken, TakenBody};
 use super::{BoxFuture, Transport};
 use crate::error::{Error, Origin, Result, innermost_cause};
 use crate::http::{self as endpoint, require_runtime};
@@ -120,11 +120,12 @@ impl RestTransport {
             .path
             .truncate(origin.path.trim_end_matches('/').len());
         require_runtime()?;
-        let client = crate::http::client(crate::http::is_https(url), tls, proxy);
+        let host = host_header(&origin);
+        let client = crate::http::client(crate::http::is_https(url), tls, proxy, host.is_none());
         Ok(Self(Arc::new(Shared {
             layers: layers.around(HttpService::new(Sender(client.clone()))),
             client,
-            host: host_header(&origin),
+            host,
             origin,
             base: url.trim_end_matches('/').into(),
             routes,
@@ -150,20 +151,21 @@ impl RestTransport {
                 Written::Never,
             ))));
         }
-        let mut request = match parts.and_then(|parts| self.request(&parts, call, remaining)) {
+        let request = match parts.and_then(|parts| self.request(&parts, call, remaining)) {
             Ok(request) => request,
             Err(error) => return Box::pin(std::future::ready(Err(error))),
         };
         telemetry::record_http_request(request.method(), request.uri().path());
-        // For a deadline that may pass first, hyper's client notes the
-        // connection it gives the request. The caller's layers may hold,
+        // For a deadline that may pass first, the body notes when a
+        // connection takes the request. The caller's layers may hold,
         // rebuild or send the request where this cannot see: through them,
         // nothing is noted and the request is taken to be sent.
-        let (sent, connection) = match &self.layers {
+        let (sent, taken) = match &self.layers {
             None => {
-                let connection = remaining.map(|_| capture_connection(&mut request));
-                let sent = Sent::Direct(self.client.request(request.map(Either::Left)));
-                (sent, connection)
+                let taken = remaining.map(|_| Taken::default());
+                let body = |body| Either::Left(TakenBody::new(body, taken.clone()));
+                let sent = Sent::Direct(self.client.request(request.map(body)));
+                (sent, taken)
             }
             Some(layers) => {
                 let sent = Sent::Layered(layers.send(request.map(|body| {
@@ -183,7 +185,7 @@ impl RestTransport {
             } = match remaining {
                 Some(remaining) => tokio::time::timeout(remaining, exchange)
                     .await
-                    .map_err(|_| deadline_passed(&this.base, written(connection.as_ref())))??,
+                    .map_err(|_| deadline_passed(&this.base, written(taken.as_ref())))??,
                 None => exchange.await?,
             };
             telemetry::record_http_status(status);
@@ -489,20 +491,20 @@ fn server_timeout(remaining: Duration) -> http::HeaderValue {
     http::HeaderValue::from_bytes(&text[at..]).expect("digits and a dot are a valid header value")
 }
 
-/// How far a request given to hyper's client got, as the connection it
-/// noted shows: with none yet, not a byte was written, and none will be once
-/// the exchange is dropped. A request without a note went through the
-/// caller's layers and is taken to be sent.
-fn written(connection: Option<&CaptureConnection>) -> Written {
-    match connection {
-        Some(connection) if connection.connection_metadata().is_none() => Written::Never,
+/// How far a request given to hyper's client got, as its body noted: not
+/// taken by a connection, not a byte was written, and none will be once the
+/// exchange is dropped. A request without a note went through the caller's
+/// layers and is taken to be sent.
+fn written(taken: Option<&Taken>) -> Written {
+    match taken {
+        Some(taken) if !taken.may_be_written() => Written::Never,
         _ => Written::Maybe,
     }
 }
 
 /// A request's body: the transport's own, or one that went through the
 /// caller's layers.
-type RequestBody = Either<Full<Bytes>, BoxBody>;
+type RequestBody = Either<TakenBody, BoxBody>;
 
 /// A request on its way: straight to hyper's client, or through the
 /// caller's layers.
@@ -667,6 +669,17 @@ impl Transport for RestTransport {
         telemetry::HTTP
     }
 
+    fn headers_added(&self, rpc: Rpc) -> usize {
+        // `accept`, the user agent and `x-server-timeout`; `Host` for
+        // `http://`; a content type for a request with a body.
+        let body = self
+            .routes
+            .rules(rpc)
+            .first()
+            .is_some_and(|rule| rule.body.is_some());
+        3 + usize::from(self.host.is_some()) + usize::from(body)
+    }
+
     fn get_operation(
         &self,
         request: GetOperationRequest,
@@ -800,6 +813,48 @@ mod tests {
             )
             .expect_err("not an http(s) origin");
             assert_eq!(error.code(), Code::InvalidArgument, "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_headers_said_to_be_added_are_the_ones_a_request_gets() {
+        for base in ["http://127.0.0.1:8080", "https://proxy.example/ee/"] {
+            let routes = Routes::earth_engine(crate::routes::ApiVersion::V1);
+            let transport = RestTransport::new(
+                base,
+                routes.clone(),
+                1024,
+                None,
+                &Layers::default(),
+                &crate::http::Tls::system(),
+            )
+            .expect("a valid endpoint");
+            for rpc in Rpc::ALL {
+                let rule = &routes.rules(rpc)[0];
+                let parts = HttpRequestParts {
+                    method: http::Method::POST,
+                    path: "/v1/projects/p/operations/x".to_owned(),
+                    query: Vec::new(),
+                    body: rule
+                        .body
+                        .as_ref()
+                        .map(|_| Value::Object(Default::default())),
+                };
+                let remaining = Duration::from_secs(60);
+                let call = CallContext {
+                    deadline: Some(tokio::time::Instant::now() + remaining),
+                    headers: http::HeaderMap::new(),
+                };
+                let request = transport
+                    .request(&parts, call, Some(remaining))
+                    .expect("a valid request");
+                assert_eq!(
+                    request.headers().len(),
+                    transport.headers_added(rpc),
+                    "{base} {rpc:?}: {:?}",
+                    request.headers()
+                );
+            }
         }
     }
 

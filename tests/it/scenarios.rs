@@ -419,6 +419,8 @@ async fn a_silent_server_hits_the_deadline_as_deadline_exceeded(kind: TransportK
         .expect_err("no answer");
     assert_eq!(error.code(), Code::DeadlineExceeded, "{error:?}");
     assert!(error.is_timeout());
+    // The request went out on the connection: it may have been read.
+    assert!(!error.is_never_sent(), "{error:?}");
     Ok(())
 }
 
