@@ -20,7 +20,9 @@ use google_cloud_longrunning::client::Operations;
 
 use crate::harness::{Listing, compare_latency, compare_list, compare_throughput};
 use crate::server_thread::ServerThread;
-use crate::sides::{EeopsGet, GclGet, Getter, Lister, Sides};
+use crate::sides::{
+    EeopsGet, GclGet, Getter, Lister, Prepared, RawRestGet, Sides, get_previews, raw_hyper,
+};
 use crate::{Config, Ratio, create_done_operations, metric};
 
 /// The parent the generic bindings list.
@@ -62,6 +64,13 @@ pub(crate) async fn compare_with_gcl(config: &Config) -> Vec<Ratio> {
     let mut ratios = Vec::new();
     // The Gets read the first operations, as many as there are tasks in flight.
     let get_names: Arc<[String]> = names[..IN_FLIGHT.min(names.len())].into();
+    // The raw HTTP/1.1 client of the other comparisons, sending what eeops
+    // sends, in the same rounds: what no client can go below on this
+    // server and machine (METRIC lines only).
+    let prepared: Vec<Prepared> = get_previews(&eeops, &get_names)
+        .iter()
+        .map(Prepared::from_preview)
+        .collect();
     let mut sides = Sides {
         eeops: Getter::Eeops(EeopsGet {
             client: eeops.clone(),
@@ -71,7 +80,13 @@ pub(crate) async fn compare_with_gcl(config: &Config) -> Vec<Ratio> {
             client: peer.clone(),
             names: get_names,
         }),
-        diagnostic: None,
+        diagnostic: Some((
+            "raw_hyper",
+            Getter::RawRest(RawRestGet {
+                client: raw_hyper(),
+                prepared: prepared.into(),
+            }),
+        )),
     };
     if wanted.contains(&"rest_get_latency_vs_gcl") {
         ratios.push(compare_latency("rest_get_latency_vs_gcl", BUDGET, &mut sides, config).await);

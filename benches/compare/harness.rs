@@ -102,17 +102,29 @@ pub(crate) async fn compare_latency(
             "us",
         );
     }
-    if let Some(diagnostic) = medians.get(2) {
-        metric(
-            &format!("{name}_eeops_vs_{}", labels[2]),
-            medians[0] / diagnostic,
-            "ratio",
-        );
-    }
+    diagnostic_ratios(name, &labels, &medians);
     Ratio {
         name,
         ratio: medians[0] / medians[1],
         budget,
+    }
+}
+
+/// With a diagnostic third side: eeops against it, and it against the
+/// other side, as the ratio eeops' would be with no cost of its own.
+fn diagnostic_ratios(name: &str, labels: &[&str], medians: &[f64]) {
+    if let [eeops, other, diagnostic] = medians {
+        let label = labels[2];
+        metric(
+            &format!("{name}_eeops_vs_{label}"),
+            eeops / diagnostic,
+            "ratio",
+        );
+        metric(
+            &format!("{name}_{label}_vs_{}", labels[1]),
+            diagnostic / other,
+            "ratio",
+        );
     }
 }
 
@@ -172,13 +184,7 @@ pub(crate) async fn compare_throughput(
             "calls/s",
         );
     }
-    if let Some(diagnostic) = medians.get(2) {
-        metric(
-            &format!("{name}_eeops_vs_{}", labels[2]),
-            medians[0] / diagnostic,
-            "ratio",
-        );
-    }
+    diagnostic_ratios(name, &labels, &medians);
     // The emulator's own rate: what it serves to the quickest raw side.
     let fastest_raw = medians[1..].iter().copied().fold(f64::INFINITY, f64::min);
     (
