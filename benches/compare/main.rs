@@ -32,6 +32,8 @@
 //! The gRPC Get comparisons also measure, in the same rounds, a bare tonic
 //! call with no metadata at all (reported as METRIC lines only): eeops
 //! against it tells the cost of those headers and the deadline on the wire.
+//! Each third side is also reported against the comparison's other side
+//! (`*_bare_tonic_vs_raw`, `*_raw_hyper_vs_gcl`).
 //!
 //! Memory and the watch scheduler are measured in child processes (this
 //! executable run again with `--scenario ...`), so that one scenario's peak
@@ -50,7 +52,9 @@
 //! 10,000 operations named `operations/...` (the generic bindings it uses):
 //! `rest_get_latency_vs_gcl`, `rest_throughput_64_vs_gcl` and
 //! `rest_list_10k_vs_gcl` (page size 1,000), each with budget 0.80 (eeops'
-//! time at most four fifths of its; see `gcl`).
+//! time at most four fifths of its; see `gcl`). The two Get comparisons
+//! run the raw HTTP/1.1 client in the same rounds as a third side: what a
+//! client with no cost of its own would score against that peer.
 //!
 //! `json_decode_vs_serde` needs no server: eeops' proto3 JSON reader decodes
 //! a page of 1,000 operations against `serde_json` into plain derived
