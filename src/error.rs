@@ -70,6 +70,10 @@ pub(crate) enum Origin {
     /// The endpoint answered, but not in gRPC (an HTTP reply without a gRPC
     /// status, or a peer that does not speak HTTP/2).
     NotGrpc,
+    /// The endpoint answered a REST request with something that is not an
+    /// HTTP response (a TLS alert from a TLS server addressed in plaintext,
+    /// another protocol's greeting): asking again gets the same answer.
+    NotHttp,
     /// A reply came but could not be read.
     Decode,
 }
@@ -348,7 +352,10 @@ impl Error {
     /// True when the server (or whatever answered at its address) replied
     /// with this error.
     pub fn is_from_server(&self) -> bool {
-        matches!(self.inner.origin, Origin::Server | Origin::NotGrpc)
+        matches!(
+            self.inner.origin,
+            Origin::Server | Origin::NotGrpc | Origin::NotHttp
+        )
     }
 
     /// True when a reply came but could not be read.

@@ -19,7 +19,8 @@ use crate::proto::rpc::Code;
 /// out a server restart or an outage until its deadline. A TLS handshake
 /// that failed for good (a certificate not trusted or not for this host, a
 /// server that does not answer in TLS, an alert it sent) is not sent again:
-/// it fails at once, since no second try changes it.
+/// it fails at once, since no second try changes it. Nor is a REST request
+/// whose reply was not HTTP at all (a TLS server addressed as `http://`).
 ///
 /// Otherwise only calls that are safe to repeat are retried (get, list,
 /// wait and cancel; delete is not, because a repeated delete after a lost
@@ -123,10 +124,12 @@ pub(crate) fn random_fraction() -> f64 {
 /// 503, 504), whatever code their body names; any request that got no
 /// reply (a broken or silent connection, whatever code it was given); and
 /// any whose deadline passed before it could be sent (a connection too slow
-/// to make). Never a TLS handshake that failed for good, though its code is
-/// UNAVAILABLE (what gRPC stacks report for it).
+/// to make). Never a TLS handshake that failed for good or a REST reply that
+/// is not HTTP, though their code is UNAVAILABLE (what gRPC stacks report
+/// for the first).
 pub(crate) fn is_transient(error: &Error) -> bool {
-    if error.origin() == Origin::Handshake {
+    // What answered does not speak the protocol: it will not on a second try.
+    if matches!(error.origin(), Origin::Handshake | Origin::NotHttp) {
         return false;
     }
     matches!(
@@ -344,6 +347,14 @@ mod tests {
         };
         assert!(attempts_failing_with(Origin::Connect).await > 5);
         assert_eq!(attempts_failing_with(Origin::Handshake).await, 1);
+    }
+
+    #[test]
+    fn a_peer_that_does_not_speak_the_protocol_is_not_asked_again() {
+        let failing = |origin| Error::local(origin, Code::Unavailable, "no");
+        assert!(is_transient(&failing(Origin::NoReply)));
+        assert!(!is_transient(&failing(Origin::NotHttp)));
+        assert!(!is_transient(&failing(Origin::Handshake)));
     }
 
     #[tokio::test(start_paused = true)]

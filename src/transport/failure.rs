@@ -46,7 +46,8 @@ pub(crate) enum Written {
 /// The origin of a failure with no answer from the server:
 /// [`Origin::Handshake`] when TLS failed for good, [`Origin::Connect`] when
 /// the request provably never reached it, [`Origin::NotGrpc`] when the peer
-/// does not speak gRPC, otherwise [`Origin::NoReply`].
+/// does not speak gRPC, [`Origin::NotHttp`] when a REST reply is not HTTP,
+/// otherwise [`Origin::NoReply`].
 pub(crate) fn origin_of(error: &(dyn StdError + 'static)) -> Origin {
     if tls_refused(error) {
         return Origin::Handshake;
@@ -82,6 +83,10 @@ fn origin_of_one(cause: &(dyn StdError + 'static)) -> Option<Origin> {
         // only "user" error a client's reply can carry).
         if hyper.is_canceled() || hyper.is_closed() || hyper.is_user() {
             return Some(Origin::Connect);
+        }
+        // The reply's first bytes are not an HTTP/1 response head.
+        if hyper.is_parse() {
+            return Some(Origin::NotHttp);
         }
     }
     if let Some(h2) = cause.downcast_ref::<h2::Error>() {

@@ -299,10 +299,10 @@ impl RestTransport {
         }
         let detail = innermost_cause(&error);
         let origin = origin_of(&error);
-        let message = if matches!(origin, Origin::Connect | Origin::Handshake) {
-            format!("cannot reach {}: {detail}", self.base)
-        } else {
-            format!("no reply from {}: {detail}", self.base)
+        let message = match origin {
+            Origin::Connect | Origin::Handshake => format!("cannot reach {}: {detail}", self.base),
+            Origin::NotHttp => format!("{} does not answer in HTTP: {detail}", self.base),
+            _ => format!("no reply from {}: {detail}", self.base),
         };
         Error::local(origin, Code::Unavailable, message).with_source(error)
     }

@@ -325,6 +325,46 @@ async fn watch_recovers_from_a_silent_connection() -> TestResult {
     Ok(())
 }
 
+/// A REST reply that is not HTTP at all (here the alert a TLS server sends
+/// to a plaintext request) fails the call at once: the same peer would
+/// answer a second request the same way.
+#[tokio::test]
+async fn a_reply_that_is_not_http_fails_at_once_over_rest() -> TestResult {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let endpoint = format!("http://{}", listener.local_addr()?);
+    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = accepted.clone();
+    let server = tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            counted.fetch_add(1, Ordering::SeqCst);
+            let mut request = [0u8; 1024];
+            let _ = socket.read(&mut request).await;
+            // A TLS alert record: fatal, unexpected message.
+            let _ = socket
+                .write_all(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x0a])
+                .await;
+            let _ = socket.shutdown().await;
+        }
+    });
+    let client = client(&endpoint, TransportKind::Rest)?;
+    let error = client
+        .get(name(1))
+        .with_timeout(Duration::from_secs(10))
+        .await
+        .expect_err("no HTTP comes back");
+    assert_eq!(error.code(), Code::Unavailable, "{error:?}");
+    assert!(error.is_from_server(), "{error:?}");
+    assert!(!error.is_never_sent(), "{error:?}");
+    assert!(
+        error.to_string().contains("does not answer in HTTP"),
+        "{error}"
+    );
+    assert_eq!(accepted.load(Ordering::SeqCst), 1, "asked once");
+    server.abort();
+    Ok(())
+}
+
 #[tokio::test]
 async fn a_refused_connection_is_reported_as_never_sent_and_retried_until_the_deadline()
 -> TestResult {

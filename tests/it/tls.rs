@@ -316,6 +316,9 @@ async fn the_wrong_scheme_is_explained_in_words() -> TestResult {
         stderr.contains("speaks TLS") && stderr.contains(&format!("https://{authority_part}")),
         "{stderr}"
     );
+    // The call is not sent again to a peer that answered in TLS: one
+    // connection for it, one for the probe behind the hint.
+    assert_eq!(setup.front.accepted(), 2, "{stderr}");
 
     // TLS against the plaintext emulator, through a relay that counts the
     // connections: a server that does not answer in TLS is not tried again.
