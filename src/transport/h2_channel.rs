@@ -231,9 +231,9 @@ impl H2Channel {
         }
     }
 
-    /// A handle on the same connection for sending one call: its deadline
-    /// bounds the wait for the reply, and its handover is noted when the
-    /// request is handed on.
+    /// A handle on the same connection for sending one call: its handover
+    /// is noted when the request is handed on, and a call dropped at its
+    /// deadline with no reply retires the connection.
     pub(crate) fn for_call(&self, call: CallScope) -> Self {
         Self {
             shared: self.shared.clone(),
@@ -369,8 +369,9 @@ impl Shared {
     }
 
     /// Sends `request` on the live connection (connecting first if need
-    /// be), giving up on the reply at `deadline`; `handover` is noted when
-    /// the request is handed to the connection.
+    /// be); `handover` is noted when the request is handed to the
+    /// connection. Dropped at or after `deadline` with no reply, it retires
+    /// the connection.
     async fn send(
         &self,
         request: Request<Body>,
