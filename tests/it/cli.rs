@@ -3,6 +3,7 @@
 
 use std::process::{Command, Output, Stdio};
 
+use crate::support::closed_port::ClosedPort;
 use crate::support::serve::{EEOPS, Serve as Server, isolated};
 
 fn eeops(args: &[&str]) -> Output {
@@ -119,9 +120,8 @@ fn exit_codes_tell_usage_not_found_and_errors_apart() {
     let bad_duration = eeops(&["--emulator", "wait", "X", "--timeout", "soon"]);
     assert_eq!(exit_code(&bad_duration), 2);
 
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
-    drop(listener);
+    let closed = ClosedPort::new().expect("a closed port");
+    let endpoint = closed.endpoint();
     let down = eeops(&[
         "--endpoint",
         &endpoint,
@@ -269,9 +269,8 @@ fn wait_exit_codes_for_failed_and_succeeded() {
 #[test]
 fn dry_run_prints_the_http_request_and_sends_nothing() {
     // Nothing listens on this endpoint: a request would fail.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
-    drop(listener);
+    let closed = ClosedPort::new().expect("a closed port");
+    let endpoint = closed.endpoint();
     let output = eeops(&[
         "--endpoint",
         &endpoint,

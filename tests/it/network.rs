@@ -12,6 +12,7 @@ use eeops::rpc::Code;
 use eeops::{Client, Credentials, PollingPolicy, Proxies, RetryPolicy, TransportKind};
 use tokio::task::JoinSet;
 
+use crate::support::closed_port::ClosedPort;
 use crate::support::grpc_server::{Behaviour, GrpcServer};
 use crate::support::ping_server::{PingServer, Seen};
 use crate::support::relay::Relay;
@@ -368,10 +369,8 @@ async fn a_reply_that_is_not_http_fails_at_once_over_rest() -> TestResult {
 #[tokio::test]
 async fn a_refused_connection_is_reported_as_never_sent_and_retried_until_the_deadline()
 -> TestResult {
-    // A port with nothing listening: bind, note it, close.
-    let addr = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await?
-        .local_addr()?;
+    let closed = ClosedPort::new()?;
+    let addr = closed.addr();
     for kind in [TransportKind::Grpc, TransportKind::Rest] {
         let client = client(&format!("http://{addr}"), kind)?;
         let error = client

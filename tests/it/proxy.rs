@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::process::Output;
 
+use crate::support::closed_port::ClosedPort;
 use crate::support::proxy::{ConnectProxy, ProxyConfig};
 use crate::support::serve::{EEOPS, isolated};
 use crate::support::token_server::{
@@ -275,10 +276,8 @@ async fn refusals_name_the_proxy_and_its_status_never_the_credentials() -> TestR
 #[tokio::test]
 async fn an_unreachable_proxy_is_unavailable_and_named() -> TestResult {
     let emulator = emulator().await?;
-    // A port that was just free: nothing listens there.
-    let closed = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await?
-        .local_addr()?;
+    let closed_port = ClosedPort::new()?;
+    let closed = closed_port.addr();
     let url = format!("http://user:s3cret@{closed}");
     for kind in [TransportKind::Grpc, TransportKind::Rest] {
         let client = client_failing_at_the_proxy(

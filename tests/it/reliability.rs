@@ -2,6 +2,7 @@
 //! retries that recover, listings that stay exact, statuses REST servers
 //! send when overloaded, and connections that break mid-response.
 
+use crate::support::closed_port::ClosedPort;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -195,9 +196,8 @@ async fn a_connection_broken_mid_response_is_recovered_by_retrying() -> TestResu
 
 #[tokio::test]
 async fn an_endpoint_that_is_down_is_tried_until_the_deadline_and_named() -> TestResult {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    let endpoint = format!("http://{}", listener.local_addr()?);
-    drop(listener);
+    let closed = ClosedPort::new()?;
+    let endpoint = closed.endpoint();
     for kind in TRANSPORTS {
         let client = Client::builder()
             .with_transport(kind)

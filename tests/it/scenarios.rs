@@ -12,6 +12,7 @@ use eeops::emulator::{Emulator, OperationSpec, RunningEmulator};
 use eeops::rpc::Code;
 use eeops::{Client, Detail, Metadata, Outcome, RetryPolicy, TransportKind};
 
+use crate::support::closed_port::ClosedPort;
 use crate::support::relay::Relay;
 use crate::support::silent::SilentListener;
 
@@ -384,9 +385,8 @@ async fn invalid_names_are_refused_with_invalid_argument(kind: TransportKind) ->
 async fn refused_connection_is_unavailable_and_names_the_endpoint(
     kind: TransportKind,
 ) -> TestResult {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    let endpoint = format!("http://{}", listener.local_addr()?);
-    drop(listener);
+    let closed = ClosedPort::new()?;
+    let endpoint = closed.endpoint();
     // A call that never reached a server is sent again until its deadline:
     // a short one keeps the test from waiting out the default minute.
     let client = Client::builder()

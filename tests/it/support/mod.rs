@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests.
 
+pub mod closed_port;
 pub mod foreign_grpc;
 pub mod foreign_rest;
 pub mod grpc_server;
