@@ -11,8 +11,9 @@ use tonic::Extensions;
 use tonic::metadata::MetadataMap;
 
 use super::failure::{Written, deadline_passed, origin_of};
-use super::h2_channel::{CallScope, ChannelError, H2Channel, Handover, KeepAlive};
+use super::h2_channel::{CallScope, ChannelError, H2Channel, KeepAlive};
 use super::reply_limit::ReplyTooLarge;
+use super::taken::{Taken, written};
 use super::{BoxFuture, Transport};
 use crate::error::{Error, Origin, Result, innermost_cause};
 use crate::http::{self as endpoint, require_runtime};
@@ -122,9 +123,9 @@ impl GrpcTransport {
         let deadline = call.deadline;
         // The channel notes when it hands the request over: a deadline that
         // passes before then passes before a byte of it was written.
-        let handover = deadline.map(|_| Handover::default());
-        let channel = match deadline.zip(handover.clone()) {
-            Some((deadline, handover)) => self.channel.for_call(CallScope { deadline, handover }),
+        let taken = deadline.map(|_| Taken::default());
+        let channel = match deadline.zip(taken.clone()) {
+            Some((deadline, taken)) => self.channel.for_call(CallScope { deadline, taken }),
             None => self.channel.clone(),
         };
         let client = OperationsClient::with_origin(channel, self.origin.clone())
@@ -135,11 +136,7 @@ impl GrpcTransport {
         let finish =
             move |outcome: Option<std::result::Result<tonic::Response<Resp>, tonic::Status>>| {
                 let Some(outcome) = outcome else {
-                    let written = match &handover {
-                        Some(handover) if !handover.may_be_written() => Written::Never,
-                        _ => Written::Maybe,
-                    };
-                    return Err(deadline_passed(&endpoint, written));
+                    return Err(deadline_passed(&endpoint, written(taken.as_ref())));
                 };
                 match &outcome {
                     Ok(_) => telemetry::record_grpc_status(0),

@@ -16,7 +16,7 @@
 //!   ENHANCE_YOUR_CALM` to them gets half as many on later connections.
 
 use std::error::Error as StdError;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -33,6 +33,7 @@ use tonic::codegen::Service;
 use super::BoxFuture;
 use super::preface::{PeerSpeech, PrefaceWatch};
 use super::reply_limit::LimitedReply;
+use super::taken::Taken;
 use crate::layer::{BoxBody, HttpService, Layers, SendFailure, Stack};
 use crate::proxy::{ProxyConnector, Route};
 
@@ -68,27 +69,9 @@ impl Default for KeepAlive {
 #[derive(Clone, Debug)]
 pub(crate) struct CallScope {
     pub(crate) deadline: Instant,
-    pub(crate) handover: Handover,
-}
-
-/// Whether a call's request may have been written yet: noted when the
-/// channel hands it to a connection (or to the caller's layers, which it
-/// cannot see into), read by the gRPC transport if the call's deadline
-/// passes first.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Handover(Arc<AtomicBool>);
-
-impl Handover {
-    /// Notes that the request may be written from now on.
-    fn note(&self) {
-        self.0.store(true, Ordering::Relaxed);
-    }
-
-    /// Whether the request may have been written: it was handed to a
-    /// connection or to the caller's layers.
-    pub(crate) fn may_be_written(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
-    }
+    /// Noted when the channel hands the request to a connection or to the
+    /// caller's layers.
+    pub(crate) taken: Taken,
 }
 
 /// A call's deadline, carried through the caller's layers to the
@@ -231,7 +214,7 @@ impl H2Channel {
         }
     }
 
-    /// A handle on the same connection for sending one call: its handover
+    /// A handle on the same connection for sending one call: its marker
     /// is noted when the request is handed on, and a call dropped at its
     /// deadline with no reply retires the connection.
     pub(crate) fn for_call(&self, call: CallScope) -> Self {
@@ -258,7 +241,7 @@ impl Service<Request<BoxBody>> for Sender {
 
     fn call(&mut self, request: Request<BoxBody>) -> Self::Future {
         use http_body_util::BodyExt;
-        // The handover was noted when the request entered the layers.
+        // The marker was noted when the request entered the layers.
         let deadline = request
             .extensions()
             .get::<LayeredDeadline>()
@@ -369,14 +352,14 @@ impl Shared {
     }
 
     /// Sends `request` on the live connection (connecting first if need
-    /// be); `handover` is noted when the request is handed to the
+    /// be); `taken` is noted when the request is handed to the
     /// connection. Dropped at or after `deadline` with no reply, it retires
     /// the connection.
     async fn send(
         &self,
         request: Request<Body>,
         deadline: Option<Instant>,
-        handover: Option<Handover>,
+        taken: Option<Taken>,
     ) -> Result<Response<LimitedReply>, BoxError> {
         let mut live = self.connection().await?;
         if live.sender.ready().await.is_err() {
@@ -385,8 +368,8 @@ impl Shared {
             live = self.connection().await?;
             live.sender.ready().await?;
         }
-        if let Some(handover) = handover {
-            handover.note();
+        if let Some(taken) = taken {
+            taken.note();
         }
         // The call's own timer ends it at its deadline by dropping this
         // future; the watch then sees whether a reply had come.
@@ -514,7 +497,7 @@ impl Service<Request<Body>> for H2Channel {
         use http_body_util::{BodyExt as _, Either};
         if let Some(layers) = &self.layers {
             if let Some(call) = &self.call {
-                call.handover.note();
+                call.taken.note();
                 request
                     .extensions_mut()
                     .insert(LayeredDeadline(call.deadline));
@@ -522,14 +505,14 @@ impl Service<Request<Body>> for H2Channel {
             let sent = layers.send(request.map(|body| body.map_err(Into::into).boxed_unsync()));
             return Box::pin(async move { Ok(sent.await?.map(Either::Right)) });
         }
-        let (deadline, handover) = match &self.call {
-            Some(call) => (Some(call.deadline), Some(call.handover.clone())),
+        let (deadline, taken) = match &self.call {
+            Some(call) => (Some(call.deadline), Some(call.taken.clone())),
             None => (None, None),
         };
         let shared = self.shared.clone();
         Box::pin(async move {
             Ok(shared
-                .send(request, deadline, handover)
+                .send(request, deadline, taken)
                 .await?
                 .map(Either::Left))
         })

@@ -15,7 +15,7 @@ use serde_json::Value;
 use tower_service::Service;
 
 use super::failure::{Written, deadline_passed, origin_of};
-use super::taken::{Taken, TakenBody};
+use super::taken::{Taken, TakenBody, written};
 use super::{BoxFuture, Transport};
 use crate::error::{Error, Origin, Result, innermost_cause};
 use crate::http::{self as endpoint, require_runtime};
@@ -159,7 +159,7 @@ impl RestTransport {
         // For a deadline that may pass first, the body notes when a
         // connection takes the request. The caller's layers may hold,
         // rebuild or send the request where this cannot see: through them,
-        // nothing is noted and the request is taken to be sent.
+        // there is no marker and the request is taken to be sent.
         let (sent, taken) = match &self.layers {
             None => {
                 let taken = remaining.map(|_| Taken::default());
@@ -489,17 +489,6 @@ fn server_timeout(remaining: Duration) -> http::HeaderValue {
         }
     }
     http::HeaderValue::from_bytes(&text[at..]).expect("digits and a dot are a valid header value")
-}
-
-/// How far a request given to hyper's client got, as its body noted: not
-/// taken by a connection, not a byte was written, and none will be once the
-/// exchange is dropped. A request without a note went through the caller's
-/// layers and is taken to be sent.
-fn written(taken: Option<&Taken>) -> Written {
-    match taken {
-        Some(taken) if !taken.may_be_written() => Written::Never,
-        _ => Written::Maybe,
-    }
 }
 
 /// A request's body: the transport's own, or one that went through the

@@ -1,12 +1,16 @@
-//! Whether hyper took a request for writing, told by its body.
+//! Whether a request was taken for writing: the marker both transports
+//! keep for a call that may pass its deadline, and the REST body that sets
+//! it.
 //!
-//! hyper asks a request's body whether it is empty (and how long it is)
-//! only once a connection's task holds the request and has checked that
-//! the caller still waits for it, right before it writes the head; a
-//! request given up before then is dropped unwritten. So a body that was
-//! never asked belongs to a request of which no byte was written, and none
-//! will be once the exchange is dropped. This costs one flag per call,
-//! where asking hyper's client for the connection it chose costs a channel.
+//! The gRPC channel notes it when it hands a request to a connection (or to
+//! the caller's layers). Over REST, hyper asks a request's body whether it
+//! is empty (and how long it is) only once a connection's task holds the
+//! request and has checked that the caller still waits for it, right before
+//! it writes the head; a request given up before then is dropped unwritten.
+//! So a body that was never asked belongs to a request of which no byte was
+//! written, and none will be once the exchange is dropped. This costs one
+//! flag per call, where asking hyper's client for the connection it chose
+//! costs a channel.
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -18,18 +22,31 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::{Body, Frame, SizeHint};
 
-/// Set once a connection took the request.
+use super::failure::Written;
+
+/// Set once the request may be written: a connection (or the caller's
+/// layers, which nothing can see into) took it.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Taken(Arc<AtomicBool>);
 
 impl Taken {
-    /// Whether the request may have been written.
-    pub(crate) fn may_be_written(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
+    /// Notes that the request may be written from now on.
+    pub(crate) fn note(&self) {
+        self.0.store(true, Ordering::Relaxed);
     }
 
-    fn note(&self) {
-        self.0.store(true, Ordering::Relaxed);
+    fn may_be_written(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// How far a request got, as its marker shows: not taken, not a byte was
+/// written, and none will be once the exchange is dropped. A request sent
+/// without a marker is taken to be sent.
+pub(crate) fn written(taken: Option<&Taken>) -> Written {
+    match taken {
+        Some(taken) if !taken.may_be_written() => Written::Never,
+        _ => Written::Maybe,
     }
 }
 
@@ -87,9 +104,9 @@ mod tests {
     async fn a_body_notes_the_first_look_and_keeps_its_bytes() {
         let taken = Taken::default();
         let body = TakenBody::new(Full::new(Bytes::from_static(b"{}")), Some(taken.clone()));
-        assert!(!taken.may_be_written());
+        assert_eq!(written(Some(&taken)), Written::Never);
         assert_eq!(body.size_hint().exact(), Some(2));
-        assert!(taken.may_be_written());
+        assert_eq!(written(Some(&taken)), Written::Maybe);
         let read = body.collect().await.map(|c| c.to_bytes());
         assert_eq!(read.ok(), Some(Bytes::from_static(b"{}")));
     }
@@ -99,6 +116,6 @@ mod tests {
         let taken = Taken::default();
         let body = TakenBody::new(Full::new(Bytes::new()), Some(taken.clone()));
         assert!(body.is_end_stream());
-        assert!(taken.may_be_written());
+        assert_eq!(written(Some(&taken)), Written::Maybe);
     }
 }
