@@ -201,13 +201,38 @@ async fn a_delete_whose_reply_is_lost_is_not_sent_again_over_grpc_or_by_auto() -
     Ok(())
 }
 
+/// A server on the h2 stack holding one running operation, behind a relay
+/// that can go silent, and a gRPC client that goes through the relay.
+struct Relayed {
+    server: GrpcServer,
+    relay: Relay,
+    target: String,
+    client: Client,
+}
+
+impl Relayed {
+    async fn start(target: String) -> Result<Self, Box<dyn std::error::Error>> {
+        let server = GrpcServer::start(Behaviour::default()).await?;
+        let relay = Relay::start(server.addr).await?;
+        server.books.add(&target);
+        let client = client(&relay.endpoint(), TransportKind::Grpc)?;
+        Ok(Self {
+            server,
+            relay,
+            target,
+            client,
+        })
+    }
+}
+
 #[tokio::test]
 async fn until_done_recovers_from_a_silent_connection_and_reports_the_real_state() -> TestResult {
-    let server = GrpcServer::start(Behaviour::default()).await?;
-    let relay = Relay::start(server.addr).await?;
-    let target = name(7);
-    server.books.add(&target);
-    let client = client(&relay.endpoint(), TransportKind::Grpc)?;
+    let Relayed {
+        server,
+        relay,
+        target,
+        client,
+    } = Relayed::start(name(7)).await?;
     let waiting = {
         let (client, target) = (client.clone(), target.clone());
         tokio::spawn(async move {
@@ -240,11 +265,12 @@ async fn until_done_recovers_from_a_silent_connection_and_reports_the_real_state
 
 #[tokio::test]
 async fn a_long_lived_client_replaces_a_silent_connection() -> TestResult {
-    let server = GrpcServer::start(Behaviour::default()).await?;
-    let relay = Relay::start(server.addr).await?;
-    let target = name(3);
-    server.books.add(&target);
-    let client = client(&relay.endpoint(), TransportKind::Grpc)?;
+    let Relayed {
+        server,
+        relay,
+        target,
+        client,
+    } = Relayed::start(name(3)).await?;
     client.get(&target).await?;
     relay.freeze_existing();
     let error = client
@@ -267,11 +293,12 @@ async fn a_long_lived_client_replaces_a_silent_connection() -> TestResult {
 /// the calls after it go on using.
 #[tokio::test]
 async fn a_call_given_up_before_its_deadline_leaves_its_connection_in_use() -> TestResult {
-    let server = GrpcServer::start(Behaviour::default()).await?;
-    let relay = Relay::start(server.addr).await?;
-    let target = name(4);
-    server.books.add(&target);
-    let client = client(&relay.endpoint(), TransportKind::Grpc)?;
+    let Relayed {
+        server,
+        relay,
+        target,
+        client,
+    } = Relayed::start(name(4)).await?;
     client.get(&target).await?;
     // The server holds a wait until the operation changes.
     let wait = tokio::spawn(
