@@ -7,6 +7,7 @@
 use std::error::Error as StdError;
 
 use super::h2_channel::ChannelError;
+use super::taken::Taken;
 use crate::error::{Error, Origin};
 use crate::proto::rpc::Code;
 
@@ -41,6 +42,16 @@ pub(crate) enum Written {
     Maybe,
     /// It provably never reached a connection: no byte of it was written.
     Never,
+}
+
+/// How far a request got, as its marker shows: not taken, not a byte was
+/// written, and none will be once the exchange is dropped. A request sent
+/// without a marker (through the caller's layers) is taken to be sent.
+pub(crate) fn written(taken: Option<&Taken>) -> Written {
+    match taken {
+        Some(taken) if !taken.may_be_written() => Written::Never,
+        _ => Written::Maybe,
+    }
 }
 
 /// The origin of a failure with no answer from the server:
@@ -152,6 +163,15 @@ mod tests {
     use std::io;
 
     use super::*;
+
+    #[test]
+    fn a_request_is_never_written_only_while_its_marker_is_untouched() {
+        let taken = Taken::default();
+        assert_eq!(written(Some(&taken)), Written::Never);
+        taken.note();
+        assert_eq!(written(Some(&taken)), Written::Maybe);
+        assert_eq!(written(None), Written::Maybe, "no marker: taken to be sent");
+    }
 
     /// As the connectors hand it on: rustls' error in tokio-rustls' I/O
     /// error, in hyper-rustls' own.

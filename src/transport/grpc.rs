@@ -10,10 +10,10 @@ use prost::Message;
 use tonic::Extensions;
 use tonic::metadata::MetadataMap;
 
-use super::failure::{Written, deadline_passed, origin_of};
+use super::failure::{Written, deadline_passed, origin_of, written};
 use super::h2_channel::{CallScope, ChannelError, H2Channel, KeepAlive};
 use super::reply_limit::ReplyTooLarge;
-use super::taken::{Taken, written};
+use super::taken::Taken;
 use super::{BoxFuture, Transport};
 use crate::error::{Error, Origin, Result, innermost_cause};
 use crate::http::{self as endpoint, require_runtime};

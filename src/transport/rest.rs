@@ -14,8 +14,8 @@ use prost::{Message, Name};
 use serde_json::Value;
 use tower_service::Service;
 
-use super::failure::{Written, deadline_passed, origin_of};
-use super::taken::{Taken, TakenBody, written};
+use super::failure::{Written, deadline_passed, origin_of, written};
+use super::taken::{Taken, TakenBody};
 use super::{BoxFuture, Transport};
 use crate::error::{Error, Origin, Result, innermost_cause};
 use crate::http::{self as endpoint, require_runtime};

@@ -22,8 +22,6 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::{Body, Frame, SizeHint};
 
-use super::failure::Written;
-
 /// Set once the request may be written: a connection (or the caller's
 /// layers, which nothing can see into) took it.
 #[derive(Clone, Debug, Default)]
@@ -35,18 +33,9 @@ impl Taken {
         self.0.store(true, Ordering::Relaxed);
     }
 
-    fn may_be_written(&self) -> bool {
+    /// Whether the request may have been written.
+    pub(crate) fn may_be_written(&self) -> bool {
         self.0.load(Ordering::Relaxed)
-    }
-}
-
-/// How far a request got, as its marker shows: not taken, not a byte was
-/// written, and none will be once the exchange is dropped. A request sent
-/// without a marker is taken to be sent.
-pub(crate) fn written(taken: Option<&Taken>) -> Written {
-    match taken {
-        Some(taken) if !taken.may_be_written() => Written::Never,
-        _ => Written::Maybe,
     }
 }
 
@@ -104,9 +93,9 @@ mod tests {
     async fn a_body_notes_the_first_look_and_keeps_its_bytes() {
         let taken = Taken::default();
         let body = TakenBody::new(Full::new(Bytes::from_static(b"{}")), Some(taken.clone()));
-        assert_eq!(written(Some(&taken)), Written::Never);
+        assert!(!taken.may_be_written());
         assert_eq!(body.size_hint().exact(), Some(2));
-        assert_eq!(written(Some(&taken)), Written::Maybe);
+        assert!(taken.may_be_written());
         let read = body.collect().await.map(|c| c.to_bytes());
         assert_eq!(read.ok(), Some(Bytes::from_static(b"{}")));
     }
@@ -116,6 +105,6 @@ mod tests {
         let taken = Taken::default();
         let body = TakenBody::new(Full::new(Bytes::new()), Some(taken.clone()));
         assert!(body.is_end_stream());
-        assert_eq!(written(Some(&taken)), Written::Maybe);
+        assert!(taken.may_be_written());
     }
 }
