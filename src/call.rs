@@ -121,9 +121,7 @@ impl Pipeline {
         }
         .instrument(span)
         .await
-        .map_err(|error| {
-            error.with_action(format!("{} {}", M::ACTION, shown_name(request.resource())))
-        })
+        .map_err(|error| error.with_action(action_of(request)))
     }
 
     async fn run<M: Method>(&self, request: &M, options: &CallOptions) -> Result<M::Response> {
@@ -461,6 +459,11 @@ fn require_name(name: &str, what: &str) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// What a call was doing, as its errors say: `getting operation NAME`.
+pub(crate) fn action_of<M: Method>(request: &M) -> String {
+    format!("{} {}", M::ACTION, shown_name(request.resource()))
 }
 
 /// A name as messages show it: cut short when very long.

@@ -27,7 +27,7 @@ use crate::proto::longrunning::{ListOperationsResponse, Operation};
 use crate::proto::rpc::{Code, Status};
 use crate::routes::template::{PathTemplate, oracle};
 use crate::routes::{ApiVersion, Routes, Rpc};
-use crate::transport::rest::parse_reply;
+use crate::transport::json_reply::parse_reply;
 
 /// Splits fuzzer input into at most `N` text fields at `\n` (missing fields
 /// are empty); None when the input is not UTF-8.
@@ -134,6 +134,23 @@ pub fn response_decoders(data: &[u8]) {
     round_trip::<Operation>(text, "google.longrunning.Operation");
     round_trip::<ListOperationsResponse>(text, "google.longrunning.ListOperationsResponse");
     round_trip::<Status>(text, "google.rpc.Status");
+    page_read_one_at_a_time(text);
+}
+
+/// A page read one operation at a time (as a listing reads it) is what the
+/// whole-page reader reads, and fails where that one fails.
+fn page_read_one_at_a_time(text: &str) {
+    let whole = json::read_list_page(text, ParseMode::Lenient);
+    let by_operation = json::read_page_by_operation(text);
+    match (whole, by_operation) {
+        (Ok(whole), Ok(by_operation)) => assert_eq!(whole, by_operation, "the pages differ"),
+        (Err(whole), Err(by_operation)) => assert_eq!(whole, by_operation, "the errors differ"),
+        (whole, by_operation) => panic!(
+            "one reader refused what the other read: whole {:?}, one at a time {:?}",
+            whole.err(),
+            by_operation.err()
+        ),
+    }
 }
 
 /// Fuzz target `rest_errors`: the first two bytes are an HTTP status (big

@@ -10,9 +10,10 @@ use crate::operation::proto_duration;
 use crate::options::CallContext;
 use crate::proto::longrunning::{
     CancelOperationRequest, DeleteOperationRequest, GetOperationRequest, ListOperationsRequest,
-    ListOperationsResponse, Operation, WaitOperationRequest,
+    Operation, WaitOperationRequest,
 };
 use crate::routes::Rpc;
+use crate::transport::page::Page;
 use crate::transport::{BoxFuture, Transport};
 
 /// One RPC, implemented by its request message.
@@ -93,7 +94,7 @@ macro_rules! method {
 
 method!(GetOperationRequest => Operation, GetOperation via get_operation,
     repeatable: true, resource: "operation", action: "getting operation");
-method!(ListOperationsRequest => ListOperationsResponse, ListOperations via list_operations,
+method!(ListOperationsRequest => Page, ListOperations via list_operations,
     repeatable: true, resource: "parent", action: "listing operations of");
 // Cancelling twice is harmless.
 method!(CancelOperationRequest => (), CancelOperation via cancel_operation,

@@ -26,6 +26,66 @@ pub struct OperationStream {
     inner: BoxStream<'static, Result<Operation>>,
 }
 
+/// A page as the operation stream walks it: its operations, which may be
+/// read as they are asked for and so may fail one by one, then the token of
+/// the page after it (empty on the last page).
+pub(crate) trait OperationPage: Send + 'static {
+    /// The next operation; `None` after the last, or after an error.
+    fn next_operation(&mut self) -> Option<Result<Operation>>;
+
+    /// The next page's token, once the operations are used up.
+    fn next_page_token(&mut self) -> Result<String>;
+}
+
+/// The pages `fetch` returns, given each page's token, from `first_token`
+/// on; `token` says which token a page gives for the next one.
+fn follow<P, F, Fut>(
+    first_token: String,
+    fetch: F,
+    token: fn(&P) -> &str,
+) -> impl Stream<Item = Result<P>> + Send + 'static
+where
+    P: Send + 'static,
+    F: FnMut(String) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<P>> + Send + 'static,
+{
+    stream::try_unfold(
+        (Some(first_token), fetch),
+        move |(next, mut fetch)| async move {
+            let Some(sent_token) = next else {
+                return Ok(None);
+            };
+            let page = fetch(sent_token.clone()).await?;
+            let following = following(&sent_token, token(&page))?;
+            Ok(Some((page, (following, fetch))))
+        },
+    )
+}
+
+/// The token to fetch after a page fetched with `sent` that gave `given`:
+/// none after the last page. A server that gives back the token it was
+/// sent would be asked for the same page forever.
+fn following(sent: &str, given: &str) -> Result<Option<String>> {
+    if !given.is_empty() && given == sent {
+        return Err(Error::new(
+            Code::Internal,
+            format!(
+                "the server returned the page token it was sent ({given:?}); stopping rather than looping"
+            ),
+        ));
+    }
+    Ok((!given.is_empty()).then(|| given.to_owned()))
+}
+
+/// Where a walk through the operations of a listing is.
+struct Walk<P, F> {
+    /// The page being read, and the token it was fetched with.
+    page: Option<(P, String)>,
+    /// The token of the page to fetch when this one is used up.
+    next: Option<String>,
+    fetch: F,
+}
+
 impl PageStream {
     /// The pages `fetch` returns, given each page's token, from
     /// `first_token` on; the stream knows nothing else about the listing.
@@ -34,28 +94,11 @@ impl PageStream {
         F: FnMut(String) -> Fut + Send + 'static,
         Fut: Future<Output = Result<ListOperationsResponse>> + Send + 'static,
     {
-        let inner = stream::try_unfold(
-            (Some(first_token), fetch),
-            |(next, mut fetch)| async move {
-                let Some(sent_token) = next else {
-                    return Ok(None);
-                };
-                let page = fetch(sent_token.clone()).await?;
-                let token = page.next_page_token.clone();
-                if !token.is_empty() && token == sent_token {
-                    return Err(Error::new(
-                        Code::Internal,
-                        format!(
-                            "the server returned the page token it was sent ({token:?}); stopping rather than looping"
-                        ),
-                    ));
-                }
-                let following = (!token.is_empty()).then_some(token);
-                Ok(Some((page, (following, fetch))))
-            },
-        );
+        let pages = follow(first_token, fetch, |page: &ListOperationsResponse| {
+            &page.next_page_token
+        });
         Self {
-            inner: inner.boxed(),
+            inner: pages.boxed(),
         }
     }
 
@@ -66,13 +109,38 @@ impl PageStream {
 }
 
 impl OperationStream {
-    pub(crate) fn new(pages: PageStream) -> Self {
-        let inner = pages
-            .inner
-            .map_ok(|page| stream::iter(page.operations.into_iter().map(Ok)))
-            .try_flatten();
+    /// The operations of the pages `fetch` returns, given each page's
+    /// token, from `first_token` on. A page is fetched when the operations
+    /// before it are used up.
+    pub(crate) fn new<P, F, Fut>(first_token: String, fetch: F) -> Self
+    where
+        P: OperationPage,
+        F: FnMut(String) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<P>> + Send + 'static,
+    {
+        let walk: Walk<P, F> = Walk {
+            page: None,
+            next: Some(first_token),
+            fetch,
+        };
+        let operations = stream::try_unfold(walk, |mut walk| async move {
+            loop {
+                if let Some((page, sent)) = &mut walk.page {
+                    if let Some(operation) = page.next_operation() {
+                        return operation.map(|operation| Some((operation, walk)));
+                    }
+                    walk.next = following(sent, &page.next_page_token()?)?;
+                    walk.page = None;
+                }
+                let Some(token) = walk.next.take() else {
+                    return Ok(None);
+                };
+                let page = (walk.fetch)(token.clone()).await?;
+                walk.page = Some((page, token));
+            }
+        });
         Self {
-            inner: inner.boxed(),
+            inner: operations.boxed(),
         }
     }
 

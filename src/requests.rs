@@ -9,18 +9,19 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::call::Pipeline;
+use crate::call::{Pipeline, action_of};
 use crate::error::Result;
 use crate::methods::Method;
 use crate::operation::proto_duration;
 use crate::options::{CallOptions, NO_OPTIONS};
-use crate::pager::{OperationStream, PageStream};
+use crate::pager::{OperationPage, OperationStream, PageStream};
 use crate::proto::longrunning::{
     CancelOperationRequest, DeleteOperationRequest, GetOperationRequest, ListOperationsRequest,
     ListOperationsResponse, Operation, WaitOperationRequest,
 };
 use crate::retry::RetryPolicy;
 use crate::task_filter::TaskFilter;
+use crate::transport::page::Page;
 use crate::transport::rest::HttpPreview;
 
 /// What every builder holds: the pipeline, the request and the call's own
@@ -215,7 +216,11 @@ impl ListOperations {
     /// Fetches one page from the current page token.
     pub async fn send(self) -> Result<ListOperationsResponse> {
         let Self { call, task_filter } = self;
-        let mut page = call.send().await?;
+        let action = action_of(&call.request);
+        let page = call.send().await?;
+        let mut page = page
+            .into_response()
+            .map_err(|error| error.with_action(action))?;
         page.operations
             .retain(|operation| task_filter.matches(operation));
         Ok(page)
@@ -229,9 +234,52 @@ impl ListOperations {
         })
     }
 
-    /// Every operation of every page, in the server's order.
+    /// Every operation of every page, in the server's order. Over REST,
+    /// each operation is read from the page's text when it is asked for: an
+    /// operation the server sent malformed ends the stream with an error
+    /// there, after the ones before it.
     pub fn operations(self) -> OperationStream {
-        OperationStream::new(self.pages())
+        let first = self.call.request.page_token.clone();
+        let action: Arc<str> = action_of(&self.call.request).into();
+        OperationStream::new(first, move |token| {
+            let Self { call, task_filter } = self.clone().set_page_token(token);
+            let action = Arc::clone(&action);
+            async move {
+                Ok(Listed {
+                    page: call.send().await?,
+                    task_filter,
+                    action,
+                })
+            }
+        })
+    }
+}
+
+/// A page of a listing as its operation stream reads it: only the
+/// operations the task filter keeps, and errors that say what the call was
+/// doing.
+struct Listed {
+    page: Page,
+    task_filter: TaskFilter,
+    action: Arc<str>,
+}
+
+impl OperationPage for Listed {
+    fn next_operation(&mut self) -> Option<Result<Operation>> {
+        loop {
+            match self.page.next_operation()? {
+                Ok(operation) if !self.task_filter.matches(&operation) => {}
+                Ok(operation) => return Some(Ok(operation)),
+                Err(error) => return Some(Err(error.with_action(&*self.action))),
+            }
+        }
+    }
+
+    fn next_page_token(&mut self) -> Result<String> {
+        self.page
+            .finish()
+            .map(|end| end.next_page_token)
+            .map_err(|error| error.with_action(&*self.action))
     }
 }
 

@@ -31,8 +31,10 @@ pub use print::any_to_json;
 pub(crate) use print::message_to_json;
 #[cfg(feature = "emulator")]
 pub(crate) use typed::Written;
+#[cfg(fuzzing)]
+pub(crate) use typed::read_page_by_operation;
 pub use typed::{ListOperationsResponseJson, OperationJson, StatusJson};
-pub(crate) use typed::{read_list_page, read_operation, read_status};
+pub(crate) use typed::{PageEnd, PageReader, read_list_page, read_operation, read_status};
 
 use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::proto::longrunning::{ListOperationsResponse, Operation};

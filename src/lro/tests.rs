@@ -19,9 +19,10 @@ use crate::proto::earthengine::State;
 use crate::proto::longrunning::Operation;
 use crate::proto::longrunning::{
     CancelOperationRequest, DeleteOperationRequest, GetOperationRequest, ListOperationsRequest,
-    ListOperationsResponse, WaitOperationRequest,
+    WaitOperationRequest,
 };
 use crate::proto::rpc::Code;
+use crate::transport::page::Page;
 use crate::transport::{BoxFuture, Transport};
 
 /// What the fake server saw.
@@ -158,11 +159,7 @@ impl Transport for Arc<Fake> {
         Box::pin(async { Ok(()) })
     }
 
-    fn list_operations(
-        &self,
-        _: ListOperationsRequest,
-        _: CallContext,
-    ) -> BoxFuture<Result<ListOperationsResponse>> {
+    fn list_operations(&self, _: ListOperationsRequest, _: CallContext) -> BoxFuture<Result<Page>> {
         Box::pin(async { Err(Error::new(Code::Unimplemented, "not in this fake")) })
     }
 

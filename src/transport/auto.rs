@@ -9,13 +9,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use super::grpc::GrpcTransport;
+use super::page::Page;
 use super::rest::RestTransport;
 use super::{BoxFuture, Transport};
 use crate::error::{Error, Origin, Result};
 use crate::options::CallContext;
 use crate::proto::longrunning::{
     CancelOperationRequest, DeleteOperationRequest, GetOperationRequest, ListOperationsRequest,
-    ListOperationsResponse, Operation, WaitOperationRequest,
+    Operation, WaitOperationRequest,
 };
 use crate::proto::rpc::Code;
 use crate::routes::Rpc;
@@ -157,7 +158,7 @@ impl Transport for AutoTransport {
         &self,
         request: ListOperationsRequest,
         call: CallContext,
-    ) -> BoxFuture<Result<ListOperationsResponse>> {
+    ) -> BoxFuture<Result<Page>> {
         self.route(
             request,
             call,

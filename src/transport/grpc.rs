@@ -12,6 +12,7 @@ use tonic::metadata::MetadataMap;
 
 use super::failure::{Written, deadline_passed, origin_of, written};
 use super::h2_channel::{CallScope, ChannelError, H2Channel, KeepAlive};
+use super::page::Page;
 use super::reply_limit::ReplyTooLarge;
 use super::taken::Taken;
 use super::{BoxFuture, Transport};
@@ -23,7 +24,7 @@ use crate::options::CallContext;
 use crate::proto::google::longrunning::operations_client::OperationsClient;
 use crate::proto::longrunning::{
     CancelOperationRequest, DeleteOperationRequest, GetOperationRequest, ListOperationsRequest,
-    ListOperationsResponse, Operation, WaitOperationRequest,
+    Operation, WaitOperationRequest,
 };
 use crate::proto::rpc::{Code, Status};
 use crate::proxy::ProxyError;
@@ -401,10 +402,11 @@ impl Transport for GrpcTransport {
         &self,
         request: ListOperationsRequest,
         call: CallContext,
-    ) -> BoxFuture<Result<ListOperationsResponse>> {
-        self.unary(request, call, |mut c, r| async move {
+    ) -> BoxFuture<Result<Page>> {
+        let reply = self.unary(request, call, |mut c, r| async move {
             c.list_operations(r).await
-        })
+        });
+        Box::pin(async move { reply.await.map(Page::decoded) })
     }
 
     fn cancel_operation(

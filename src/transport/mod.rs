@@ -8,15 +8,18 @@ use crate::error::Result;
 use crate::options::CallContext;
 use crate::proto::longrunning::{
     CancelOperationRequest, DeleteOperationRequest, GetOperationRequest, ListOperationsRequest,
-    ListOperationsResponse, Operation, WaitOperationRequest,
+    Operation, WaitOperationRequest,
 };
 use crate::routes::Rpc;
+use page::Page;
 
 pub(crate) mod auto;
 pub(crate) mod codec;
 mod failure;
 pub(crate) mod grpc;
 pub(crate) mod h2_channel;
+pub(crate) mod json_reply;
+pub(crate) mod page;
 mod preface;
 mod reply_limit;
 pub(crate) mod rest;
@@ -45,7 +48,7 @@ pub(crate) trait Transport: Send + Sync + std::fmt::Debug + 'static {
         &self,
         request: ListOperationsRequest,
         call: CallContext,
-    ) -> BoxFuture<Result<ListOperationsResponse>>;
+    ) -> BoxFuture<Result<Page>>;
 
     fn cancel_operation(
         &self,

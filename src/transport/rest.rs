@@ -15,17 +15,19 @@ use serde_json::Value;
 use tower_service::Service;
 
 use super::failure::{Written, deadline_passed, origin_of, written};
+use super::json_reply::{parse_reply, read_text};
+use super::page::Page;
 use super::taken::{Taken, TakenBody};
 use super::{BoxFuture, Transport};
 use crate::error::{Error, Origin, Result, innermost_cause};
 use crate::http::{self as endpoint, require_runtime};
 use crate::http_error::error_from_response;
-use crate::json::{self, ParseMode};
+use crate::json;
 use crate::layer::{BoxBody, BoxError, HttpService, LayerError, Layers, SendFailure, Stack};
 use crate::options::{CallContext, shown_headers};
 use crate::proto::longrunning::{
     CancelOperationRequest, DeleteOperationRequest, GetOperationRequest, ListOperationsRequest,
-    ListOperationsResponse, Operation, WaitOperationRequest,
+    Operation, WaitOperationRequest,
 };
 use crate::proto::rpc::Code;
 use crate::routes::transcode::{HttpRequestParts, transcode, transcode_name_only};
@@ -43,7 +45,7 @@ pub(crate) struct Shared {
     client: crate::http::HttpClient<RequestBody>,
     /// The caller's layers around [`Sender`], if any were given.
     layers: Option<Stack>,
-    base: Box<str>,
+    base: Arc<str>,
     /// The base URL's scheme, authority and path (without a trailing `/`),
     /// parsed once so that each call parses only its own path.
     origin: endpoint::Origin,
@@ -141,7 +143,7 @@ impl RestTransport {
     fn call<M: Send + 'static>(
         &self,
         parts: Result<HttpRequestParts>,
-        read: fn(&[u8], &str) -> Result<M>,
+        read: fn(Bytes, &Arc<str>) -> Result<M>,
         call: CallContext,
     ) -> BoxFuture<Result<M>> {
         let remaining = call.remaining();
@@ -196,7 +198,7 @@ impl RestTransport {
                     None => error,
                 });
             }
-            read(&body, &this.base)
+            read(body, &this.base)
         })
     }
 
@@ -590,68 +592,16 @@ fn parse_retry_after(value: &str) -> Option<Duration> {
     )
 }
 
-/// A successful reply as `M`; an empty body is an empty message.
-pub(crate) fn parse_reply<M: Message + Default>(
-    body: &[u8],
-    type_name: &str,
-    base: &str,
-) -> Result<M> {
-    read_text(body, type_name, base, |text| {
-        json::parse_typed::<M>(text, type_name, ParseMode::Lenient)
-    })
+fn read_operation(body: Bytes, base: &Arc<str>) -> Result<Operation> {
+    read_text(&body, &OPERATION, base, json::parse_operation)
 }
 
-/// Reads a reply's JSON text with `parse`; an empty body is the default
-/// message, and a failure names the type, the server and how the body
-/// starts.
-fn read_text<M: Default>(
-    body: &[u8],
-    type_name: &str,
-    base: &str,
-    parse: impl FnOnce(&str) -> std::result::Result<M, json::JsonError>,
-) -> Result<M> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(M::default());
-    }
-    let text = std::str::from_utf8(body).map_err(|_| {
-        Error::local(
-            Origin::Decode,
-            Code::Internal,
-            format!("the response from {base} is not UTF-8 text"),
-        )
-    })?;
-    parse(text).map_err(|e| {
-        let snippet: String = text
-            .chars()
-            .take(120)
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect();
-        Error::local(
-            Origin::Decode,
-            Code::Internal,
-            format!("invalid {type_name} from {base}: {e} (body starts {snippet:?})"),
-        )
-    })
+fn read_empty(body: Bytes, base: &Arc<str>) -> Result<()> {
+    parse_reply(&body, "google.protobuf.Empty", base)
 }
 
-fn read_operation(body: &[u8], base: &str) -> Result<Operation> {
-    read_text(body, &OPERATION, base, json::parse_operation)
-}
-
-fn read_empty(body: &[u8], base: &str) -> Result<()> {
-    parse_reply(body, "google.protobuf.Empty", base)
-}
-
-fn read_page(body: &[u8], base: &str) -> Result<ListOperationsResponse> {
-    read_text(body, &LIST_OPERATIONS_RESPONSE, base, |text| {
-        json::read_list_page(text, ParseMode::Lenient)
-    })
-}
-
-// The replies' full names, taken from the messages once.
+// The reply's full name, taken from the message once.
 static OPERATION: LazyLock<String> = LazyLock::new(Operation::full_name);
-static LIST_OPERATIONS_RESPONSE: LazyLock<String> =
-    LazyLock::new(ListOperationsResponse::full_name);
 
 impl Transport for RestTransport {
     fn rpc_system(&self) -> &'static str {
@@ -682,9 +632,9 @@ impl Transport for RestTransport {
         &self,
         request: ListOperationsRequest,
         call: CallContext,
-    ) -> BoxFuture<Result<ListOperationsResponse>> {
+    ) -> BoxFuture<Result<Page>> {
         let parts = request_parts(&self.routes, Rpc::ListOperations, &request);
-        self.call(parts, read_page, call)
+        self.call(parts, Page::from_json, call)
     }
 
     fn cancel_operation(

@@ -400,6 +400,131 @@ async fn hostile_replies_are_typed_errors() -> TestResult {
 }
 
 #[tokio::test]
+async fn a_listed_operation_that_cannot_be_read_ends_the_listing_where_it_is() -> TestResult {
+    // The page names a next page: a listing that went on after the error
+    // would fetch it (the same page again) and yield "a" a second time.
+    let page = br#"{"nextPageToken": "more", "operations": [
+        {"name": "projects/p/operations/a"},
+        {"name": "projects/p/operations/b", "done": "maybe"},
+        {"name": "projects/p/operations/c"}]}"#;
+    let endpoint = canned_server(200, page.to_vec()).await?;
+    let client = rest_client(&endpoint)?;
+
+    let mut operations = client.list("projects/p").operations();
+    let first = operations.next().await.expect("a first item")?;
+    assert_eq!(first.name, "projects/p/operations/a");
+    let error = operations
+        .next()
+        .await
+        .expect("a second item")
+        .expect_err("operation b is malformed");
+    assert_eq!(error.code(), Code::Internal, "{error}");
+    let text = error.to_string();
+    for part in [
+        "listing operations of projects/p",
+        "ListOperationsResponse",
+        "operations[1].done",
+        "line 3 column",
+        &endpoint,
+    ] {
+        assert!(text.contains(part), "{part:?} missing from {text}");
+    }
+    assert!(operations.next().await.is_none(), "the listing ended");
+
+    // Text that is not JSON inside an operation is found when it is read.
+    let endpoint = canned_server(
+        200,
+        br#"{"operations": [{"name": "a"}, {"name": }]}"#.to_vec(),
+    )
+    .await?;
+    let mut operations = rest_client(&endpoint)?.list("projects/p").operations();
+    assert_eq!(operations.next().await.expect("a first item")?.name, "a");
+    let error = operations
+        .next()
+        .await
+        .expect("a second")
+        .expect_err("not JSON");
+    assert!(error.to_string().contains("not valid JSON"), "{error}");
+    assert!(operations.next().await.is_none(), "the listing ended");
+
+    // One page at a time, the page fails as a whole, with the same words.
+    let whole = client
+        .list("projects/p")
+        .send()
+        .await
+        .expect_err("the page holds a malformed operation");
+    assert_eq!(whole.to_string(), text);
+    let mut pages = client.list("projects/p").pages();
+    let page_error = pages.next().await.expect("an item").expect_err("bad page");
+    assert_eq!(page_error.to_string(), text);
+    assert!(pages.next().await.is_none(), "the pages ended");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_malformed_page_fails_where_reading_it_reaches_the_fault() -> TestResult {
+    // (page, what the error names, the operations yielded before it)
+    let cases: [(&[u8], &str, &[&str]); 7] = [
+        (
+            br#"{"nextPageToken": 7, "operations": [{"name": "a"}]}"#,
+            "nextPageToken",
+            &[],
+        ),
+        (br#"{"operations": {"name": "a"}}"#, "JSON array", &[]),
+        (
+            br#"{"x": {"k": 1, "k": 2}, "operations": [{"name": "a"}]}"#,
+            "duplicate key",
+            &[],
+        ),
+        (
+            b"{\"operations\": [{\"name\": \"\xff\"}]}",
+            "not UTF-8",
+            &[],
+        ),
+        (
+            br#"{"operations": [{"name": "a"}], "nextPageToken": 7}"#,
+            "nextPageToken",
+            &["a"],
+        ),
+        (
+            br#"{"operations": [{"name": "a"}], "operations": []}"#,
+            "duplicate key",
+            &["a"],
+        ),
+        (
+            br#"{"operations": [{"name": "a"}]"#,
+            "not valid JSON",
+            &["a"],
+        ),
+    ];
+    for (page, needle, before) in cases {
+        let endpoint = canned_server(200, page.to_vec()).await?;
+        let client = rest_client(&endpoint)?;
+        let mut operations = client.list("projects/p").operations();
+        for name in before {
+            let operation = operations.next().await.expect("an operation")?;
+            assert_eq!(operation.name, *name, "{needle}");
+        }
+        let error = operations
+            .next()
+            .await
+            .expect("an item")
+            .expect_err("the page is malformed");
+        assert_eq!(error.code(), Code::Internal, "{error}");
+        assert!(error.to_string().contains(needle), "{needle}: {error}");
+        assert!(operations.next().await.is_none(), "{needle}: ended");
+        // Read as one page, it fails before anything is returned.
+        let whole = client
+            .list("projects/p")
+            .send()
+            .await
+            .expect_err("bad page");
+        assert_eq!(whole.to_string(), error.to_string());
+    }
+    Ok(())
+}
+
+#[tokio::test]
 async fn hostile_error_bodies_keep_their_http_code() -> TestResult {
     let deep = nested_objects(DEEP, "1");
     let cases: Vec<(u16, &[u8], Code)> = vec![

@@ -127,26 +127,66 @@ impl<'de> Visitor<'de> for KeyVisitor {
     }
 }
 
-/// Reads the remaining members of an object into `message`. Inside an `Any`
-/// (whose `@type` was read already) another `@type` is a key given twice.
+/// The rules for an object's keys, kept member by member: a field may be
+/// given by its JSON or its proto name but only once, an unknown key only
+/// once, and an unknown key only when lenient.
+#[derive(Debug, Default)]
+pub(super) struct Keys {
+    seen: u64,
+    unknown: Vec<String>,
+}
+
+/// What a key is, once admitted.
+pub(super) enum Member {
+    /// A field of the message, numbered as [`Fields::index`] numbers it.
+    Field(u32),
+    /// A key the message does not know, to be skipped.
+    Unknown,
+}
+
+impl Keys {
+    /// Admits `key` as the next member of an `M`, or says why not. Inside
+    /// an `Any` (whose `@type` was read already) another `@type` is a key
+    /// given twice.
+    #[inline]
+    pub(super) fn admit<M: Fields>(
+        &mut self,
+        key: &str,
+        in_any: bool,
+        lenient: bool,
+    ) -> Result<Member, String> {
+        match M::index(key) {
+            Some(index) => {
+                let bit = 1_u64 << index;
+                if self.seen & bit != 0 {
+                    return Err(format!("duplicate key {key:?} (its field is given twice)"));
+                }
+                self.seen |= bit;
+                Ok(Member::Field(index))
+            }
+            None if (in_any && key == "@type") || self.unknown.iter().any(|k| k == key) => {
+                Err(format!("duplicate key {key:?}"))
+            }
+            None if lenient => {
+                self.unknown.push(key.to_owned());
+                Ok(Member::Unknown)
+            }
+            None => Err(format!("unknown field {key:?} in {}", M::NAME)),
+        }
+    }
+}
+
+/// Reads the remaining members of an object into `message`.
 pub(super) fn read_members<'de, M: Fields, A: MapAccess<'de>>(
     members: &mut A,
     message: &mut M,
     in_any: bool,
     context: &Context,
 ) -> Result<(), A::Error> {
-    let mut seen = 0_u64;
-    let mut unknown: Vec<String> = Vec::new();
+    let mut keys = Keys::default();
     while let Some(Key(key)) = members.next_key()? {
-        match M::index(&key) {
-            Some(index) => {
-                let bit = 1_u64 << index;
-                if seen & bit != 0 {
-                    return Err(
-                        context.error(format!("duplicate key {key:?} (its field is given twice)"))
-                    );
-                }
-                seen |= bit;
+        match keys.admit::<M>(&key, in_any, context.lenient()) {
+            Ok(Member::Field(index)) => {
                 members
                     .next_value_seed(FieldSeed {
                         message: &mut *message,
@@ -155,19 +195,13 @@ pub(super) fn read_members<'de, M: Fields, A: MapAccess<'de>>(
                     })
                     .map_err(|e| context.within(Segment::Key(key.into_owned()), e))?;
             }
-            None if (in_any && key == "@type") || unknown.iter().any(|k| *k == key) => {
-                return Err(context.error(format!("duplicate key {key:?}")));
-            }
             // Skipped, but still refused if it has a key twice.
-            None if context.lenient() => {
+            Ok(Member::Unknown) => {
                 members
                     .next_value_seed(UniqueValue)
-                    .map_err(|e| context.within(Segment::Key(key.to_string()), e))?;
-                unknown.push(key.into_owned());
+                    .map_err(|e| context.within(Segment::Key(key.into_owned()), e))?;
             }
-            None => {
-                return Err(context.error(format!("unknown field {key:?} in {}", M::NAME)));
-            }
+            Err(why) => return Err(context.error(why)),
         }
     }
     Ok(())
@@ -209,7 +243,7 @@ impl<'de, M: Fields> Visitor<'de> for FieldSeed<'_, '_, M> {
 }
 
 /// A repeated field from a JSON array.
-fn repeated<'de, T: Read, D: Deserializer<'de>>(
+pub(super) fn repeated<'de, T: Read, D: Deserializer<'de>>(
     reader: D,
     context: &Context,
 ) -> Result<Vec<T>, D::Error> {

@@ -16,17 +16,20 @@
 mod any;
 mod context;
 mod messages;
+mod page;
 mod scalars;
+mod scan;
 #[cfg(test)]
 mod tests;
 mod timestamp;
 mod unique;
 mod write;
 
+#[cfg(any(test, fuzzing))]
+pub(crate) use page::read_page_by_operation;
+pub(crate) use page::{PageEnd, PageReader};
 pub(super) use timestamp::parse as parse_timestamp;
 pub(super) use unique::UniqueValue;
-
-use serde::de::DeserializeSeed;
 
 use super::error::{JsonError, ParseMode};
 use crate::proto::longrunning::{ListOperationsResponse, Operation};
@@ -39,7 +42,7 @@ pub use write::{ListOperationsResponseJson, OperationJson, StatusJson};
 
 /// Reads an operation from proto3 JSON text.
 pub(crate) fn read_operation(text: &str, mode: ParseMode) -> Result<Operation, JsonError> {
-    read(text, mode)
+    read_message(text, mode)
 }
 
 /// Reads a page of operations from proto3 JSON text.
@@ -47,19 +50,29 @@ pub(crate) fn read_list_page(
     text: &str,
     mode: ParseMode,
 ) -> Result<ListOperationsResponse, JsonError> {
-    read(text, mode)
+    read_message(text, mode)
 }
 
 /// Reads a `google.rpc.Status` from proto3 JSON text.
 pub(crate) fn read_status(text: &str, mode: ParseMode) -> Result<Status, JsonError> {
-    read(text, mode)
+    read_message(text, mode)
 }
 
-fn read<M: Read>(text: &str, mode: ParseMode) -> Result<M, JsonError> {
+fn read_message<M: Read>(text: &str, mode: ParseMode) -> Result<M, JsonError> {
+    read(text, mode, |reader, context| M::read(reader, context))
+}
+
+/// Reads the whole of `text` with `value`, which reads one JSON value.
+fn read<T>(
+    text: &str,
+    mode: ParseMode,
+    value: impl FnOnce(&mut TextReader<'_>, &Context) -> Result<T, serde_json::Error>,
+) -> Result<T, JsonError> {
     let context = Context::new(mode);
     let mut reader = serde_json::Deserializer::from_str(text);
-    let read = messages::Seed::<M>::new(&context)
-        .deserialize(&mut reader)
-        .and_then(|message| reader.end().map(|()| message));
+    let read = value(&mut reader, &context).and_then(|value| reader.end().map(|()| value));
     read.map_err(|error| context.into_error(&error))
 }
+
+/// serde_json's reader of a document in memory.
+type TextReader<'t> = serde_json::Deserializer<serde_json::de::StrRead<'t>>;

@@ -3,7 +3,7 @@
 
 use prost::Message;
 
-use super::{read_list_page, read_operation, read_status};
+use super::{read_list_page, read_operation, read_page_by_operation, read_status};
 use crate::json::{ParseMode, parse_typed};
 use crate::proto::longrunning::{ListOperationsResponse, Operation};
 use crate::proto::rpc::Status;
@@ -117,17 +117,65 @@ fn strict_mode_refuses_unknown_fields_and_enum_names() {
     }
 }
 
+/// Pages every reader must read.
+const GOOD_PAGES: &[&str] = &[
+    r#"{}"#,
+    r#"{"operations": null, "nextPageToken": "t"}"#,
+    r#"{"operations": [], "next_page_token": "t"}"#,
+    r#"{"nextPageToken": "t2", "operations": [{"name": "operations/a", "done": true}, {"name": "operations/b"}], "unknownMember": {"x": [1, 2]}}"#,
+    r#"{"operations": [{"name": "operations/a", "metadata": {"@type": "type.googleapis.com/google.earthengine.v1.OperationMetadata", "state": "RUNNING", "progress": 0.5}}]}"#,
+    r#"{"operations": [{"name": "operations/a", "metadata": {"@type": "type.googleapis.com/example.Unknown", "x": 1}}]}"#,
+    r#"{"unreachable": ["projects/x"], "operations": [{"name": "operations/a"}]}"#,
+    "{\n  \"operations\": [\n    {\"name\": \"a\"},\n    {\"name\": \"b\\u00e9\", \"done\": true}\n  ]\n}\n",
+];
+
+/// Pages every reader must refuse, and what the error must name.
+const BAD_PAGES: &[(&str, &str)] = &[
+    (r#"{"operations": [{"name": 5}]}"#, "operations[0].name"),
+    (
+        r#"{"operations": [{"name": "a"}, {"done": "maybe"}]}"#,
+        "operations[1].done",
+    ),
+    (r#"{"operations": [null]}"#, "operations[0]"),
+    (r#"{"operations": {"name": "a"}}"#, "JSON array"),
+    (r#"{"nextPageToken": 7}"#, "expected a string"),
+    (r#"[]"#, "JSON object"),
+    (r#"{"operations": []} trailing"#, "not valid JSON"),
+    (r#"{"operations": [{"name": "a"}"#, "not valid JSON"),
+    (
+        r#"{"operations": [{}, {"metadata": {"@type": "type.googleapis.com/google.earthengine.v1.OperationMetadata", "stages": [{}, {"totalWorkUnits": "x"}]}}]}"#,
+        "operations[1].metadata.stages[1].totalWorkUnits",
+    ),
+    (
+        r#"{"operations": [{"response": {"@type": "type.googleapis.com/google.protobuf.Duration", "value": 5}}]}"#,
+        "operations[0].response.value",
+    ),
+    (
+        "{\"operations\": [\n  {\"name\": \"a\"},\n  {\"name\": \"b\",\n   \"done\": \"maybe\"}]}",
+        "line 4 column 18",
+    ),
+    (
+        "{\"operations\": [\n  {\"name\": \"a\"}, {\"name\": \"\u{e9}\", \"done\": 1}]}",
+        "line 2 column",
+    ),
+    (r#"{"operations":[],"operations":[]}"#, "duplicate key"),
+    (
+        r#"{"nextPageToken":"a","nextPageToken":"b"}"#,
+        "duplicate key",
+    ),
+    (
+        r#"{"operations":[{"name":"x","done":true,"done":false}]}"#,
+        "duplicate key",
+    ),
+    (
+        r#"{"operations":[{"name":"x","y":{"a":1,"a":2}}]}"#,
+        "duplicate key",
+    ),
+];
+
 #[test]
 fn pages_read_as_a_whole_tree_would() {
-    for text in [
-        r#"{}"#,
-        r#"{"operations": null, "nextPageToken": "t"}"#,
-        r#"{"operations": [], "next_page_token": "t"}"#,
-        r#"{"nextPageToken": "t2", "operations": [{"name": "operations/a", "done": true}, {"name": "operations/b"}], "unknownMember": {"x": [1, 2]}}"#,
-        r#"{"operations": [{"name": "operations/a", "metadata": {"@type": "type.googleapis.com/google.earthengine.v1.OperationMetadata", "state": "RUNNING", "progress": 0.5}}]}"#,
-        r#"{"operations": [{"name": "operations/a", "metadata": {"@type": "type.googleapis.com/example.Unknown", "x": 1}}]}"#,
-        r#"{"unreachable": ["projects/x"], "operations": [{"name": "operations/a"}]}"#,
-    ] {
+    for text in GOOD_PAGES {
         let (typed, tree) = page_both(text);
         assert!(typed.is_ok(), "{text}: {typed:?}");
         assert_eq!(typed, tree, "{text}");
@@ -136,31 +184,31 @@ fn pages_read_as_a_whole_tree_would() {
 
 #[test]
 fn bad_pages_fail_and_say_where() {
-    for (text, needle) in [
-        (r#"{"operations": [{"name": 5}]}"#, "operations[0].name"),
-        (
-            r#"{"operations": [{"name": "a"}, {"done": "maybe"}]}"#,
-            "operations[1].done",
-        ),
-        (r#"{"operations": [null]}"#, "operations[0]"),
-        (r#"{"operations": {"name": "a"}}"#, "JSON array"),
-        (r#"{"nextPageToken": 7}"#, "expected a string"),
-        (r#"[]"#, "JSON object"),
-        (r#"{"operations": []} trailing"#, "not valid JSON"),
-        (r#"{"operations": [{"name": "a"}"#, "not valid JSON"),
-        (
-            r#"{"operations": [{}, {"metadata": {"@type": "type.googleapis.com/google.earthengine.v1.OperationMetadata", "stages": [{}, {"totalWorkUnits": "x"}]}}]}"#,
-            "operations[1].metadata.stages[1].totalWorkUnits",
-        ),
-        (
-            r#"{"operations": [{"response": {"@type": "type.googleapis.com/google.protobuf.Duration", "value": 5}}]}"#,
-            "operations[0].response.value",
-        ),
-    ] {
+    for (text, needle) in BAD_PAGES {
         let (typed, tree) = page_both(text);
         let error = typed.expect_err(text);
         assert!(error.contains(needle), "{text}: {error}");
         assert!(tree.is_err(), "{text}: the tree reader agrees it is bad");
+    }
+}
+
+/// A page read one operation at a time, as a listing reads it.
+fn split_then_read(text: &str) -> Result<ListOperationsResponse, String> {
+    read_page_by_operation(text).map_err(|e| e.to_string())
+}
+
+#[test]
+fn a_page_read_one_operation_at_a_time_reads_as_the_whole_page_does() {
+    for text in GOOD_PAGES {
+        let whole = read_list_page(text, ParseMode::Lenient).map_err(|e| e.to_string());
+        assert!(whole.is_ok(), "{text}: {whole:?}");
+        assert_eq!(split_then_read(text), whole, "{text}");
+    }
+    // The same words, the same path and the same line and column.
+    for (text, _) in BAD_PAGES {
+        let whole = read_list_page(text, ParseMode::Lenient).map_err(|e| e.to_string());
+        assert!(whole.is_err(), "{text}");
+        assert_eq!(split_then_read(text), whole, "{text}");
     }
 }
 
@@ -200,16 +248,6 @@ fn a_key_twice_is_refused_at_any_depth() {
             error.contains(&format!("duplicate key {key:?}")),
             "{text}: {error}"
         );
-    }
-    for text in [
-        r#"{"operations":[],"operations":[]}"#,
-        r#"{"nextPageToken":"a","nextPageToken":"b"}"#,
-        r#"{"operations":[{"name":"x","done":true,"done":false}]}"#,
-    ] {
-        let error = read_list_page(text, ParseMode::Lenient)
-            .expect_err(text)
-            .to_string();
-        assert!(error.contains("duplicate key"), "{text}: {error}");
     }
 }
 
@@ -365,4 +403,30 @@ fn operations_print_as_the_descriptor_driven_printer_prints_them() {
             "{op:?}"
         );
     }
+}
+
+#[test]
+fn a_page_changed_anywhere_reads_one_operation_at_a_time_as_it_reads_whole() {
+    let page = r#"{"nextPageToken": "t\"2", "operations": [{"name": "operations/a", "done": true, "response": {"@type": "type.googleapis.com/example.R", "v": [1, {"w": "]"}]}}, {"name": "b", "metadata": {"@type": "type.googleapis.com/google.earthengine.v1.OperationMetadata", "state": "RUNNING"}}], "unknown": {"x": [1, 2]}, "unreachable": ["u"]}"#;
+    let whole = |text: &str| read_list_page(text, ParseMode::Lenient).map_err(|e| e.to_string());
+    let mut changed = 0;
+    for at in 0..page.len() {
+        if !page.is_char_boundary(at) {
+            continue;
+        }
+        let truncated = &page[..at];
+        assert_eq!(split_then_read(truncated), whole(truncated), "{truncated}");
+        for byte in ["{", "}", "[", "]", "\"", ",", ":", "\\", " ", "0", "n", ""] {
+            let mut text = page.to_owned();
+            let end = (at + 1..=page.len())
+                .find(|&end| page.is_char_boundary(end))
+                .unwrap_or(page.len());
+            text.replace_range(at..end, byte);
+            let expected = whole(&text);
+            changed += usize::from(expected.is_err());
+            assert_eq!(split_then_read(&text), expected, "{text}");
+        }
+    }
+    // The changes made most pages malformed: the errors were compared too.
+    assert!(changed > page.len(), "{changed}");
 }
