@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use crate::support::closed_port::ClosedPort;
 use crate::support::token_server::{
     ServiceAccountKey, TEST_PROJECT, TokenServer, TokenServerConfig, earth_engine_credentials_json,
     write_earth_engine_credentials,
@@ -385,11 +386,13 @@ async fn token_uris_in_plaintext_to_other_hosts_are_refused() -> TestResult {
 /// each with the file it came from.
 async fn credentials_asking(
     token_uri: &str,
-    server: &TokenServer,
     dir: &std::path::Path,
 ) -> Result<Vec<(Credentials, std::path::PathBuf)>, Box<dyn std::error::Error>> {
     let config = TokenServerConfig::default();
-    let key_file = server.service_account_key().write_to(dir);
+    let key_file = ServiceAccountKey {
+        token_uri: token_uri.to_owned(),
+    }
+    .write_to(dir);
     let adc_file = dir.join("authorized_user.json");
     std::fs::write(
         &adc_file,
@@ -444,7 +447,7 @@ async fn a_token_endpoint_that_never_answers_fails_the_call_by_its_deadline() ->
     let dir = tempfile::tempdir()?;
     let emulator = Emulator::builder().start("127.0.0.1:0").await?;
     let name = emulator.create(OperationSpec::new("p"))?;
-    let sources = credentials_asking(&server.token_uri(), &server, dir.path()).await?;
+    let sources = credentials_asking(&server.token_uri(), dir.path()).await?;
     for (credentials, _) in sources {
         for kind in TRANSPORTS {
             let call = client(kind, &emulator, credentials.clone())?
@@ -474,12 +477,11 @@ async fn a_token_endpoint_that_never_answers_fails_the_call_by_its_deadline() ->
 
 #[tokio::test]
 async fn a_token_endpoint_that_is_down_fails_the_call_naming_the_source() -> TestResult {
-    let server = TokenServer::start(TokenServerConfig::default()).await;
-    // The key names this server; then nothing listens on its port.
+    // The keys name a port nothing listens on, held for the whole test.
+    let closed = ClosedPort::new()?;
     let dir = tempfile::tempdir()?;
-    let token_uri = server.token_uri();
-    let sources = credentials_asking(&token_uri, &server, dir.path()).await?;
-    drop(server);
+    let token_uri = format!("{}/token", closed.endpoint());
+    let sources = credentials_asking(&token_uri, dir.path()).await?;
     let emulator = Emulator::builder().start("127.0.0.1:0").await?;
     let name = emulator.create(OperationSpec::new("p"))?;
     for (credentials, file) in sources {

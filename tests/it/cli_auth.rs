@@ -6,9 +6,11 @@
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+use crate::support::closed_port::ClosedPort;
 use crate::support::serve::{EEOPS, Serve};
 use crate::support::token_server::{
-    TokenServer, TokenServerConfig, earth_engine_credentials_json, write_earth_engine_credentials,
+    ServiceAccountKey, TokenServer, TokenServerConfig, earth_engine_credentials_json,
+    write_earth_engine_credentials,
 };
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -347,12 +349,14 @@ async fn a_token_endpoint_that_never_answers_ends_the_command_by_its_timeout() -
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_endpoint_that_is_down_gives_one_error_line() -> TestResult {
-    let server = TokenServer::start(TokenServerConfig::default()).await;
+    // The key names a port nothing listens on, held for the whole test.
+    let closed = ClosedPort::new()?;
     let home = tempfile::tempdir()?;
-    let key = server.service_account_key().write_to(home.path());
-    let token_uri = server.token_uri();
-    // The key names this server; then nothing listens on its port.
-    drop(server);
+    let token_uri = format!("{}/token", closed.endpoint());
+    let key = ServiceAccountKey {
+        token_uri: token_uri.clone(),
+    }
+    .write_to(home.path());
     let record = home.path().join("requests.jsonl");
     let emulator = serve("sa-token-1", &record);
     let key = key.to_string_lossy().into_owned();
