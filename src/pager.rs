@@ -37,31 +37,6 @@ pub(crate) trait OperationPage: Send + 'static {
     fn next_page_token(&mut self) -> Result<String>;
 }
 
-/// The pages `fetch` returns, given each page's token, from `first_token`
-/// on; `token` says which token a page gives for the next one.
-fn follow<P, F, Fut>(
-    first_token: String,
-    fetch: F,
-    token: fn(&P) -> &str,
-) -> impl Stream<Item = Result<P>> + Send + 'static
-where
-    P: Send + 'static,
-    F: FnMut(String) -> Fut + Send + 'static,
-    Fut: Future<Output = Result<P>> + Send + 'static,
-{
-    stream::try_unfold(
-        (Some(first_token), fetch),
-        move |(next, mut fetch)| async move {
-            let Some(sent_token) = next else {
-                return Ok(None);
-            };
-            let page = fetch(sent_token.clone()).await?;
-            let following = following(&sent_token, token(&page))?;
-            Ok(Some((page, (following, fetch))))
-        },
-    )
-}
-
 /// The token to fetch after a page fetched with `sent` that gave `given`:
 /// none after the last page. A server that gives back the token it was
 /// sent would be asked for the same page forever.
@@ -94,9 +69,15 @@ impl PageStream {
         F: FnMut(String) -> Fut + Send + 'static,
         Fut: Future<Output = Result<ListOperationsResponse>> + Send + 'static,
     {
-        let pages = follow(first_token, fetch, |page: &ListOperationsResponse| {
-            &page.next_page_token
-        });
+        let pages =
+            stream::try_unfold((Some(first_token), fetch), |(next, mut fetch)| async move {
+                let Some(sent_token) = next else {
+                    return Ok(None);
+                };
+                let page = fetch(sent_token.clone()).await?;
+                let following = following(&sent_token, &page.next_page_token)?;
+                Ok(Some((page, (following, fetch))))
+            });
         Self {
             inner: pages.boxed(),
         }
@@ -180,5 +161,146 @@ impl std::fmt::Debug for PageStream {
 impl std::fmt::Debug for OperationStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("OperationStream")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// A page of the fake server: its operations (an `Err` stands for one
+    /// that cannot be read) and the token it gives.
+    #[derive(Clone)]
+    struct FakePage {
+        operations: Vec<std::result::Result<&'static str, &'static str>>,
+        token: &'static str,
+    }
+
+    struct Walked {
+        operations: std::vec::IntoIter<std::result::Result<&'static str, &'static str>>,
+        token: &'static str,
+    }
+
+    impl OperationPage for Walked {
+        fn next_operation(&mut self) -> Option<Result<Operation>> {
+            Some(match self.operations.next()? {
+                Ok(name) => Ok(Operation {
+                    name: name.to_owned(),
+                    ..Operation::default()
+                }),
+                Err(why) => Err(Error::new(Code::Internal, why)),
+            })
+        }
+
+        fn next_page_token(&mut self) -> Result<String> {
+            Ok(self.token.to_owned())
+        }
+    }
+
+    /// The tokens a server was asked with, in order.
+    type Asked = Arc<Mutex<Vec<String>>>;
+
+    /// A server of `pages` by the token that asks for each, and the tokens
+    /// it was asked with.
+    fn server(
+        pages: &[(&'static str, FakePage)],
+    ) -> (
+        impl FnMut(String) -> std::future::Ready<Result<FakePage>> + Send + 'static,
+        Asked,
+    ) {
+        let pages: HashMap<_, _> = pages.iter().cloned().collect();
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&asked);
+        let fetch = move |token: String| {
+            seen.lock().expect("not poisoned").push(token.clone());
+            std::future::ready(
+                pages
+                    .get(token.as_str())
+                    .cloned()
+                    .ok_or_else(|| Error::new(Code::NotFound, format!("no page {token:?}"))),
+            )
+        };
+        (fetch, asked)
+    }
+
+    async fn walk(pages: &[(&'static str, FakePage)]) -> (Vec<String>, Vec<String>) {
+        let (mut fetch, asked) = server(pages);
+        let mut stream = OperationStream::new(String::new(), move |token| {
+            let page = fetch(token);
+            async move {
+                page.await.map(|page| Walked {
+                    operations: page.operations.into_iter(),
+                    token: page.token,
+                })
+            }
+        });
+        let mut seen = Vec::new();
+        while let Some(item) = stream.next().await {
+            seen.push(item.map_or_else(|e| format!("error: {}", e.message()), |op| op.name));
+        }
+        let asked = asked.lock().expect("not poisoned").clone();
+        (seen, asked)
+    }
+
+    fn page(
+        operations: &[std::result::Result<&'static str, &'static str>],
+        token: &'static str,
+    ) -> FakePage {
+        FakePage {
+            operations: operations.to_vec(),
+            token,
+        }
+    }
+
+    #[tokio::test]
+    async fn operations_come_page_after_page_and_each_page_is_asked_for_once() {
+        let (seen, asked) = walk(&[
+            ("", page(&[Ok("a"), Ok("b")], "t1")),
+            ("t1", page(&[], "t2")),
+            ("t2", page(&[Ok("c")], "")),
+        ])
+        .await;
+        assert_eq!(seen, ["a", "b", "c"]);
+        assert_eq!(asked, ["", "t1", "t2"]);
+    }
+
+    #[tokio::test]
+    async fn an_operation_that_cannot_be_read_ends_the_stream_there() {
+        let (seen, asked) = walk(&[
+            ("", page(&[Ok("a"), Err("bad"), Ok("b")], "t1")),
+            ("t1", page(&[Ok("c")], "")),
+        ])
+        .await;
+        assert_eq!(seen, ["a", "error: bad"]);
+        assert_eq!(asked, [""], "the next page is not fetched");
+    }
+
+    #[tokio::test]
+    async fn a_server_that_gives_back_the_token_it_was_sent_is_not_asked_again() {
+        let (seen, asked) =
+            walk(&[("", page(&[Ok("a")], "t1")), ("t1", page(&[Ok("b")], "t1"))]).await;
+        assert_eq!(seen.len(), 3, "{seen:?}");
+        assert!(seen[2].contains("stopping rather than looping"), "{seen:?}");
+        assert_eq!(asked, ["", "t1"]);
+
+        let (mut fetch, asked) =
+            server(&[("", page(&[Ok("a")], "t1")), ("t1", page(&[Ok("b")], "t1"))]);
+        let mut pages = PageStream::new(String::new(), move |token| {
+            let page = fetch(token);
+            async move {
+                page.await.map(|page| ListOperationsResponse {
+                    next_page_token: page.token.to_owned(),
+                    ..ListOperationsResponse::default()
+                })
+            }
+        });
+        assert!(pages.next().await.is_some_and(|page| page.is_ok()));
+        let looped = pages.next().await.expect("an item").expect_err("a loop");
+        assert!(looped.message().contains("stopping rather than looping"));
+        assert!(pages.next().await.is_none());
+        assert_eq!(*asked.lock().expect("not poisoned"), ["", "t1"]);
     }
 }
