@@ -16,7 +16,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::proto::EARTH_ENGINE_METADATA_TYPE_URLS;
-use crate::proto::longrunning::{ListOperationsResponse, Operation};
+use crate::proto::longrunning::Operation;
 
 /// The gRPC response header in which a server names the field numbering of
 /// the Earth Engine metadata it sends.
@@ -35,45 +35,46 @@ pub(crate) const EXPLANATION: &str = "Earth Engine publishes no field numbers fo
      (the eeops emulator does); it is kept undecoded: use --transport rest to read it";
 
 /// A reply whose Earth Engine metadata may need to be kept raw.
-pub(crate) trait Reply {
-    /// Marks every Earth Engine metadata in the reply as not decodable.
-    fn keep_raw(&mut self);
+pub(crate) trait Reply: Sized {
+    /// The reply once the rule is applied.
+    type Checked;
+
+    /// The reply from a server that numbers the metadata as this crate
+    /// does (`ours`) or not.
+    fn checked(self, ours: bool) -> Self::Checked;
 }
 
 impl Reply for Operation {
-    fn keep_raw(&mut self) {
-        if let Some(any) = &mut self.metadata
+    type Checked = Operation;
+
+    fn checked(mut self, ours: bool) -> Operation {
+        if !ours
+            && let Some(any) = &mut self.metadata
             && EARTH_ENGINE_METADATA_TYPE_URLS.contains(&any.type_url.as_str())
         {
             any.type_url.insert_str(0, UNVERIFIED_METADATA_PREFIX);
             explain_once();
         }
-    }
-}
-
-impl Reply for ListOperationsResponse {
-    fn keep_raw(&mut self) {
-        self.operations.iter_mut().for_each(Reply::keep_raw);
+        self
     }
 }
 
 impl Reply for () {
-    fn keep_raw(&mut self) {}
+    type Checked = ();
+
+    fn checked(self, _: bool) {}
 }
 
-/// Applies the rule to a gRPC reply: keeps it as it is when its headers
-/// name this crate's numbering, marks its metadata raw otherwise.
-pub(crate) fn check<T: Reply>(headers: &tonic::metadata::MetadataMap, mut reply: T) -> T {
+/// Applies the rule to a gRPC reply, given its headers: whether they name
+/// this crate's numbering.
+pub(crate) fn check<T: Reply>(headers: &tonic::metadata::MetadataMap, reply: T) -> T::Checked {
     // Looked up by a name made once: a text key is parsed on every lookup.
     const NAME: http::HeaderName = http::HeaderName::from_static(HEADER);
     let headers: &http::HeaderMap = headers.as_ref();
     let ours = headers
         .get(NAME)
         .is_some_and(|value| value.as_bytes() == OURS.as_bytes());
-    if !ours {
-        reply.keep_raw();
-    }
-    reply
+    reply.checked(ours)
 }
 
 /// The original type URL of metadata kept raw by this rule.

@@ -1,8 +1,8 @@
 //! Where an exchange that got no answer broke off, read from the error
 //! values of the layers below (hyper, h2, the connectors, the gRPC
 //! channel), never from their messages, and what a call whose deadline
-//! passed is told: whether its request was ever sent. Both transports use
-//! it.
+//! passed is told: whether its request was ever sent; and the error of a
+//! gRPC reply that cannot be decoded. Both transports use it.
 
 use std::error::Error as StdError;
 
@@ -31,6 +31,16 @@ pub(crate) fn deadline_passed(endpoint: &str, written: Written) -> Error {
             ),
         ),
     }
+}
+
+/// A gRPC reply from `endpoint` that cannot be decoded, and why (`detail`):
+/// the whole reply, or one operation of a page decoded on its own.
+pub(crate) fn undecodable_reply(endpoint: &str, detail: &str) -> Error {
+    Error::local(
+        Origin::Decode,
+        Code::Internal,
+        format!("the reply from {endpoint} cannot be decoded: {detail}"),
+    )
 }
 
 /// How far a request got when its call's deadline passed.

@@ -10,9 +10,10 @@ use prost::Message;
 use tonic::Extensions;
 use tonic::metadata::MetadataMap;
 
-use super::failure::{Written, deadline_passed, origin_of, written};
+use super::codec::ProtoCodec;
+use super::failure::{Written, deadline_passed, origin_of, undecodable_reply, written};
 use super::h2_channel::{CallScope, ChannelError, H2Channel, KeepAlive};
-use super::page::Page;
+use super::page::{EncodedPage, Page};
 use super::reply_limit::ReplyTooLarge;
 use super::taken::Taken;
 use super::{BoxFuture, Transport};
@@ -96,11 +97,12 @@ impl GrpcTransport {
         request: Req,
         call: CallContext,
         rpc: F,
-    ) -> BoxFuture<Result<Resp>>
+    ) -> BoxFuture<Result<Resp::Checked>>
     where
         Req: Send + 'static,
         Resp: metadata_numbering::Reply + Send + 'static,
-        F: FnOnce(OperationsClient<H2Channel>, tonic::Request<Req>) -> Fut + Send + 'static,
+        Resp::Checked: Send + 'static,
+        F: FnOnce(Stub, tonic::Request<Req>) -> Fut + Send + 'static,
         Fut: Future<Output = std::result::Result<tonic::Response<Resp>, tonic::Status>>
             + Send
             + 'static,
@@ -129,9 +131,12 @@ impl GrpcTransport {
             Some((deadline, taken)) => self.channel.for_call(CallScope { deadline, taken }),
             None => self.channel.clone(),
         };
-        let client = OperationsClient::with_origin(channel, self.origin.clone())
-            .max_decoding_message_size(self.max_response_bytes);
-        let response = rpc(client, request);
+        let stub = Stub {
+            channel,
+            origin: self.origin.clone(),
+            max_response_bytes: self.max_response_bytes,
+        };
+        let response = rpc(stub, request);
         let endpoint = self.endpoint.clone();
         // `None` is the deadline passing first.
         let finish =
@@ -172,6 +177,44 @@ impl GrpcTransport {
 
 /// gRPC's header for the time the server has left to answer.
 const GRPC_TIMEOUT: HeaderName = HeaderName::from_static("grpc-timeout");
+
+/// What one call's RPC is sent with: its channel, the endpoint's origin and
+/// the limit on a reply's size.
+struct Stub {
+    channel: H2Channel,
+    origin: Uri,
+    max_response_bytes: usize,
+}
+
+impl Stub {
+    /// The generated client of the Operations service.
+    fn operations(self) -> OperationsClient<H2Channel> {
+        OperationsClient::with_origin(self.channel, self.origin)
+            .max_decoding_message_size(self.max_response_bytes)
+    }
+
+    /// ListOperations, its reply kept as each operation's bytes (see
+    /// [`EncodedPage`]); otherwise as the generated client sends it.
+    async fn list_encoded(
+        self,
+        request: tonic::Request<ListOperationsRequest>,
+    ) -> std::result::Result<tonic::Response<EncodedPage>, tonic::Status> {
+        let mut grpc = tonic::client::Grpc::with_origin(self.channel, self.origin)
+            .max_decoding_message_size(self.max_response_bytes);
+        // As the generated client words it.
+        grpc.ready()
+            .await
+            .map_err(|e| tonic::Status::unknown(format!("Service was not ready: {e}")))?;
+        let mut request = request;
+        request.extensions_mut().insert(tonic::GrpcMethod::new(
+            "google.longrunning.Operations",
+            "ListOperations",
+        ));
+        let path =
+            http::uri::PathAndQuery::from_static("/google.longrunning.Operations/ListOperations");
+        grpc.unary(request, path, ProtoCodec::default()).await
+    }
+}
 
 /// The `grpc-timeout` for the time left, rounded down to a coarse unit:
 /// whole seconds from 10 s up, whole milliseconds from 10 ms up. A value
@@ -272,11 +315,7 @@ fn exchange_error(cause: &(dyn StdError + 'static), endpoint: &str) -> Error {
         );
     }
     if has_cause::<prost::DecodeError>(cause) {
-        return Error::local(
-            Origin::Decode,
-            Code::Internal,
-            format!("the reply from {endpoint} cannot be decoded: {detail}"),
-        );
+        return undecodable_reply(endpoint, &detail);
     }
     let origin = origin_of(cause);
     let error = match origin {
@@ -391,11 +430,9 @@ impl Transport for GrpcTransport {
         request: GetOperationRequest,
         call: CallContext,
     ) -> BoxFuture<Result<Operation>> {
-        self.unary(
-            request,
-            call,
-            |mut c, r| async move { c.get_operation(r).await },
-        )
+        self.unary(request, call, |stub, r| async move {
+            stub.operations().get_operation(r).await
+        })
     }
 
     fn list_operations(
@@ -403,10 +440,13 @@ impl Transport for GrpcTransport {
         request: ListOperationsRequest,
         call: CallContext,
     ) -> BoxFuture<Result<Page>> {
-        let reply = self.unary(request, call, |mut c, r| async move {
-            c.list_operations(r).await
-        });
-        Box::pin(async move { reply.await.map(Page::decoded) })
+        let endpoint = self.endpoint.clone();
+        let reply = self.unary(request, call, |stub, r| stub.list_encoded(r));
+        Box::pin(async move {
+            reply
+                .await
+                .map(|(page, numbering)| Page::encoded(page, numbering, endpoint))
+        })
     }
 
     fn cancel_operation(
@@ -414,8 +454,8 @@ impl Transport for GrpcTransport {
         request: CancelOperationRequest,
         call: CallContext,
     ) -> BoxFuture<Result<()>> {
-        let reply = self.unary(request, call, |mut c, r| async move {
-            c.cancel_operation(r).await
+        let reply = self.unary(request, call, |stub, r| async move {
+            stub.operations().cancel_operation(r).await
         });
         Box::pin(async move { reply.await.map(|_empty| ()) })
     }
@@ -425,8 +465,8 @@ impl Transport for GrpcTransport {
         request: DeleteOperationRequest,
         call: CallContext,
     ) -> BoxFuture<Result<()>> {
-        let reply = self.unary(request, call, |mut c, r| async move {
-            c.delete_operation(r).await
+        let reply = self.unary(request, call, |stub, r| async move {
+            stub.operations().delete_operation(r).await
         });
         Box::pin(async move { reply.await.map(|_empty| ()) })
     }
@@ -436,8 +476,8 @@ impl Transport for GrpcTransport {
         request: WaitOperationRequest,
         call: CallContext,
     ) -> BoxFuture<Result<Operation>> {
-        self.unary(request, call, |mut c, r| async move {
-            c.wait_operation(r).await
+        self.unary(request, call, |stub, r| async move {
+            stub.operations().wait_operation(r).await
         })
     }
 }
