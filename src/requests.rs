@@ -234,8 +234,8 @@ impl ListOperations {
         })
     }
 
-    /// Every operation of every page, in the server's order. Over REST,
-    /// each operation is read from the page's text when it is asked for: an
+    /// Every operation of every page, in the server's order. Each
+    /// operation is decoded from its page's reply when it is asked for: an
     /// operation the server sent malformed ends the stream with an error
     /// there, after the ones before it.
     pub fn operations(self) -> OperationStream {
