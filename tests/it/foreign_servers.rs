@@ -9,9 +9,11 @@ use std::process::{Command, Output, Stdio};
 use base64::Engine as _;
 use eeops::earthengine::State;
 use eeops::emulator::{Emulator, OperationSpec};
+use eeops::longrunning::{ListOperationsResponse, Operation};
 use eeops::{
     Client, Credentials, EARTH_ENGINE_METADATA_TYPE_URLS, Metadata, TaskFilter, TransportKind,
 };
+use prost::Message as _;
 
 use crate::support::foreign_grpc::{self, ForeignGrpc};
 use crate::support::foreign_rest::{Filters, ForeignRest, PROJECT};
@@ -237,6 +239,60 @@ async fn metadata_numbered_by_another_grpc_server_is_kept_raw() -> eeops::Result
         let by_type = TaskFilter::new().with_types(["EXPORT_IMAGE"]);
         assert!(!by_type.matches(op), "no type is known, so none matches");
     }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_listed_operation_that_cannot_be_decoded_ends_the_listing_where_it_is()
+-> eeops::Result<()> {
+    let named = |name: &str| Operation {
+        name: name.to_owned(),
+        ..Operation::default()
+    };
+    // Field 1 (an operation) three times, the second not an operation: its
+    // own field 1 claims 127 bytes where one follows. Then a next page.
+    let mut page = ListOperationsResponse {
+        operations: vec![named("a")],
+        ..ListOperationsResponse::default()
+    }
+    .encode_to_vec();
+    page.extend_from_slice(&[0x0a, 0x03, 0x0a, 0x7f, b'x']);
+    ListOperationsResponse {
+        operations: vec![named("c")],
+        next_page_token: "more".to_owned(),
+        ..ListOperationsResponse::default()
+    }
+    .encode(&mut page)
+    .map_err(|e| eeops::Error::new(eeops::rpc::Code::Internal, e.to_string()))?;
+    let server = ForeignGrpc::listing(page.into());
+    let client = grpc_client(&server.endpoint)?;
+
+    let mut operations = client.list("projects/foreign").operations();
+    let first = operations.next().await.expect("a first item")?;
+    assert_eq!(first.name, "a");
+    let error = operations
+        .next()
+        .await
+        .expect("a second item")
+        .expect_err("the second cannot be decoded");
+    assert_eq!(error.code(), eeops::rpc::Code::Internal, "{error}");
+    let message = error.to_string();
+    for part in [
+        "operations[1]",
+        "listing operations of projects/foreign",
+        server.endpoint.as_str(),
+    ] {
+        assert!(message.contains(part), "{part:?} missing from {message}");
+    }
+    assert!(operations.next().await.is_none(), "the listing ended");
+
+    // As one page, it fails whole.
+    let whole = client
+        .list("projects/foreign")
+        .send()
+        .await
+        .expect_err("a page with an undecodable operation");
+    assert_eq!(whole.to_string(), message);
     Ok(())
 }
 

@@ -1,7 +1,8 @@
 //! A gRPC Operations server that is not ours: it numbers Earth Engine's
 //! `OperationMetadata` its own way (its state, description and type under
 //! other field numbers than `proto/` gives them), and says nothing about it
-//! unless told to send the emulator's marker. Get and List answer one task.
+//! unless told to send the emulator's marker. Get and List answer one task,
+//! or List answers a page given as bytes.
 
 use std::convert::Infallible;
 
@@ -71,6 +72,16 @@ impl ForeignGrpc {
     /// reply carries the header the emulator sends to say its numbering is
     /// this crate's.
     pub fn start(marker: Option<(&'static str, &'static str)>) -> Self {
+        Self::serving(marker, None)
+    }
+
+    /// Starts a server whose List answers `page`, bytes as they are, with
+    /// the emulator's marker.
+    pub fn listing(page: Bytes) -> Self {
+        Self::serving(Some(("x-eeops-metadata-numbering", "eeops-1")), Some(page))
+    }
+
+    fn serving(marker: Option<(&'static str, &'static str)>, page: Option<Bytes>) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -84,9 +95,11 @@ impl ForeignGrpc {
         runtime.spawn(async move {
             let listener = tokio::net::TcpListener::from_std(listener).expect("a listener");
             while let Ok((socket, _)) = listener.accept().await {
+                let page = page.clone();
                 tokio::spawn(async move {
-                    let service = service_fn(move |request: Request<Incoming>| async move {
-                        Ok::<_, Infallible>(answer(request.uri().path(), marker))
+                    let service = service_fn(move |request: Request<Incoming>| {
+                        let reply = answer(request.uri().path(), marker, page.as_ref());
+                        async move { Ok::<_, Infallible>(reply) }
                     });
                     let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
                         .serve_connection(TokioIo::new(socket), service)
@@ -106,9 +119,13 @@ type Frames = futures_util::stream::Iter<std::vec::IntoIter<Result<Frame<Bytes>,
 fn answer(
     path: &str,
     marker: Option<(&'static str, &'static str)>,
+    page: Option<&Bytes>,
 ) -> Response<StreamBody<Frames>> {
     let reply = match path {
         "/google.longrunning.Operations/GetOperation" => Some(operation().encode_to_vec()),
+        "/google.longrunning.Operations/ListOperations" if page.is_some() => {
+            page.map(|page| page.to_vec())
+        }
         "/google.longrunning.Operations/ListOperations" => Some(
             ListOperationsResponse {
                 operations: vec![operation()],
