@@ -216,11 +216,11 @@ impl ListOperations {
     /// Fetches one page from the current page token.
     pub async fn send(self) -> Result<ListOperationsResponse> {
         let Self { call, task_filter } = self;
-        let action = action_of(&call.request);
-        let page = call.send().await?;
+        let page = call.pipeline.call(&call.request, call.options()).await?;
+        // The action is written out only for an error.
         let mut page = page
             .into_response()
-            .map_err(|error| error.with_action(action))?;
+            .map_err(|error| error.with_action(action_of(&call.request)))?;
         page.operations
             .retain(|operation| task_filter.matches(operation));
         Ok(page)

@@ -54,10 +54,6 @@ enum Read {
         /// Who sent the page, for errors.
         endpoint: Arc<str>,
     },
-    Decoded {
-        operations: std::vec::IntoIter<Operation>,
-        end: PageEnd,
-    },
     Json {
         reader: PageReader,
         /// Who sent the page, for errors.
@@ -66,17 +62,6 @@ enum Read {
 }
 
 impl Page {
-    /// A page whose operations are decoded already.
-    pub(crate) fn decoded(page: ListOperationsResponse) -> Self {
-        Self(Read::Decoded {
-            operations: page.operations.into_iter(),
-            end: PageEnd {
-                next_page_token: page.next_page_token,
-                unreachable: page.unreachable,
-            },
-        })
-    }
-
     /// A page from a gRPC reply, its operations still bytes.
     pub(crate) fn encoded(page: EncodedPage, numbering_ours: bool, endpoint: Arc<str>) -> Self {
         Self(Read::Encoded {
@@ -94,7 +79,11 @@ impl Page {
     /// read up to its first operation.
     pub(crate) fn from_json(body: Bytes, base: &Arc<str>) -> Result<Self> {
         if is_empty(&body) {
-            return Ok(Self::decoded(ListOperationsResponse::default()));
+            return Ok(Self::encoded(
+                EncodedPage::default(),
+                true,
+                Arc::clone(base),
+            ));
         }
         let text = String::from_utf8(Vec::from(body)).map_err(|_| not_text(base))?;
         match PageReader::new(text) {
@@ -129,7 +118,6 @@ impl Page {
                     }
                 })
             }
-            Read::Decoded { operations, .. } => operations.next().map(Ok),
             Read::Json { reader, base } => {
                 let read = reader.next_operation()?;
                 Some(read.map_err(|error| invalid_page(base, reader.text(), &error)))
@@ -141,7 +129,7 @@ impl Page {
     /// (any left are read first).
     pub(crate) fn finish(&mut self) -> Result<PageEnd> {
         match &mut self.0 {
-            Read::Encoded { end, .. } | Read::Decoded { end, .. } => Ok(std::mem::take(end)),
+            Read::Encoded { end, .. } => Ok(std::mem::take(end)),
             Read::Json { reader, base } => reader
                 .finish()
                 .map_err(|error| invalid_page(base, reader.text(), &error)),
@@ -150,16 +138,8 @@ impl Page {
 
     /// The whole page, every operation read.
     pub(crate) fn into_response(mut self) -> Result<ListOperationsResponse> {
-        let mut operations = Vec::new();
-        while let Some(operation) = self.next_operation() {
-            operations.push(operation?);
-        }
-        let end = self.finish()?;
-        Ok(ListOperationsResponse {
-            operations,
-            next_page_token: end.next_page_token,
-            unreachable: end.unreachable,
-        })
+        let operations = std::iter::from_fn(|| self.next_operation()).collect::<Result<_>>()?;
+        Ok(self.finish()?.with_operations(operations))
     }
 }
 

@@ -50,6 +50,17 @@ pub(crate) struct PageEnd {
     pub(crate) unreachable: Vec<String>,
 }
 
+impl PageEnd {
+    /// The whole page, with its `operations`.
+    pub(crate) fn with_operations(self, operations: Vec<Operation>) -> ListOperationsResponse {
+        ListOperationsResponse {
+            operations,
+            next_page_token: self.next_page_token,
+            unreachable: self.unreachable,
+        }
+    }
+}
+
 impl PageReader {
     /// Reads `text` up to its first operation; fails for a page that is
     /// malformed before it, giving the text back.
@@ -168,7 +179,7 @@ impl Members {
                 }
             }
             if !cursor.take(b',') {
-                return cursor.expect(b'}').and_then(|()| cursor.end());
+                return close(cursor);
             }
         }
     }
@@ -178,9 +189,14 @@ impl Members {
         if cursor.take(b',') {
             self.read(cursor)
         } else {
-            cursor.expect(b'}').and_then(|()| cursor.end())
+            close(cursor)
         }
     }
+}
+
+/// The page's closing brace, and nothing after it.
+fn close(cursor: &mut Cursor<'_>) -> Result<(), Malformed> {
+    cursor.expect(b'}').and_then(|()| cursor.end())
 }
 
 /// The full reader's error for `page`. It reads the page, so it fails
@@ -202,16 +218,8 @@ fn whole_page_error(page: &str, alone: &str) -> JsonError {
 #[cfg(any(test, fuzzing))]
 pub(crate) fn read_page_by_operation(text: &str) -> Result<ListOperationsResponse, JsonError> {
     let mut page = PageReader::new(text.to_owned()).map_err(|(error, _)| error)?;
-    let mut operations = Vec::new();
-    while let Some(operation) = page.next_operation() {
-        operations.push(operation?);
-    }
-    let end = page.finish()?;
-    Ok(ListOperationsResponse {
-        operations,
-        next_page_token: end.next_page_token,
-        unreachable: end.unreachable,
-    })
+    let operations = std::iter::from_fn(|| page.next_operation()).collect::<Result<_, _>>()?;
+    Ok(page.finish()?.with_operations(operations))
 }
 
 /// An operation of a page, read as a client reads a reply.
