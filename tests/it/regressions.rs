@@ -17,6 +17,8 @@ use hyper_util::rt::TokioIo;
 use prost::Message;
 use serde_json::{Value, json};
 
+use crate::support::listing::error_after;
+
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 /// Levels of nesting in the deep-nesting cases.
@@ -411,13 +413,7 @@ async fn a_listed_operation_that_cannot_be_read_ends_the_listing_where_it_is() -
     let client = rest_client(&endpoint)?;
 
     let mut operations = client.list("projects/p").operations();
-    let first = operations.next().await.expect("a first item")?;
-    assert_eq!(first.name, "projects/p/operations/a");
-    let error = operations
-        .next()
-        .await
-        .expect("a second item")
-        .expect_err("operation b is malformed");
+    let error = error_after(&mut operations, &["projects/p/operations/a"]).await;
     assert_eq!(error.code(), Code::Internal, "{error}");
     let text = error.to_string();
     for part in [
@@ -429,7 +425,6 @@ async fn a_listed_operation_that_cannot_be_read_ends_the_listing_where_it_is() -
     ] {
         assert!(text.contains(part), "{part:?} missing from {text}");
     }
-    assert!(operations.next().await.is_none(), "the listing ended");
 
     // Text that is not JSON inside an operation is found when it is read.
     let endpoint = canned_server(
@@ -438,14 +433,8 @@ async fn a_listed_operation_that_cannot_be_read_ends_the_listing_where_it_is() -
     )
     .await?;
     let mut operations = rest_client(&endpoint)?.list("projects/p").operations();
-    assert_eq!(operations.next().await.expect("a first item")?.name, "a");
-    let error = operations
-        .next()
-        .await
-        .expect("a second")
-        .expect_err("not JSON");
+    let error = error_after(&mut operations, &["a"]).await;
     assert!(error.to_string().contains("not valid JSON"), "{error}");
-    assert!(operations.next().await.is_none(), "the listing ended");
 
     // One page at a time, the page fails as a whole, with the same words.
     let whole = client
@@ -501,18 +490,9 @@ async fn a_malformed_page_fails_where_reading_it_reaches_the_fault() -> TestResu
         let endpoint = canned_server(200, page.to_vec()).await?;
         let client = rest_client(&endpoint)?;
         let mut operations = client.list("projects/p").operations();
-        for name in before {
-            let operation = operations.next().await.expect("an operation")?;
-            assert_eq!(operation.name, *name, "{needle}");
-        }
-        let error = operations
-            .next()
-            .await
-            .expect("an item")
-            .expect_err("the page is malformed");
+        let error = error_after(&mut operations, before).await;
         assert_eq!(error.code(), Code::Internal, "{error}");
         assert!(error.to_string().contains(needle), "{needle}: {error}");
-        assert!(operations.next().await.is_none(), "{needle}: ended");
         // Read as one page, it fails before anything is returned.
         let whole = client
             .list("projects/p")

@@ -4,6 +4,7 @@ pub mod closed_port;
 pub mod foreign_grpc;
 pub mod foreign_rest;
 pub mod grpc_server;
+pub mod listing;
 pub mod paced_rest;
 pub mod percent;
 pub mod ping_server;
