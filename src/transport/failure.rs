@@ -86,7 +86,7 @@ pub(crate) fn origin_of(error: &(dyn StdError + 'static)) -> Origin {
 fn origin_of_one(cause: &(dyn StdError + 'static)) -> Option<Origin> {
     if let Some(channel) = cause.downcast_ref::<ChannelError>() {
         return Some(match channel {
-            ChannelError::Connect(_) => Origin::Connect,
+            ChannelError::Connect(_) | ChannelError::NotSent(_) => Origin::Connect,
             ChannelError::Unheard(_) => Origin::Unheard,
             ChannelError::NotHttp2(_) | ChannelError::NotGrpc { .. } => Origin::NotGrpc,
         });

@@ -1,9 +1,10 @@
 //! The HTTP/2 connection gRPC calls go over: made on first use, replaced
 //! when it breaks or goes silent, and shared by every call of a client.
 //!
-//! A call goes straight to hyper's connection handle. There is no request
-//! queue in front of it: hyper queues streams beyond the server's
-//! concurrency limit itself. Two things notice a connection that stopped
+//! A call opens its stream on the connection's handle itself (see
+//! `h2_stream`), waiting first for a stream the server's concurrency limit
+//! allows. There is no request queue or task in front of it. Two things
+//! notice a connection that stopped
 //! delivering frames (a NAT or load balancer that dropped its state without
 //! a FIN or RST):
 //!
@@ -22,15 +23,15 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::{HeaderValue, Request, Response, Uri};
-use hyper::body::Incoming;
-use hyper::client::conn::http2::{Builder, SendRequest};
 use hyper_rustls::HttpsConnector;
-use hyper_util::rt::TokioTimer;
+use hyper_util::rt::TokioIo;
 use tokio::time::Instant;
 use tonic::body::Body;
 use tonic::codegen::Service;
 
 use super::BoxFuture;
+use super::h2_connection::{self, Ended, Handle, InFlight, Pings};
+use super::h2_stream::{self, Reply};
 use super::preface::{PeerSpeech, PrefaceWatch};
 use super::reply_limit::LimitedReply;
 use super::taken::Taken;
@@ -89,6 +90,9 @@ pub(crate) enum ChannelError {
     /// The peer closed the connection without sending a byte: no server
     /// read the request.
     Unheard(BoxError),
+    /// The connection closed before the call's stream was opened: nothing
+    /// of the request was sent.
+    NotSent(BoxError),
     /// The endpoint answered in HTTP, but not with gRPC.
     NotGrpc {
         status: http::StatusCode,
@@ -104,6 +108,7 @@ impl std::fmt::Display for ChannelError {
             Self::Unheard(_) => {
                 f.write_str("the connection closed before the server said anything")
             }
+            Self::NotSent(_) => f.write_str("the connection closed before the request was sent"),
             Self::NotGrpc {
                 status,
                 content_type,
@@ -121,9 +126,10 @@ impl std::fmt::Display for ChannelError {
 impl StdError for ChannelError {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         match self {
-            Self::Connect(source) | Self::NotHttp2(source) | Self::Unheard(source) => {
-                Some(source.as_ref())
-            }
+            Self::Connect(source)
+            | Self::NotHttp2(source)
+            | Self::Unheard(source)
+            | Self::NotSent(source) => Some(source.as_ref()),
             Self::NotGrpc { .. } => None,
         }
     }
@@ -166,7 +172,7 @@ struct Shared {
 /// One connection's handle and what is known of it.
 #[derive(Clone)]
 struct Live {
-    sender: SendRequest<Body>,
+    handle: Handle,
     number: u64,
     /// Whether the peer opened with HTTP/2's preface: a failure before it
     /// did shows a peer that does not speak HTTP/2.
@@ -267,7 +273,7 @@ impl Shared {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .as_ref()
-            .filter(|live| !live.sender.is_closed())
+            .filter(|live| !live.handle.state.has_ended())
             .cloned()
     }
 
@@ -291,49 +297,44 @@ impl Shared {
         if let Some(live) = self.live() {
             return Ok(live);
         }
-        let (sender, speech) = match tokio::time::timeout(CONNECT_TIMEOUT, self.connect()).await {
-            Ok(connected) => connected.map_err(ChannelError::Connect)?,
-            Err(_) => {
-                return Err(ChannelError::Connect(
-                    std::io::Error::new(
-                        std::io::ErrorKind::TimedOut,
-                        format!(
-                            "connecting took longer than {} s",
-                            CONNECT_TIMEOUT.as_secs()
-                        ),
-                    )
-                    .into(),
-                ));
-            }
-        };
+        let number = self.made.fetch_add(1, Ordering::Relaxed);
+        let (handle, speech) =
+            match tokio::time::timeout(CONNECT_TIMEOUT, self.connect(number)).await {
+                Ok(connected) => connected.map_err(ChannelError::Connect)?,
+                Err(_) => {
+                    return Err(ChannelError::Connect(
+                        std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            format!(
+                                "connecting took longer than {} s",
+                                CONNECT_TIMEOUT.as_secs()
+                            ),
+                        )
+                        .into(),
+                    ));
+                }
+            };
         let live = Live {
-            sender,
-            number: self.made.fetch_add(1, Ordering::Relaxed),
+            handle,
+            number,
             speech,
         };
         *self.current.lock().unwrap_or_else(PoisonError::into_inner) = Some(live.clone());
         Ok(live)
     }
 
-    async fn connect(&self) -> Result<(SendRequest<Body>, PeerSpeech), BoxError> {
+    async fn connect(&self, number: u64) -> Result<(Handle, PeerSpeech), BoxError> {
         let mut connector = self.connector.clone();
         let stream = connector.call(self.origin.clone()).await?;
-        // Boxed: hyper keeps the connection's state, which holds the stream,
-        // in the same type as the small task it starts for every call.
-        let (stream, speech) = PrefaceWatch::new(Box::new(stream));
-        let interval = Duration::from_millis(self.ping_interval_ms.load(Ordering::Relaxed));
-        let (sender, connection) = Builder::new(BoxingExecutor)
-            .timer(TokioTimer::new())
-            .keep_alive_interval(interval)
-            .keep_alive_timeout(self.ping_timeout)
-            .keep_alive_while_idle(false)
-            .handshake(stream)
-            .await?;
+        let (stream, speech) = PrefaceWatch::new(stream);
+        let pings = Pings {
+            interval: Duration::from_millis(self.ping_interval_ms.load(Ordering::Relaxed)),
+            timeout: self.ping_timeout,
+        };
         let interval_ms = self.ping_interval_ms.clone();
-        tokio::spawn(async move {
-            // Ends when every handle is gone or the peer goes away; a broken
-            // connection is noticed by the next call, which makes a new one.
-            if let Err(error) = connection.await {
+        let ended = move |ended: Ended| match ended {
+            Ended::Connection(Ok(())) => {}
+            Ended::Connection(Err(error)) => {
                 if told_too_many_pings(&error) {
                     let doubled = interval_ms
                         .load(Ordering::Relaxed)
@@ -345,10 +346,15 @@ impl Shared {
                         "the server found pings too frequent; pinging half as often"
                     );
                 }
-                tracing::debug!(%error, "HTTP/2 connection ended");
+                tracing::debug!(connection = number, %error, "HTTP/2 connection ended");
             }
-        });
-        Ok((sender, speech))
+            Ended::Unanswered => tracing::info!(
+                connection = number,
+                "dropping a connection: a keep-alive ping went unanswered"
+            ),
+        };
+        let handle = h2_connection::handshake(TokioIo::new(stream), pings, ended).await?;
+        Ok((handle, speech))
     }
 
     /// Sends `request` on the live connection (connecting first if need
@@ -362,15 +368,28 @@ impl Shared {
         taken: Option<Taken>,
     ) -> Result<Response<LimitedReply>, BoxError> {
         let mut live = self.connection().await?;
-        if live.sender.ready().await.is_err() {
-            // It closed since it was handed out; nothing was sent on it.
-            self.retire(live.number, "it closed");
-            live = self.connection().await?;
-            live.sender.ready().await?;
-        }
+        // Waits for a stream the server allows.
+        let mut sender = match live.handle.sender.clone().ready().await {
+            Ok(sender) => sender,
+            Err(_) => {
+                // It closed since it was handed out; nothing was sent on it.
+                self.retire(live.number, "it closed");
+                live = self.connection().await?;
+                live.handle
+                    .sender
+                    .clone()
+                    .ready()
+                    .await
+                    .map_err(|error| ChannelError::NotSent(error.into()))?
+            }
+        };
         if let Some(taken) = taken {
             taken.note();
         }
+        let state = &live.handle.state;
+        let in_flight = InFlight::enter(state);
+        let exchange = h2_stream::open(&mut sender, request)
+            .map_err(|error| ChannelError::NotSent(state.explain(error.into())))?;
         // The call's own timer ends it at its deadline by dropping this
         // future; the watch then sees whether a reply had come.
         let watch = deadline.map(|deadline| SilenceWatch {
@@ -378,7 +397,7 @@ impl Shared {
             number: live.number,
             deadline,
         });
-        let reply = live.sender.send_request(request).await;
+        let reply = exchange.await;
         if let Some(watch) = watch {
             watch.disarm();
         }
@@ -386,14 +405,15 @@ impl Shared {
             Ok(response) => response,
             Err(error) if live.speech.said_nothing() => {
                 self.retire(live.number, "the peer closed it without a word");
-                return Err(ChannelError::Unheard(error.into()).into());
+                return Err(ChannelError::Unheard(error).into());
             }
             Err(error) if !live.speech.spoke_http2() => {
                 self.retire(live.number, "the peer does not speak HTTP/2");
-                return Err(ChannelError::NotHttp2(error.into()).into());
+                return Err(ChannelError::NotHttp2(error).into());
             }
-            Err(error) => return Err(error.into()),
+            Err(error) => return Err(state.explain(error)),
         };
+        let response = response.map(|stream| Reply::new(stream, in_flight));
         check_grpc(&response)?;
         let limit = self.max_message_bytes;
         Ok(response.map(|body| LimitedReply::new(body, limit)))
@@ -429,26 +449,13 @@ impl Drop for SilenceWatch<'_> {
 
 /// Whether a connection ended because the server found its pings too
 /// frequent (`GOAWAY` with `ENHANCE_YOUR_CALM`).
-fn told_too_many_pings(error: &hyper::Error) -> bool {
-    find_h2(error).is_some_and(|h2| {
-        h2.is_go_away() && h2.is_remote() && h2.reason() == Some(h2::Reason::ENHANCE_YOUR_CALM)
-    })
-}
-
-fn find_h2(error: &hyper::Error) -> Option<&h2::Error> {
-    let mut next: Option<&(dyn StdError + 'static)> = error.source();
-    while let Some(cause) = next {
-        if let Some(h2) = cause.downcast_ref::<h2::Error>() {
-            return Some(h2);
-        }
-        next = cause.source();
-    }
-    None
+fn told_too_many_pings(h2: &h2::Error) -> bool {
+    h2.is_go_away() && h2.is_remote() && h2.reason() == Some(h2::Reason::ENHANCE_YOUR_CALM)
 }
 
 /// A gRPC reply is HTTP 200 with a gRPC content type; anything else came
 /// from something that does not speak gRPC (a web server, a proxy's page).
-fn check_grpc(response: &Response<Incoming>) -> Result<(), ChannelError> {
+fn check_grpc(response: &Response<Reply>) -> Result<(), ChannelError> {
     let content_type = response.headers().get(http::header::CONTENT_TYPE);
     let is_grpc = content_type.is_some_and(|kind| kind.as_bytes().starts_with(b"application/grpc"));
     if response.status() == http::StatusCode::OK && is_grpc {
@@ -459,24 +466,6 @@ fn check_grpc(response: &Response<Incoming>) -> Result<(), ChannelError> {
         content_type: content_type
             .map(|kind| String::from_utf8_lossy(kind.as_bytes()).into_owned()),
     })
-}
-
-/// Spawns hyper's tasks on Tokio, each moved to the heap once first.
-///
-/// hyper starts a task for every call, of one type that is as large as the
-/// connection's whole state (kilobytes); boxing it up front makes the spawn
-/// move a pointer instead of copying that state several times.
-#[derive(Clone, Copy, Debug)]
-struct BoxingExecutor;
-
-impl<F> hyper::rt::Executor<F> for BoxingExecutor
-where
-    F: std::future::Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    fn execute(&self, future: F) {
-        tokio::spawn(Box::pin(future));
-    }
 }
 
 impl Service<Request<Body>> for H2Channel {

@@ -6,7 +6,9 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use bytes::{Buf, Bytes};
-use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper::body::{Body, Frame, SizeHint};
+
+use super::h2_stream::Reply;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -34,12 +36,12 @@ impl std::error::Error for ReplyTooLarge {}
 
 /// A reply body whose messages' length prefixes are checked as they pass.
 pub(crate) struct LimitedReply {
-    inner: Incoming,
+    inner: Reply,
     scanner: Scanner,
 }
 
 impl LimitedReply {
-    pub(crate) fn new(inner: Incoming, limit: usize) -> Self {
+    pub(crate) fn new(inner: Reply, limit: usize) -> Self {
         Self {
             inner,
             scanner: Scanner::new(limit),
@@ -108,7 +110,7 @@ impl Body for LimitedReply {
         let this = self.get_mut();
         let frame = match ready!(Pin::new(&mut this.inner).poll_frame(cx)) {
             Some(Ok(frame)) => frame,
-            Some(Err(error)) => return Poll::Ready(Some(Err(error.into()))),
+            Some(Err(error)) => return Poll::Ready(Some(Err(error))),
             None => return Poll::Ready(None),
         };
         if let Some(Err(too_large)) = frame.data_ref().map(|data| this.scanner.scan(data)) {

@@ -491,3 +491,97 @@ async fn a_server_that_finds_pings_too_frequent_gets_them_half_as_often() -> Tes
     call.abort();
     Ok(())
 }
+
+#[tokio::test]
+async fn a_ping_left_unanswered_drops_the_connection_and_fails_its_calls_saying_so() -> TestResult {
+    const INTERVAL: Duration = Duration::from_millis(50);
+    let mut server = PingServer::deaf().await?;
+    let client = Client::builder()
+        .with_endpoint(server.endpoint())
+        .with_transport(TransportKind::Grpc)
+        .with_credentials(Credentials::anonymous())
+        .with_timeout(Duration::from_secs(120))
+        .with_keep_alive(INTERVAL, Duration::from_millis(100))
+        .build()?;
+    // A delete is not repeated once it may have arrived: its error is the
+    // connection's.
+    let deleting = client.clone();
+    let call = tokio::spawn(async move { deleting.delete(name(1)).await });
+    assert_eq!(server.next().await, Seen::Request { connection: 0 });
+    assert!(matches!(
+        server.next().await,
+        Seen::Ping { connection: 0, .. }
+    ));
+    let error = call.await?.expect_err("the connection was dropped");
+    assert_eq!(error.code(), Code::Unavailable, "{error:?}");
+    assert!(!error.is_never_sent(), "{error:?}");
+    assert!(
+        error
+            .to_string()
+            .contains("did not answer a keep-alive ping within 100ms"),
+        "{error}"
+    );
+    // The next call makes a new connection.
+    let call = tokio::spawn(async move { client.get(name(2)).await });
+    assert_eq!(server.next().await, Seen::Request { connection: 1 });
+    call.abort();
+    Ok(())
+}
+
+/// The connection's task is told when the last handle on it goes, so the
+/// connection closes instead of idling for as long as the process lives.
+#[tokio::test]
+async fn a_dropped_client_closes_its_connection() -> TestResult {
+    let server = GrpcServer::start(Behaviour::default()).await?;
+    server.books.add(&name(4));
+    let client = client(&server.endpoint(), TransportKind::Grpc)?;
+    client.get(name(4)).await?;
+    drop(client);
+    tokio::time::timeout(Duration::from_secs(30), server.books.until_ended(1))
+        .await
+        .map_err(|_| "the connection stayed open after its client was dropped")?;
+    assert_eq!(server.books.connections.load(Ordering::SeqCst), 1);
+    Ok(())
+}
+
+/// Replies larger than the windows the client opens (2 MiB per stream,
+/// 5 MiB per connection) arrive whole only if every byte read is given
+/// back to the server as window: two pages of about 3 MiB each.
+#[tokio::test]
+async fn pages_larger_than_the_flow_control_windows_arrive_whole_over_grpc() -> TestResult {
+    const COUNT: usize = 300;
+    let emulator = eeops::emulator::Emulator::builder()
+        .start("127.0.0.1:0")
+        .await?;
+    for i in 0..COUNT {
+        emulator.create(
+            eeops::emulator::OperationSpec::new("big")
+                .with_description(format!("{i:05}{}", "d".repeat(10_000))),
+        )?;
+    }
+    let client = client(&emulator.endpoint(), TransportKind::Grpc)?;
+    for _ in 0..2 {
+        let page = client
+            .list("projects/big")
+            .set_page_size(COUNT as i32)
+            .send()
+            .await?;
+        assert_eq!(page.operations.len(), COUNT);
+        let mut seen: Vec<String> = page
+            .operations
+            .iter()
+            .map(|operation| {
+                let metadata = operation
+                    .earth_engine_metadata()
+                    .expect("Earth Engine metadata");
+                assert_eq!(metadata.description.len(), 10_005);
+                metadata.description.chars().take(5).collect()
+            })
+            .collect();
+        seen.sort();
+        let wanted: Vec<String> = (0..COUNT).map(|i| format!("{i:05}")).collect();
+        assert_eq!(seen, wanted);
+    }
+    emulator.shutdown().await?;
+    Ok(())
+}

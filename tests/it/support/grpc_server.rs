@@ -45,6 +45,8 @@ pub struct Books {
     pub not_http2: AtomicUsize,
     /// Every arrival, counted (for tests to wait on).
     arrived: watch::Sender<usize>,
+    /// Connections that ended after their handshake, counted.
+    ended: watch::Sender<usize>,
     /// Bumped on every change of an operation (for waits).
     changed: watch::Sender<u64>,
 }
@@ -76,6 +78,12 @@ impl Books {
     pub async fn until_arrived(&self, count: usize) {
         let mut arrived = self.arrived.subscribe();
         let _ = arrived.wait_for(|n| *n >= count).await;
+    }
+
+    /// Waits until at least `count` connections have ended.
+    pub async fn until_ended(&self, count: usize) {
+        let mut ended = self.ended.subscribe();
+        let _ = ended.wait_for(|n| *n >= count).await;
     }
 
     fn lock_ops(&self) -> std::sync::MutexGuard<'_, HashMap<String, Option<Code>>> {
@@ -217,6 +225,7 @@ async fn serve_connection(
         }
     };
     books.connections.fetch_add(1, Ordering::SeqCst);
+    let _counted = EndCounted(&books);
     let rotate = async {
         match behaviour.rotate_every {
             Some(age) => tokio::time::sleep(age).await,
@@ -248,6 +257,15 @@ async fn serve_connection(
         }
     }
     while handlers.join_next().await.is_some() {}
+}
+
+/// Counts its connection as ended when dropped.
+struct EndCounted<'a>(&'a Books);
+
+impl Drop for EndCounted<'_> {
+    fn drop(&mut self) {
+        self.0.ended.send_modify(|n| *n += 1);
+    }
 }
 
 async fn handle(

@@ -3,7 +3,8 @@
 //! receives, per connection, and answers the pings of its first connections
 //! as grpc-core's servers answer pings they find too frequent — `GOAWAY`
 //! with `ENHANCE_YOUR_CALM` and the debug data `too_many_pings`, no stream
-//! processed. It never answers a request.
+//! processed. It never answers a request. A deaf server answers no ping
+//! at all.
 
 use std::net::SocketAddr;
 
@@ -44,6 +45,15 @@ impl PingServer {
     /// client's first ping is answered with `GOAWAY ENHANCE_YOUR_CALM`
     /// (`too_many_pings`), on later ones every ping is acknowledged.
     pub async fn start(calm: usize) -> std::io::Result<Self> {
+        Self::bind(Answer::CalmOnFirst(calm)).await
+    }
+
+    /// Binds `127.0.0.1:0`; pings are read and reported but never answered.
+    pub async fn deaf() -> std::io::Result<Self> {
+        Self::bind(Answer::Never).await
+    }
+
+    async fn bind(answer: Answer) -> std::io::Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let (report, seen) = mpsc::unbounded_channel();
@@ -53,7 +63,12 @@ impl PingServer {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
-                connections.spawn(serve(stream, connection, connection < calm, report.clone()));
+                let pings = match answer {
+                    Answer::CalmOnFirst(calm) if connection < calm => Pings::TellOff,
+                    Answer::CalmOnFirst(_) => Pings::Acknowledge,
+                    Answer::Never => Pings::Ignore,
+                };
+                connections.spawn(serve(stream, connection, pings, report.clone()));
             }
         });
         Ok(Self { addr, seen, task })
@@ -79,6 +94,23 @@ impl Drop for PingServer {
     }
 }
 
+/// How a server answers pings.
+#[derive(Clone, Copy)]
+enum Answer {
+    /// `GOAWAY ENHANCE_YOUR_CALM` on the first ping of each of the first
+    /// connections, acknowledgements otherwise.
+    CalmOnFirst(usize),
+    Never,
+}
+
+/// How one connection answers pings.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pings {
+    TellOff,
+    Acknowledge,
+    Ignore,
+}
+
 fn frame(kind: u8, flags: u8, payload: &[u8]) -> Vec<u8> {
     let length = u32::try_from(payload.len())
         .expect("a small frame")
@@ -93,7 +125,7 @@ fn frame(kind: u8, flags: u8, payload: &[u8]) -> Vec<u8> {
 async fn serve(
     mut stream: TcpStream,
     connection: usize,
-    calm: bool,
+    pings: Pings,
     report: mpsc::UnboundedSender<Seen>,
 ) {
     let mut preface = [0; PREFACE.len()];
@@ -127,7 +159,9 @@ async fn serve(
                     connection,
                     at: Instant::now(),
                 });
-                if calm && !told_off {
+                if pings == Pings::Ignore {
+                    None
+                } else if pings == Pings::TellOff && !told_off {
                     told_off = true;
                     // Last stream processed: none. The connection stays
                     // open until the client closes it, as the client may

@@ -1,0 +1,298 @@
+//! One HTTP/2 connection of the gRPC channel: its handshake, the task that
+//! drives it, and its keep-alive pings.
+//!
+//! Calls use the connection's handle themselves (see `h2_stream`): they
+//! open their streams, write their requests and read their replies in
+//! their own task, so the task here only moves frames and pings.
+//!
+//! Pings go out only while calls are in flight, once nothing has been read
+//! from the peer for the whole ping interval. A ping not answered in time
+//! ends the connection: its calls fail, saying so, and later calls connect
+//! anew.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use bytes::Bytes;
+use h2::client::SendRequest;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::Instant;
+
+/// HTTP/2 settings of every connection: flow-control windows large enough
+/// for a page of a thousand operations to arrive without waiting on
+/// window updates, and frames and header lists of common sizes.
+const STREAM_WINDOW: u32 = 2 * 1024 * 1024;
+const CONNECTION_WINDOW: u32 = 5 * 1024 * 1024;
+const MAX_FRAME: u32 = 16 * 1024;
+const MAX_HEADER_LIST: u32 = 16 * 1024;
+const MAX_SEND_BUFFER: usize = 1024 * 1024;
+/// Streams opened before the server's own limit is known.
+const INITIAL_STREAMS: usize = 100;
+
+/// How often a connection with calls in flight is pinged, and how long an
+/// answer may take.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Pings {
+    pub(crate) interval: Duration,
+    pub(crate) timeout: Duration,
+}
+
+/// What the calls on a connection and its task share.
+#[derive(Debug)]
+pub(crate) struct State {
+    in_flight: AtomicUsize,
+    ended: AtomicBool,
+    /// A ping went unanswered: why the connection ended.
+    unanswered_after: AtomicU64,
+    /// When a byte last came from the peer, in milliseconds since `born`.
+    heard_at: AtomicU64,
+    born: Instant,
+}
+
+impl State {
+    fn new() -> Self {
+        Self {
+            in_flight: AtomicUsize::new(0),
+            ended: AtomicBool::new(false),
+            unanswered_after: AtomicU64::new(0),
+            heard_at: AtomicU64::new(0),
+            born: Instant::now(),
+        }
+    }
+
+    /// Whether the connection has ended: no new call may use it.
+    pub(crate) fn has_ended(&self) -> bool {
+        self.ended.load(Ordering::Acquire)
+    }
+
+    /// The ping timeout, if the connection ended because a ping went
+    /// unanswered.
+    pub(crate) fn unanswered_ping(&self) -> Option<Duration> {
+        match self.unanswered_after.load(Ordering::Acquire) {
+            0 => None,
+            millis => Some(Duration::from_millis(millis)),
+        }
+    }
+
+    fn heard(&self) {
+        let millis = u64::try_from(self.born.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.heard_at.store(millis, Ordering::Relaxed);
+    }
+
+    fn last_heard(&self) -> Instant {
+        self.born + Duration::from_millis(self.heard_at.load(Ordering::Relaxed))
+    }
+}
+
+/// One call counted in flight on a connection until dropped.
+#[derive(Debug)]
+pub(crate) struct InFlight(Arc<State>);
+
+impl InFlight {
+    pub(crate) fn enter(state: &Arc<State>) -> Self {
+        state.in_flight.fetch_add(1, Ordering::Relaxed);
+        Self(state.clone())
+    }
+
+    pub(crate) fn state(&self) -> &State {
+        &self.0
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A handle on a live connection: cheap to clone. When the last clone is
+/// gone, h2 closes the connection once its last call ends.
+#[derive(Clone)]
+pub(crate) struct Handle {
+    pub(crate) sender: SendRequest<Bytes>,
+    pub(crate) state: Arc<State>,
+}
+
+/// The error of a call on a connection that was dropped because a ping
+/// went unanswered. It stands in for what the call itself saw (h2's
+/// "broken pipe"), which would only mislead.
+#[derive(Debug)]
+pub(crate) struct PingUnanswered {
+    pub(crate) timeout: Duration,
+}
+
+impl std::fmt::Display for PingUnanswered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the connection was dropped: the server did not answer a keep-alive ping within {:?}",
+            self.timeout
+        )
+    }
+}
+
+impl std::error::Error for PingUnanswered {}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl State {
+    /// A call's error, told as the unanswered ping it came from if that is
+    /// why the connection ended.
+    pub(crate) fn explain(&self, error: BoxError) -> BoxError {
+        match self.unanswered_ping() {
+            Some(timeout) => Box::new(PingUnanswered { timeout }),
+            None => error,
+        }
+    }
+}
+
+/// How a connection's task ended.
+pub(crate) enum Ended {
+    /// Closed, by either side, or broken.
+    Connection(Result<(), h2::Error>),
+    /// A ping went unanswered for the whole ping timeout.
+    Unanswered,
+}
+
+/// Makes an HTTP/2 connection over `io` and starts its task, which calls
+/// `ended` with how it ended.
+pub(crate) async fn handshake<T>(
+    io: T,
+    pings: Pings,
+    ended: impl FnOnce(Ended) + Send + 'static,
+) -> Result<Handle, h2::Error>
+where
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let state = Arc::new(State::new());
+    let io = Heard {
+        inner: io,
+        state: state.clone(),
+    };
+    let (sender, mut connection) = h2::client::Builder::new()
+        .initial_max_send_streams(INITIAL_STREAMS)
+        .initial_window_size(STREAM_WINDOW)
+        .initial_connection_window_size(CONNECTION_WINDOW)
+        .max_frame_size(MAX_FRAME)
+        .max_header_list_size(MAX_HEADER_LIST)
+        .max_send_buffer_size(MAX_SEND_BUFFER)
+        .enable_push(false)
+        .handshake::<_, Bytes>(io)
+        .await?;
+    let pinger = connection.ping_pong();
+    let task_state = state.clone();
+    tokio::spawn(async move {
+        let keep_alive = async {
+            match pinger {
+                Some(pinger) => keep_alive(pinger, &task_state, pings).await,
+                None => std::future::pending().await,
+            }
+        };
+        let outcome = drive(connection, keep_alive).await;
+        task_state.ended.store(true, Ordering::Release);
+        ended(outcome);
+    });
+    Ok(Handle { sender, state })
+}
+
+/// Drives `connection` until it ends or `keep_alive` gives up on it.
+async fn drive<C, K>(connection: C, keep_alive: K) -> Ended
+where
+    C: Future<Output = Result<(), h2::Error>>,
+    K: Future<Output = ()>,
+{
+    let mut connection = std::pin::pin!(connection);
+    let mut keep_alive = std::pin::pin!(keep_alive);
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(outcome) = connection.as_mut().poll(cx) {
+            return Poll::Ready(Ended::Connection(outcome));
+        }
+        keep_alive.as_mut().poll(cx).map(|()| Ended::Unanswered)
+    })
+    .await
+}
+
+/// Pings the peer whenever calls are in flight and nothing was heard from
+/// it for `pings.interval`; returns when a ping goes unanswered.
+async fn keep_alive(mut pinger: h2::PingPong, state: &State, pings: Pings) {
+    loop {
+        let quiet_until = state.last_heard() + pings.interval;
+        if Instant::now() < quiet_until {
+            tokio::time::sleep_until(quiet_until).await;
+            continue;
+        }
+        if state.in_flight.load(Ordering::Relaxed) == 0 {
+            // Idle connections are not pinged; look again later.
+            tokio::time::sleep(pings.interval).await;
+            continue;
+        }
+        match tokio::time::timeout(pings.timeout, pinger.ping(h2::Ping::opaque())).await {
+            Ok(Ok(_pong)) => {}
+            // The connection itself failed: its own error ends it.
+            Ok(Err(_)) => return std::future::pending().await,
+            Err(_) => {
+                let millis = u64::try_from(pings.timeout.as_millis())
+                    .unwrap_or(u64::MAX)
+                    .max(1);
+                state.unanswered_after.store(millis, Ordering::Release);
+                return;
+            }
+        }
+    }
+}
+
+/// The connection's stream, noting when the peer last sent a byte.
+struct Heard<T> {
+    inner: T,
+    state: Arc<State>,
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Heard<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        ready!(Pin::new(&mut self.inner).poll_read(cx, buf))?;
+        if buf.filled().len() > before {
+            self.state.heard();
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Heard<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+}
