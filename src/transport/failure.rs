@@ -91,9 +91,9 @@ fn origin_of_one(cause: &(dyn StdError + 'static)) -> Option<Origin> {
             ChannelError::NotHttp2(_) | ChannelError::NotGrpc { .. } => Origin::NotGrpc,
         });
     }
-    if let Some(client) = cause.downcast_ref::<hyper_util::client::legacy::Error>() {
-        // The connector failed: no request was written.
-        if client.is_connect() {
+    if let Some(client) = cause.downcast_ref::<crate::http::SendError>() {
+        // No connection, or none that took the request: nothing was written.
+        if client.is_never_sent() {
             return Some(Origin::Connect);
         }
     }

@@ -30,11 +30,11 @@ use tonic::body::Body;
 use tonic::codegen::Service;
 
 use super::BoxFuture;
-use super::h2_connection::{self, Ended, Handle, InFlight, Pings};
-use super::h2_stream::{self, Reply};
 use super::preface::{PeerSpeech, PrefaceWatch};
 use super::reply_limit::LimitedReply;
 use super::taken::Taken;
+use crate::http::h2_connection::{self, Ended, Handle, InFlight, Pings};
+use crate::http::h2_stream::{self, Reply};
 use crate::layer::{BoxBody, HttpService, Layers, SendFailure, Stack};
 use crate::proxy::{ProxyConnector, Route};
 
@@ -57,10 +57,8 @@ pub(crate) struct KeepAlive {
 
 impl Default for KeepAlive {
     fn default() -> Self {
-        Self {
-            interval: Duration::from_secs(5 * 60),
-            timeout: Duration::from_secs(20),
-        }
+        let Pings { interval, timeout } = Pings::default();
+        Self { interval, timeout }
     }
 }
 

@@ -18,8 +18,6 @@ pub(crate) mod codec;
 mod failure;
 pub(crate) mod grpc;
 pub(crate) mod h2_channel;
-mod h2_connection;
-mod h2_stream;
 pub(crate) mod json_reply;
 pub(crate) mod page;
 mod preface;

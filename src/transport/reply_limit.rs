@@ -8,7 +8,7 @@ use std::task::{Context, Poll, ready};
 use bytes::{Buf, Bytes};
 use hyper::body::{Body, Frame, SizeHint};
 
-use super::h2_stream::Reply;
+use crate::http::h2_stream::Reply;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 

@@ -9,7 +9,6 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Either, Full, Limited};
-use hyper_util::client::legacy::ResponseFuture;
 use prost::{Message, Name};
 use serde_json::Value;
 use tower_service::Service;
@@ -294,7 +293,7 @@ impl RestTransport {
         format!("{}{}", self.base, parts.path_and_query())
     }
 
-    fn send_error(&self, error: hyper_util::client::legacy::Error) -> Error {
+    fn send_error(&self, error: crate::http::SendError) -> Error {
         if let Some(proxy) = crate::proxy::ProxyError::find(&error) {
             // The proxy did not open the tunnel: the server never saw the request.
             return proxy.to_error(&self.base).with_origin(Origin::Connect);
@@ -315,7 +314,7 @@ impl RestTransport {
         if let Some(layer) = LayerError::find(error.as_ref()) {
             return layer.to_error(&self.base);
         }
-        match error.downcast::<hyper_util::client::legacy::Error>() {
+        match error.downcast::<crate::http::SendError>() {
             Ok(error) => self.send_error(*error),
             Err(other) => Error::local(
                 Origin::NoReply,
@@ -500,7 +499,7 @@ type RequestBody = Either<TakenBody, BoxBody>;
 /// A request on its way: straight to hyper's client, or through the
 /// caller's layers.
 enum Sent {
-    Direct(ResponseFuture),
+    Direct(crate::http::ResponseFuture),
     Layered(BoxFuture<std::result::Result<http::Response<BoxBody>, BoxError>>),
 }
 

@@ -3,14 +3,14 @@
 //! it.
 //!
 //! The gRPC channel notes it when it hands a request to a connection (or to
-//! the caller's layers). Over REST, hyper asks a request's body whether it
-//! is empty (and how long it is) only once a connection's task holds the
-//! request and has checked that the caller still waits for it, right before
-//! it writes the head; a request given up before then is dropped unwritten.
+//! the caller's layers). Over REST, a request's body is asked whether it is
+//! empty (and how long it is) only once a connection holds the request,
+//! right before its head is written: by hyper's HTTP/1.1 dispatcher, or as
+//! the call opens its HTTP/2 stream. A request given up before then is
+//! dropped unwritten.
 //! So a body that was never asked belongs to a request of which no byte was
 //! written, and none will be once the exchange is dropped. This costs one
-//! flag per call, where asking hyper's client for the connection it chose
-//! costs a channel.
+//! flag per call.
 
 use std::convert::Infallible;
 use std::pin::Pin;

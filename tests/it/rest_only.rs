@@ -15,6 +15,8 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 
+use crate::support::plain_rest::PlainRest;
+
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 const OPERATION: &str = r#"{"name":"projects/p/operations/X","done":true,
@@ -129,5 +131,51 @@ async fn grpc_against_a_rest_only_server_fails_cleanly() -> TestResult {
         "no REST request was made"
     );
     server.abort();
+    Ok(())
+}
+
+fn plain_client(endpoint: &str) -> eeops::Result<Client> {
+    Client::builder()
+        .with_credentials(eeops::Credentials::anonymous())
+        .with_transport(TransportKind::Rest)
+        .with_endpoint(endpoint)
+        .with_retry_policy(RetryPolicy::never())
+        .with_max_response_bytes(1024)
+        .build()
+}
+
+/// A reply that says `Connection: close` ends its connection: the next
+/// call connects anew rather than writing to a connection being closed.
+#[tokio::test]
+async fn a_connection_the_server_says_it_closes_is_not_used_again() -> TestResult {
+    let server = PlainRest::start(true).await?;
+    let client = plain_client(&server.endpoint)?;
+    for _ in 0..2 {
+        client.delete("projects/p/operations/X").await?;
+    }
+    assert_eq!(server.connections.load(Ordering::SeqCst), 2);
+    assert_eq!(server.requests.load(Ordering::SeqCst), 2);
+    Ok(())
+}
+
+/// A reply abandoned before its end (here, over the size limit) leaves
+/// the rest of its bytes on its connection: the connection is closed, so
+/// that they never pass for the next call's reply.
+#[tokio::test]
+async fn a_reply_left_unread_takes_its_connection_with_it() -> TestResult {
+    let server = PlainRest::start(false).await?;
+    let client = plain_client(&server.endpoint)?;
+    let error = client
+        .get("projects/p/operations/BIG")
+        .await
+        .expect_err("over the limit");
+    assert_eq!(error.code(), Code::ResourceExhausted, "{error:?}");
+    let operation = client.get("projects/p/operations/X").await?;
+    assert_eq!(operation.name, "projects/p/operations/X");
+    assert!(operation.done);
+    // A third call reuses the second's connection, read whole.
+    client.get("projects/p/operations/X").await?;
+    assert_eq!(server.connections.load(Ordering::SeqCst), 2);
+    assert_eq!(server.requests.load(Ordering::SeqCst), 3);
     Ok(())
 }

@@ -8,6 +8,7 @@ pub mod listing;
 pub mod paced_rest;
 pub mod percent;
 pub mod ping_server;
+pub mod plain_rest;
 pub mod proxy;
 pub mod relay;
 pub mod serve;

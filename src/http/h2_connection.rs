@@ -42,6 +42,17 @@ pub(crate) struct Pings {
     pub(crate) timeout: Duration,
 }
 
+impl Default for Pings {
+    /// Every 5 minutes (the most often servers built on grpc-core accept
+    /// pings on a connection without data), answered within 20 s.
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(5 * 60),
+            timeout: Duration::from_secs(20),
+        }
+    }
+}
+
 /// What the calls on a connection and its task share.
 #[derive(Debug)]
 pub(crate) struct State {

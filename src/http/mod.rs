@@ -1,26 +1,24 @@
-//! The one way this crate builds an HTTP client: hyper with rustls (system
-//! roots, read only for `https://`), HTTP/1.1 and HTTP/2, pooled connections,
+//! The one way this crate builds an HTTP client: rustls (system roots, read
+//! only for `https://`), HTTP/1.1 by hyper and HTTP/2 (chosen by ALPN) by
+//! h2, pooled connections driven by the calls that use them (see [`pool`]),
 //! through a proxy when one applies. The REST transport and the OAuth token
-//! exchange both use it.
+//! exchange both use it; the gRPC channel shares its HTTP/2 parts.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::Full;
 use hyper_rustls::builderstates::WantsSchemes;
-use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 
 use crate::error::{Error, Result};
 use crate::proto::rpc::Code;
 use crate::proxy::{ProxyConnector, Route};
 
-/// A pooled client for `http://` and `https://` URLs, sending bodies of
-/// type `B`.
-pub(crate) type HttpClient<B = Full<Bytes>> =
-    Client<hyper_rustls::HttpsConnector<ProxyConnector>, B>;
+pub(crate) mod h2_connection;
+pub(crate) mod h2_stream;
+mod pool;
+
+pub(crate) use pool::{HttpClient, ResponseFuture, SendError};
 
 /// An endpoint URL taken apart, as both transports accept it: `http` or
 /// `https`, a host and port, and whatever path and query follow them.
@@ -182,8 +180,7 @@ pub(crate) fn client<B>(
     adds_host: bool,
 ) -> HttpClient<B>
 where
-    B: hyper::body::Body + Send + Unpin + 'static,
-    B::Data: Send,
+    B: hyper::body::Body<Data = bytes::Bytes> + Send + Unpin + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let connector = tls
@@ -191,12 +188,7 @@ where
         .https_or_http()
         .enable_all_versions()
         .wrap_connector(tcp_connector(Duration::from_secs(20), proxy));
-    Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_secs(90))
-        // Looking for `Host` makes room for it in the request's header
-        // map, which then grows even when the header is there.
-        .set_host(adds_host)
-        .build(connector)
+    HttpClient::new(connector, adds_host)
 }
 
 /// TCP connections with no Nagle delay, bounded in time, through `proxy`
