@@ -60,8 +60,11 @@ pub(crate) struct State {
     ended: AtomicBool,
     /// A ping went unanswered: why the connection ended.
     unanswered_after: AtomicU64,
-    /// When a byte last came from the peer, in milliseconds since `born`.
+    /// When a byte last came from the peer, in nanoseconds since `born`
+    /// (whole milliseconds would let a ping go out up to one early).
     heard_at: AtomicU64,
+    /// The server said it finds the pings too frequent.
+    told_off: AtomicBool,
     born: Instant,
 }
 
@@ -72,6 +75,7 @@ impl State {
             ended: AtomicBool::new(false),
             unanswered_after: AtomicU64::new(0),
             heard_at: AtomicU64::new(0),
+            told_off: AtomicBool::new(false),
             born: Instant::now(),
         }
     }
@@ -90,13 +94,19 @@ impl State {
         }
     }
 
+    /// Notes that the server found the pings too frequent; true the first
+    /// time only, whether a call or the connection's end saw it first.
+    pub(crate) fn first_told_off(&self) -> bool {
+        !self.told_off.swap(true, Ordering::AcqRel)
+    }
+
     fn heard(&self) {
-        let millis = u64::try_from(self.born.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.heard_at.store(millis, Ordering::Relaxed);
+        let nanos = u64::try_from(self.born.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.heard_at.store(nanos, Ordering::Relaxed);
     }
 
     fn last_heard(&self) -> Instant {
-        self.born + Duration::from_millis(self.heard_at.load(Ordering::Relaxed))
+        self.born + Duration::from_nanos(self.heard_at.load(Ordering::Relaxed))
     }
 }
 
@@ -175,7 +185,7 @@ pub(crate) enum Ended {
 pub(crate) async fn handshake<T>(
     io: T,
     pings: Pings,
-    ended: impl FnOnce(Ended) + Send + 'static,
+    ended: impl FnOnce(Ended, &State) + Send + 'static,
 ) -> Result<Handle, h2::Error>
 where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -206,7 +216,7 @@ where
         };
         let outcome = drive(connection, keep_alive).await;
         task_state.ended.store(true, Ordering::Release);
-        ended(outcome);
+        ended(outcome, &task_state);
     });
     Ok(Handle { sender, state })
 }

@@ -32,7 +32,7 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tower_service::Service;
 
-use super::h2_connection::{self, Ended, Handle, InFlight, Pings};
+use super::h2_connection::{self, Ended, Handle, InFlight, Pings, State};
 use super::h2_stream;
 use crate::proxy::ProxyConnector;
 
@@ -359,7 +359,7 @@ where
     Ok(response.map(|stream| ReplyBody(Reply::H2(h2_stream::Reply::new(stream, in_flight)))))
 }
 
-fn log_end(ended: Ended) {
+fn log_end(ended: Ended, _: &State) {
     match ended {
         Ended::Connection(Ok(())) => {}
         Ended::Connection(Err(error)) => tracing::debug!(%error, "HTTP/2 connection ended"),

@@ -33,7 +33,7 @@ use super::BoxFuture;
 use super::preface::{PeerSpeech, PrefaceWatch};
 use super::reply_limit::LimitedReply;
 use super::taken::Taken;
-use crate::http::h2_connection::{self, Ended, Handle, InFlight, Pings};
+use crate::http::h2_connection::{self, Ended, Handle, InFlight, Pings, State};
 use crate::http::h2_stream::{self, Reply};
 use crate::layer::{BoxBody, HttpService, Layers, SendFailure, Stack};
 use crate::proxy::{ProxyConnector, Route};
@@ -329,21 +329,11 @@ impl Shared {
             interval: Duration::from_millis(self.ping_interval_ms.load(Ordering::Relaxed)),
             timeout: self.ping_timeout,
         };
-        let interval_ms = self.ping_interval_ms.clone();
-        let ended = move |ended: Ended| match ended {
+        let interval = self.ping_interval_ms.clone();
+        let ended = move |ended: Ended, state: &State| match ended {
             Ended::Connection(Ok(())) => {}
             Ended::Connection(Err(error)) => {
-                if told_too_many_pings(&error) {
-                    let doubled = interval_ms
-                        .load(Ordering::Relaxed)
-                        .saturating_mul(2)
-                        .min(millis(MAX_PING_INTERVAL));
-                    interval_ms.store(doubled, Ordering::Relaxed);
-                    tracing::info!(
-                        interval_ms = doubled,
-                        "the server found pings too frequent; pinging half as often"
-                    );
-                }
+                slow_down_if_told(&interval, state, &error);
                 tracing::debug!(connection = number, %error, "HTTP/2 connection ended");
             }
             Ended::Unanswered => tracing::info!(
@@ -369,7 +359,8 @@ impl Shared {
         // Waits for a stream the server allows.
         let mut sender = match live.handle.sender.clone().ready().await {
             Ok(sender) => sender,
-            Err(_) => {
+            Err(error) => {
+                slow_down_if_told(&self.ping_interval_ms, &live.handle.state, &error);
                 // It closed since it was handed out; nothing was sent on it.
                 self.retire(live.number, "it closed");
                 live = self.connection().await?;
@@ -396,6 +387,11 @@ impl Shared {
             deadline,
         });
         let reply = exchange.await;
+        if let Err(error) = &reply
+            && let Some(h2) = find_h2(error.as_ref())
+        {
+            slow_down_if_told(&self.ping_interval_ms, state, h2);
+        }
         if let Some(watch) = watch {
             watch.disarm();
         }
@@ -449,6 +445,35 @@ impl Drop for SilenceWatch<'_> {
 /// frequent (`GOAWAY` with `ENHANCE_YOUR_CALM`).
 fn told_too_many_pings(h2: &h2::Error) -> bool {
     h2.is_go_away() && h2.is_remote() && h2.reason() == Some(h2::Reason::ENHANCE_YOUR_CALM)
+}
+
+/// Halves how often later connections ping when `error` is the server
+/// finding the pings too frequent: once per connection, whoever sees it
+/// first — a call, which may connect anew at once, or the connection's end.
+fn slow_down_if_told(interval_ms: &AtomicU64, state: &State, error: &h2::Error) {
+    if told_too_many_pings(error) && state.first_told_off() {
+        let doubled = interval_ms
+            .load(Ordering::Relaxed)
+            .saturating_mul(2)
+            .min(millis(MAX_PING_INTERVAL));
+        interval_ms.store(doubled, Ordering::Relaxed);
+        tracing::info!(
+            interval_ms = doubled,
+            "the server found pings too frequent; pinging half as often"
+        );
+    }
+}
+
+/// The h2 error among `error`'s causes, if any.
+fn find_h2<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a h2::Error> {
+    let mut next = Some(error);
+    while let Some(cause) = next {
+        if let Some(h2) = cause.downcast_ref::<h2::Error>() {
+            return Some(h2);
+        }
+        next = cause.source();
+    }
+    None
 }
 
 /// A gRPC reply is HTTP 200 with a gRPC content type; anything else came
