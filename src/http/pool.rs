@@ -218,13 +218,13 @@ where
             )
         })?;
         if let Some(shared) = self.shared_connection(&origin) {
-            return send_shared(shared, request).await;
+            return self.send_shared(shared, request).await;
         }
         let connection = match self.take_idle(&origin) {
             Some(connection) => connection,
             None => match self.connect(request.uri(), origin).await? {
                 Connected::H1(connection) => connection,
-                Connected::H2(shared) => return send_shared(shared, request).await,
+                Connected::H2(shared) => return self.send_shared(shared, request).await,
             },
         };
         self.send_h1(connection, request).await
@@ -240,6 +240,43 @@ where
                 None
             }
             _ => None,
+        }
+    }
+
+    /// Sends `request` on a stream of the shared HTTP/2 connection.
+    async fn send_shared(
+        &self,
+        shared: Handle,
+        request: Request<B>,
+    ) -> Result<Response<ReplyBody>, SendError> {
+        let not_sent = |error: h2::Error| {
+            SendError::new(SendErrorKind::NotSent, shared.state.explain(error.into()))
+        };
+        // Waits for a stream the server allows.
+        let mut sender = match shared.sender.clone().ready().await {
+            Ok(sender) => sender,
+            Err(error) => {
+                // Closed or closing: the next call connects anew.
+                self.forget_shared(&shared);
+                return Err(not_sent(error));
+            }
+        };
+        let in_flight = InFlight::enter(&shared.state);
+        let exchange = h2_stream::open(&mut sender, request).map_err(not_sent)?;
+        let response = exchange.await.map_err(|error| {
+            SendError::new(SendErrorKind::Exchange, shared.state.explain(error))
+        })?;
+        Ok(response.map(|stream| ReplyBody(Reply::H2(h2_stream::Reply::new(stream, in_flight)))))
+    }
+
+    /// Stops handing out `shared` if it is still the one kept.
+    fn forget_shared(&self, shared: &Handle) {
+        let mut kept = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+        if kept
+            .as_ref()
+            .is_some_and(|(_, handle)| Arc::ptr_eq(&handle.state, &shared.state))
+        {
+            *kept = None;
         }
     }
 
@@ -335,28 +372,6 @@ where
             })
         }))
     }
-}
-
-/// Sends `request` on a stream of the shared HTTP/2 connection.
-async fn send_shared<B>(
-    shared: Handle,
-    request: Request<B>,
-) -> Result<Response<ReplyBody>, SendError>
-where
-    B: Body<Data = Bytes> + Send + Unpin + 'static,
-    B::Error: Into<BoxError>,
-{
-    let not_sent = |error: h2::Error| {
-        SendError::new(SendErrorKind::NotSent, shared.state.explain(error.into()))
-    };
-    // Waits for a stream the server allows.
-    let mut sender = shared.sender.clone().ready().await.map_err(not_sent)?;
-    let in_flight = InFlight::enter(&shared.state);
-    let exchange = h2_stream::open(&mut sender, request).map_err(not_sent)?;
-    let response = exchange
-        .await
-        .map_err(|error| SendError::new(SendErrorKind::Exchange, shared.state.explain(error)))?;
-    Ok(response.map(|stream| ReplyBody(Reply::H2(h2_stream::Reply::new(stream, in_flight)))))
 }
 
 fn log_end(ended: Ended, _: &State) {
