@@ -281,22 +281,17 @@ where
     }
 
     /// The most recently used idle connection to `origin` that is still
-    /// usable; those found closed or too old are dropped on the way.
+    /// usable; those found closed, or rested too long, are dropped.
     fn take_idle(&self, origin: &Origin) -> Option<H1<B>> {
         loop {
-            let Idle {
-                mut connection,
-                since,
-            } = {
+            let Idle { mut connection, .. } = {
                 let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+                close_stale(&mut idle);
                 let at = idle
                     .iter()
                     .rposition(|idle| idle.connection.origin == *origin)?;
                 idle.remove(at)
             };
-            if since.elapsed() >= IDLE_TIMEOUT {
-                continue;
-            }
             // Reads what came while it rested: a close from the server ends it.
             connection.drive(&mut Context::from_waker(Waker::noop()));
             if connection.is_usable() {
@@ -308,12 +303,7 @@ where
     /// Puts a connection whose exchange is complete back in the pool.
     fn rest(&self, connection: H1<B>) {
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        // The oldest first: those rested too long are closed.
-        let stale = idle
-            .iter()
-            .take_while(|idle| idle.since.elapsed() >= IDLE_TIMEOUT)
-            .count();
-        idle.drain(..stale);
+        close_stale(&mut idle);
         idle.push(Idle {
             connection,
             since: Instant::now(),
@@ -372,6 +362,16 @@ where
             })
         }))
     }
+}
+
+/// Closes the connections that rested too long: the oldest, as they are
+/// kept in the order they came back. Done whenever the pool is used.
+fn close_stale<B: Body + 'static>(idle: &mut Vec<Idle<B>>) {
+    let stale = idle
+        .iter()
+        .take_while(|idle| idle.since.elapsed() >= IDLE_TIMEOUT)
+        .count();
+    idle.drain(..stale);
 }
 
 fn log_end(ended: Ended, _: &State) {

@@ -36,7 +36,7 @@ use crate::telemetry;
 /// Talks to an Operations service over HTTP/JSON.
 ///
 /// One pointer to what its calls share: each call holds a clone for as long
-/// as it runs, and hyper's client alone is a few hundred bytes.
+/// as it runs.
 #[derive(Clone)]
 pub(crate) struct RestTransport(Arc<Shared>);
 
@@ -496,7 +496,7 @@ fn server_timeout(remaining: Duration) -> http::HeaderValue {
 /// caller's layers.
 type RequestBody = Either<TakenBody, BoxBody>;
 
-/// A request on its way: straight to hyper's client, or through the
+/// A request on its way: straight to the pooled client, or through the
 /// caller's layers.
 enum Sent {
     Direct(crate::http::ResponseFuture),
