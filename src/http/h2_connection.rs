@@ -14,7 +14,7 @@ use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -65,6 +65,8 @@ pub(crate) struct State {
     heard_at: AtomicU64,
     /// The server said it finds the pings too frequent.
     told_off: AtomicBool,
+    /// What the peer's first bytes showed (see [`State::spoke_http2`]).
+    speech: AtomicU8,
     born: Instant,
 }
 
@@ -76,6 +78,7 @@ impl State {
             unanswered_after: AtomicU64::new(0),
             heard_at: AtomicU64::new(0),
             told_off: AtomicBool::new(false),
+            speech: AtomicU8::new(SAID_NOTHING),
             born: Instant::now(),
         }
     }
@@ -98,6 +101,25 @@ impl State {
     /// time only, whether a call or the connection's end saw it first.
     pub(crate) fn first_told_off(&self) -> bool {
         !self.told_off.swap(true, Ordering::AcqRel)
+    }
+
+    /// Whether the peer's first bytes were an HTTP/2 SETTINGS frame.
+    ///
+    /// Every HTTP/2 server starts with its preface, a SETTINGS frame,
+    /// before it reads any request. So a connection that fails before such
+    /// a frame came was not with an HTTP/2 server (an HTTP/1.x server
+    /// answers or closes instead), and no request sent on it was acted on
+    /// as gRPC: the evidence `auto` needs to try REST without risking a
+    /// repeat.
+    pub(crate) fn spoke_http2(&self) -> bool {
+        self.speech.load(Ordering::Relaxed) == SPOKE_HTTP2
+    }
+
+    /// Whether the peer has sent nothing at all yet: a connection that
+    /// closes so never had a server read its requests (a listener's
+    /// backlog reset by a restart, a balancer with no backend).
+    pub(crate) fn said_nothing(&self) -> bool {
+        self.speech.load(Ordering::Relaxed) == SAID_NOTHING
     }
 
     fn heard(&self) {
@@ -191,10 +213,7 @@ where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let state = Arc::new(State::new());
-    let io = Heard {
-        inner: io,
-        state: state.clone(),
-    };
+    let io = Heard::new(io, state.clone());
     let (sender, mut connection) = h2::client::Builder::new()
         .initial_max_send_streams(INITIAL_STREAMS)
         .initial_window_size(STREAM_WINDOW)
@@ -267,10 +286,46 @@ async fn keep_alive(mut pinger: h2::PingPong, state: &State, pings: Pings) {
     }
 }
 
-/// The connection's stream, noting when the peer last sent a byte.
+/// What the peer's first bytes showed.
+const SAID_NOTHING: u8 = 0;
+const SPOKE_HTTP2: u8 = 1;
+const SPOKE_OTHERWISE: u8 = 2;
+
+/// The frame type of SETTINGS, the fourth byte of a frame header.
+const SETTINGS: u8 = 0x4;
+
+/// The connection's stream, noting what the peer's first bytes were and
+/// when it last sent any.
 struct Heard<T> {
     inner: T,
     state: Arc<State>,
+    first: [u8; 4],
+    seen: usize,
+}
+
+impl<T> Heard<T> {
+    fn new(inner: T, state: Arc<State>) -> Self {
+        Self {
+            inner,
+            state,
+            first: [0; 4],
+            seen: 0,
+        }
+    }
+
+    fn look(&mut self, bytes: &[u8]) {
+        let take = (self.first.len() - self.seen).min(bytes.len());
+        self.first[self.seen..self.seen + take].copy_from_slice(&bytes[..take]);
+        self.seen += take;
+        if self.seen == self.first.len() {
+            let verdict = if self.first[3] == SETTINGS {
+                SPOKE_HTTP2
+            } else {
+                SPOKE_OTHERWISE
+            };
+            self.state.speech.store(verdict, Ordering::Relaxed);
+        }
+    }
 }
 
 impl<T: AsyncRead + Unpin> AsyncRead for Heard<T> {
@@ -281,8 +336,13 @@ impl<T: AsyncRead + Unpin> AsyncRead for Heard<T> {
     ) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
         ready!(Pin::new(&mut self.inner).poll_read(cx, buf))?;
-        if buf.filled().len() > before {
-            self.state.heard();
+        let this = self.get_mut();
+        let new = &buf.filled()[before..];
+        if !new.is_empty() {
+            if this.seen < this.first.len() {
+                this.look(new);
+            }
+            this.state.heard();
         }
         Poll::Ready(Ok(()))
     }
@@ -315,5 +375,26 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Heard<T> {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_settings_frame_first_is_http2_and_anything_else_is_not() {
+        let state = Arc::new(State::new());
+        let mut heard = Heard::new((), state.clone());
+        assert!(state.said_nothing());
+        heard.look(&[0, 0]);
+        assert!(!state.spoke_http2(), "undecided after two bytes");
+        heard.look(&[6, SETTINGS, 0, 0]);
+        assert!(state.spoke_http2());
+        let state = Arc::new(State::new());
+        let mut heard = Heard::new((), state.clone());
+        heard.look(b"HTTP/1.1 400 Bad Request\r\n");
+        assert!(!state.spoke_http2());
+        assert!(!state.said_nothing());
     }
 }

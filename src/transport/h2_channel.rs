@@ -30,7 +30,6 @@ use tonic::body::Body;
 use tonic::codegen::Service;
 
 use super::BoxFuture;
-use super::preface::{PeerSpeech, PrefaceWatch};
 use super::reply_limit::LimitedReply;
 use super::taken::Taken;
 use crate::http::h2_connection::{self, Ended, Handle, InFlight, Pings, State};
@@ -167,14 +166,11 @@ struct Shared {
     ping_timeout: Duration,
 }
 
-/// One connection's handle and what is known of it.
+/// One connection's handle and its number.
 #[derive(Clone)]
 struct Live {
     handle: Handle,
     number: u64,
-    /// Whether the peer opened with HTTP/2's preface: a failure before it
-    /// did shows a peer that does not speak HTTP/2.
-    speech: PeerSpeech,
 }
 
 impl std::fmt::Debug for H2Channel {
@@ -296,35 +292,29 @@ impl Shared {
             return Ok(live);
         }
         let number = self.made.fetch_add(1, Ordering::Relaxed);
-        let (handle, speech) =
-            match tokio::time::timeout(CONNECT_TIMEOUT, self.connect(number)).await {
-                Ok(connected) => connected.map_err(ChannelError::Connect)?,
-                Err(_) => {
-                    return Err(ChannelError::Connect(
-                        std::io::Error::new(
-                            std::io::ErrorKind::TimedOut,
-                            format!(
-                                "connecting took longer than {} s",
-                                CONNECT_TIMEOUT.as_secs()
-                            ),
-                        )
-                        .into(),
-                    ));
-                }
-            };
-        let live = Live {
-            handle,
-            number,
-            speech,
+        let handle = match tokio::time::timeout(CONNECT_TIMEOUT, self.connect(number)).await {
+            Ok(connected) => connected.map_err(ChannelError::Connect)?,
+            Err(_) => {
+                return Err(ChannelError::Connect(
+                    std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        format!(
+                            "connecting took longer than {} s",
+                            CONNECT_TIMEOUT.as_secs()
+                        ),
+                    )
+                    .into(),
+                ));
+            }
         };
+        let live = Live { handle, number };
         *self.current.lock().unwrap_or_else(PoisonError::into_inner) = Some(live.clone());
         Ok(live)
     }
 
-    async fn connect(&self, number: u64) -> Result<(Handle, PeerSpeech), BoxError> {
+    async fn connect(&self, number: u64) -> Result<Handle, BoxError> {
         let mut connector = self.connector.clone();
         let stream = connector.call(self.origin.clone()).await?;
-        let (stream, speech) = PrefaceWatch::new(stream);
         let pings = Pings {
             interval: Duration::from_millis(self.ping_interval_ms.load(Ordering::Relaxed)),
             timeout: self.ping_timeout,
@@ -341,8 +331,7 @@ impl Shared {
                 "dropping a connection: a keep-alive ping went unanswered"
             ),
         };
-        let handle = h2_connection::handshake(TokioIo::new(stream), pings, ended).await?;
-        Ok((handle, speech))
+        Ok(h2_connection::handshake(TokioIo::new(stream), pings, ended).await?)
     }
 
     /// Sends `request` on the live connection (connecting first if need
@@ -397,11 +386,11 @@ impl Shared {
         }
         let response = match reply {
             Ok(response) => response,
-            Err(error) if live.speech.said_nothing() => {
+            Err(error) if state.said_nothing() => {
                 self.retire(live.number, "the peer closed it without a word");
                 return Err(ChannelError::Unheard(error).into());
             }
-            Err(error) if !live.speech.spoke_http2() => {
+            Err(error) if !state.spoke_http2() => {
                 self.retire(live.number, "the peer does not speak HTTP/2");
                 return Err(ChannelError::NotHttp2(error).into());
             }

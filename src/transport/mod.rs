@@ -20,7 +20,6 @@ pub(crate) mod grpc;
 pub(crate) mod h2_channel;
 pub(crate) mod json_reply;
 pub(crate) mod page;
-mod preface;
 mod reply_limit;
 pub(crate) mod rest;
 mod taken;
