@@ -74,16 +74,26 @@ struct TlsFront {
 }
 
 impl TlsFront {
+    /// Offers HTTP/2 and HTTP/1.1 by ALPN.
     async fn start(
         target: SocketAddr,
+        identity: (CertificateDer<'static>, PrivateKeyDer<'static>),
+    ) -> Result<Self, Box<dyn std::error::Error>> {
+        Self::offering(target, identity, &[b"h2", b"http/1.1"]).await
+    }
+
+    /// Offers `protocols` by ALPN.
+    async fn offering(
+        target: SocketAddr,
         (certificate, key): (CertificateDer<'static>, PrivateKeyDer<'static>),
+        protocols: &[&[u8]],
     ) -> Result<Self, Box<dyn std::error::Error>> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()?
             .with_no_client_auth()
             .with_single_cert(vec![certificate], key)?;
-        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        config.alpn_protocols = protocols.iter().map(|p| p.to_vec()).collect();
         let acceptor = TlsAcceptor::from(Arc::new(config));
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let address = listener.local_addr()?;
@@ -153,6 +163,15 @@ impl Setup {
         server: &Authority,
         trusted: &Authority,
     ) -> Result<Self, Box<dyn std::error::Error>> {
+        Self::offering(server, trusted, &[b"h2", b"http/1.1"]).await
+    }
+
+    /// The same with a front offering `protocols` by ALPN.
+    async fn offering(
+        server: &Authority,
+        trusted: &Authority,
+        protocols: &[&[u8]],
+    ) -> Result<Self, Box<dyn std::error::Error>> {
         let emulator = Emulator::builder().start("127.0.0.1:0").await?;
         let name = emulator.handle().create(
             OperationSpec::new("tls")
@@ -165,7 +184,7 @@ impl Setup {
             .strip_prefix("http://")
             .ok_or("the emulator's endpoint is http://")?
             .parse()?;
-        let front = TlsFront::start(plaintext, server.server_certificate()?).await?;
+        let front = TlsFront::offering(plaintext, server.server_certificate()?, protocols).await?;
         let roots = tempfile::NamedTempFile::new()?;
         std::fs::write(roots.path(), trusted.pem())?;
         Ok(Self {
@@ -455,5 +474,24 @@ async fn root_certificates_that_cannot_be_read_are_refused_by_build() -> TestRes
         assert_eq!(error.code(), eeops::rpc::Code::InvalidArgument, "{pem}");
         assert!(error.message().contains(says), "{pem:?}: {error}");
     }
+    Ok(())
+}
+
+/// A TLS server that speaks only HTTP/1.1 gets REST over HTTP/1.1, on one
+/// connection the calls take turns on.
+#[tokio::test]
+async fn rest_speaks_http1_over_tls_to_a_server_that_offers_only_that() -> TestResult {
+    let authority = Authority::new("eeops test authority")?;
+    let setup = Setup::offering(&authority, &authority, &[b"http/1.1"]).await?;
+    let (front, name) = (&setup.front, &setup.name);
+    let pem = authority.pem();
+    let client = library_client(&front.endpoint(), eeops::TransportKind::Rest, |builder| {
+        builder.with_root_certificates_pem(pem)
+    })?;
+    for _ in 0..3 {
+        assert_eq!(client.get(name).await?.name, *name);
+    }
+    assert_eq!(front.negotiated(), ["http/1.1"]);
+    assert_eq!(front.accepted(), 1);
     Ok(())
 }
