@@ -74,14 +74,6 @@ struct TlsFront {
 }
 
 impl TlsFront {
-    /// Offers HTTP/2 and HTTP/1.1 by ALPN.
-    async fn start(
-        target: SocketAddr,
-        identity: (CertificateDer<'static>, PrivateKeyDer<'static>),
-    ) -> Result<Self, Box<dyn std::error::Error>> {
-        Self::offering(target, identity, &[b"h2", b"http/1.1"]).await
-    }
-
     /// Offers `protocols` by ALPN.
     async fn offering(
         target: SocketAddr,
