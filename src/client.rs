@@ -66,8 +66,9 @@ pub enum TransportKind {
 ///
 /// A long-lived client survives its connections: a request that never
 /// reached the server is sent again on a new connection (see
-/// [`RetryPolicy`]), and a gRPC connection that goes silent without closing
-/// is replaced by the first call whose deadline passes with no reply on it
+/// [`RetryPolicy`]), and a shared HTTP/2 connection (gRPC's, or REST's over
+/// TLS) that goes silent without closing is replaced by the first call
+/// whose deadline passes with no reply on it
 /// — by default within 60 s, the default call timeout ([`DEFAULT_TIMEOUT`],
 /// [`ClientBuilder::with_timeout`]); keep-alive pings
 /// ([`ClientBuilder::with_keep_alive`]) bound calls with longer deadlines.

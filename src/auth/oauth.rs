@@ -83,7 +83,7 @@ impl TokenEndpoint {
         // The innermost cause (a refused connection, a proxy's refusal) says
         // it all; the layers around it would only add lines.
         let response = http
-            .request(request)
+            .request(request, None)
             .await
             .map_err(|e| failure(&format_args!("cannot be reached: {}", innermost_cause(&e))))?;
         let status = response.status().as_u16();

@@ -198,10 +198,11 @@ where
     }
 
     /// Sends `request` (its URI absolute) and returns the response, its
-    /// body to be read.
-    pub(crate) fn request(&self, request: Request<B>) -> ResponseFuture {
+    /// body to be read. A call's `deadline`, when given, lets a shared
+    /// HTTP/2 connection that gave it no reply by then be replaced.
+    pub(crate) fn request(&self, request: Request<B>, deadline: Option<Instant>) -> ResponseFuture {
         let inner = self.inner.clone();
-        Box::pin(async move { inner.send(request).await })
+        Box::pin(async move { inner.send(request, deadline).await })
     }
 }
 
@@ -210,7 +211,11 @@ where
     B: Body<Data = Bytes> + Send + Unpin + 'static,
     B::Error: Into<BoxError>,
 {
-    async fn send(self: Arc<Self>, request: Request<B>) -> Result<Response<ReplyBody>, SendError> {
+    async fn send(
+        self: Arc<Self>,
+        request: Request<B>,
+        deadline: Option<Instant>,
+    ) -> Result<Response<ReplyBody>, SendError> {
         let origin = Origin::of(request.uri()).ok_or_else(|| {
             SendError::new(
                 SendErrorKind::Connect,
@@ -218,13 +223,13 @@ where
             )
         })?;
         if let Some(shared) = self.shared_connection(&origin) {
-            return self.send_shared(shared, request).await;
+            return self.send_shared(shared, request, deadline).await;
         }
         let connection = match self.take_idle(&origin) {
             Some(connection) => connection,
             None => match self.connect(request.uri(), origin).await? {
                 Connected::H1(connection) => connection,
-                Connected::H2(shared) => return self.send_shared(shared, request).await,
+                Connected::H2(shared) => return self.send_shared(shared, request, deadline).await,
             },
         };
         self.send_h1(connection, request).await
@@ -248,6 +253,7 @@ where
         &self,
         shared: Handle,
         request: Request<B>,
+        deadline: Option<Instant>,
     ) -> Result<Response<ReplyBody>, SendError> {
         let not_sent = |error: h2::Error| {
             SendError::new(SendErrorKind::NotSent, shared.state.explain(error.into()))
@@ -257,27 +263,26 @@ where
             Ok(sender) => sender,
             Err(error) => {
                 // Closed or closing: the next call connects anew.
-                self.forget_shared(&shared);
+                let_go(&self.shared, &shared);
                 return Err(not_sent(error));
             }
         };
         let in_flight = InFlight::enter(&shared.state);
         let exchange = h2_stream::open(&mut sender, request).map_err(not_sent)?;
-        let response = exchange.await.map_err(|error| {
+        // The call's timer ends it at its deadline by dropping this future.
+        let watch = deadline.map(|deadline| SilenceWatch {
+            kept: &self.shared,
+            shared: &shared,
+            deadline,
+        });
+        let response = exchange.await;
+        if let Some(watch) = watch {
+            watch.disarm();
+        }
+        let response = response.map_err(|error| {
             SendError::new(SendErrorKind::Exchange, shared.state.explain(error))
         })?;
         Ok(response.map(|stream| ReplyBody(Reply::H2(h2_stream::Reply::new(stream, in_flight)))))
-    }
-
-    /// Stops handing out `shared` if it is still the one kept.
-    fn forget_shared(&self, shared: &Handle) {
-        let mut kept = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
-        if kept
-            .as_ref()
-            .is_some_and(|(_, handle)| Arc::ptr_eq(&handle.state, &shared.state))
-        {
-            *kept = None;
-        }
     }
 
     /// The most recently used idle connection to `origin` that is still
@@ -361,6 +366,46 @@ where
                 lent: Some(Box::new(lent)),
             })
         }))
+    }
+}
+
+/// Lets go of the shared connection of a call dropped at or after its
+/// deadline with no reply: the connection may have gone silent (a NAT or
+/// load balancer that dropped its state), and the calls after this one
+/// should not wait on it too. A call given up earlier says nothing about
+/// the connection.
+struct SilenceWatch<'a> {
+    kept: &'a Mutex<Option<(Origin, Handle)>>,
+    shared: &'a Handle,
+    deadline: Instant,
+}
+
+impl SilenceWatch<'_> {
+    /// The reply came: nothing to watch for any more.
+    fn disarm(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for SilenceWatch<'_> {
+    fn drop(&mut self) {
+        if Instant::now() >= self.deadline {
+            tracing::info!(
+                "letting go of a connection that gave no reply before a call's deadline"
+            );
+            let_go(self.kept, self.shared);
+        }
+    }
+}
+
+/// Stops handing out `shared` if it is still the one `kept`.
+fn let_go(kept: &Mutex<Option<(Origin, Handle)>>, shared: &Handle) {
+    let mut kept = kept.lock().unwrap_or_else(PoisonError::into_inner);
+    if kept
+        .as_ref()
+        .is_some_and(|(_, handle)| Arc::ptr_eq(&handle.state, &shared.state))
+    {
+        *kept = None;
     }
 }
 

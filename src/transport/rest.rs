@@ -152,6 +152,7 @@ impl RestTransport {
                 Written::Never,
             ))));
         }
+        let deadline = call.deadline;
         let request = match parts.and_then(|parts| self.request(&parts, call, remaining)) {
             Ok(request) => request,
             Err(error) => return Box::pin(std::future::ready(Err(error))),
@@ -165,7 +166,7 @@ impl RestTransport {
             None => {
                 let taken = remaining.map(|_| Taken::default());
                 let body = |body| Either::Left(TakenBody::new(body, taken.clone()));
-                let sent = Sent::Direct(self.client.request(request.map(body)));
+                let sent = Sent::Direct(self.client.request(request.map(body), deadline));
                 (sent, taken)
             }
             Some(layers) => {
@@ -561,7 +562,9 @@ impl Service<http::Request<BoxBody>> for Sender {
     }
 
     fn call(&mut self, request: http::Request<BoxBody>) -> Self::Future {
-        let response = self.0.request(request.map(Either::Right));
+        // The caller's layers may hold or rebuild the request: no deadline
+        // is known here.
+        let response = self.0.request(request.map(Either::Right), None);
         Box::pin(async move {
             match response.await {
                 Ok(response) => Ok(response.map(|body| body.map_err(Into::into).boxed_unsync())),

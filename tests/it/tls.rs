@@ -487,3 +487,36 @@ async fn rest_speaks_http1_over_tls_to_a_server_that_offers_only_that() -> TestR
     assert_eq!(front.accepted(), 1);
     Ok(())
 }
+
+/// REST over TLS shares one HTTP/2 connection between calls; one that
+/// goes silent (a relay that stops forwarding without closing) is let go
+/// by the first call whose deadline passes with no reply on it, and the
+/// calls after it connect anew.
+#[tokio::test]
+async fn rest_over_http2_replaces_a_shared_connection_gone_silent() -> TestResult {
+    let authority = Authority::new("eeops test authority")?;
+    let setup = Setup::new(&authority, &authority).await?;
+    let relay = Relay::start(setup.front.address).await?;
+    let endpoint = relay.endpoint().replace("http://", "https://");
+    let pem = authority.pem();
+    let client = library_client(&endpoint, eeops::TransportKind::Rest, |builder| {
+        builder.with_root_certificates_pem(pem)
+    })?;
+    let name = &setup.name;
+    client.get(name).await?;
+    relay.freeze_existing();
+    let error = client
+        .get(name)
+        .with_timeout(Duration::from_millis(300))
+        .await
+        .expect_err("the connection is silent");
+    assert_eq!(
+        error.code(),
+        eeops::rpc::Code::DeadlineExceeded,
+        "{error:?}"
+    );
+    assert_eq!(client.get(name).await?.name, *name);
+    assert_eq!(relay.accepted(), 2);
+    assert_eq!(setup.front.negotiated(), ["h2", "h2"]);
+    Ok(())
+}
