@@ -495,8 +495,16 @@ mod tests {
         let layers = Layers::default();
         let transports: [Box<dyn Transport>; 2] = [
             Box::new(
-                RestTransport::new(endpoint, routes.clone(), 1024, None, &layers, &tls)
-                    .expect("a valid endpoint"),
+                RestTransport::new(
+                    endpoint,
+                    routes.clone(),
+                    1024,
+                    None,
+                    Default::default(),
+                    &layers,
+                    &tls,
+                )
+                .expect("a valid endpoint"),
             ),
             Box::new(
                 GrpcTransport::new(endpoint, 1024, None, Default::default(), &layers, &tls)

@@ -7,6 +7,7 @@ use crate::auth::{CredentialSearch, Credentials, TokenSource};
 use crate::call::{Pipeline, Setup};
 use crate::error::{Error, Result};
 use crate::host::is_remote_plaintext;
+use crate::http::KeepAlive;
 use crate::http::{Tls, config_trusting, roots_from_pem};
 use crate::layer::{BoxBody, BoxError, HttpService, Layers};
 use crate::names::{OperationName, qualify};
@@ -25,7 +26,6 @@ use crate::routes::{ApiVersion, Routes};
 use crate::transport::Transport;
 use crate::transport::auto::AutoTransport;
 use crate::transport::grpc::GrpcTransport;
-use crate::transport::h2_channel::KeepAlive;
 use crate::transport::rest::RestTransport;
 
 /// The largest response a client accepts unless told otherwise.
@@ -341,7 +341,8 @@ impl ClientBuilder {
         self
     }
 
-    /// gRPC keep-alive: a connection that has received nothing for
+    /// Keep-alive of HTTP/2 connections (gRPC's, and REST's when TLS
+    /// chooses HTTP/2): a connection that has received nothing for
     /// `interval` while calls are in flight is pinged, and dropped if the
     /// ping is not answered within `timeout`. Defaults: 5 minutes (the most
     /// often servers built on grpc-core accept such pings) and 20 s. A
@@ -421,7 +422,18 @@ impl ClientBuilder {
         let layers = &self.layers;
         let grpc =
             |proxy| GrpcTransport::new(endpoint, limit, proxy, self.keep_alive, layers, &tls);
-        let rest = |proxy| RestTransport::new(endpoint, routes.clone(), limit, proxy, layers, &tls);
+        let keep_alive = self.keep_alive;
+        let rest = |proxy| {
+            RestTransport::new(
+                endpoint,
+                routes.clone(),
+                limit,
+                proxy,
+                keep_alive,
+                layers,
+                &tls,
+            )
+        };
         let transport: Box<dyn Transport> = match kind {
             TransportKind::Grpc => Box::new(grpc(proxy)?),
             TransportKind::Rest => Box::new(rest(proxy)?),

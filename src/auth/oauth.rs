@@ -76,6 +76,7 @@ impl TokenEndpoint {
                         &crate::http::Tls::system(),
                         proxy,
                         true,
+                        crate::http::KeepAlive::default(),
                     )
                 })
             }

@@ -10,6 +10,7 @@
 //! ends the connection: its calls fail, saying so, and later calls connect
 //! anew.
 
+use std::error::Error as StdError;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -34,15 +35,16 @@ const MAX_SEND_BUFFER: usize = 1024 * 1024;
 /// Streams opened before the server's own limit is known.
 const INITIAL_STREAMS: usize = 100;
 
-/// How often a connection with calls in flight is pinged, and how long an
-/// answer may take.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Pings {
+/// When and how a connection is pinged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct KeepAlive {
+    /// Quiet time (nothing received while calls are in flight) before a ping.
     pub(crate) interval: Duration,
+    /// How long a ping's answer may take before the connection is dropped.
     pub(crate) timeout: Duration,
 }
 
-impl Default for Pings {
+impl Default for KeepAlive {
     /// Every 5 minutes (the most often servers built on grpc-core accept
     /// pings on a connection without data), answered within 20 s.
     fn default() -> Self {
@@ -51,6 +53,76 @@ impl Default for Pings {
             timeout: Duration::from_secs(20),
         }
     }
+}
+
+/// The longest ping interval doubling may reach.
+const MAX_PING_INTERVAL: Duration = Duration::from_secs(2 * 60 * 60);
+
+/// A client's keep-alive, shared by the connections it makes one after
+/// another: a server that answers pings with `GOAWAY ENHANCE_YOUR_CALM`
+/// gets half as many on later connections.
+#[derive(Clone, Debug)]
+pub(crate) struct PingSchedule {
+    interval_ms: Arc<AtomicU64>,
+    timeout: Duration,
+}
+
+impl PingSchedule {
+    pub(crate) fn new(keep_alive: KeepAlive) -> Self {
+        Self {
+            interval_ms: Arc::new(AtomicU64::new(millis(keep_alive.interval))),
+            timeout: keep_alive.timeout,
+        }
+    }
+
+    /// What the next connection is pinged by.
+    fn current(&self) -> KeepAlive {
+        KeepAlive {
+            interval: Duration::from_millis(self.interval_ms.load(Ordering::Relaxed)),
+            timeout: self.timeout,
+        }
+    }
+
+    /// Halves how often later connections ping when `error` (or one of its
+    /// causes) is the server finding the pings too frequent: once per
+    /// connection, whoever sees it first — a call, which may connect anew
+    /// at once, or the connection's end.
+    pub(crate) fn slow_down_if_told(&self, state: &State, error: &(dyn StdError + 'static)) {
+        if find_h2(error).is_some_and(told_too_many_pings) && state.first_told_off() {
+            let doubled = self
+                .interval_ms
+                .load(Ordering::Relaxed)
+                .saturating_mul(2)
+                .min(millis(MAX_PING_INTERVAL));
+            self.interval_ms.store(doubled, Ordering::Relaxed);
+            tracing::info!(
+                interval_ms = doubled,
+                "the server found pings too frequent; pinging half as often"
+            );
+        }
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Whether a connection ended because the server found its pings too
+/// frequent (`GOAWAY` with `ENHANCE_YOUR_CALM`).
+fn told_too_many_pings(h2: &h2::Error) -> bool {
+    h2.is_go_away() && h2.is_remote() && h2.reason() == Some(h2::Reason::ENHANCE_YOUR_CALM)
+}
+
+/// The h2 error among `error`'s causes, if any.
+fn find_h2<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a h2::Error> {
+    let mut next = Some(error);
+    while let Some(cause) = next {
+        if let Some(h2) = cause.downcast_ref::<h2::Error>() {
+            return Some(h2);
+        }
+        next = cause.source();
+    }
+    None
 }
 
 /// What the calls on a connection and its task share.
@@ -99,7 +171,7 @@ impl State {
 
     /// Notes that the server found the pings too frequent; true the first
     /// time only, whether a call or the connection's end saw it first.
-    pub(crate) fn first_told_off(&self) -> bool {
+    fn first_told_off(&self) -> bool {
         !self.told_off.swap(true, Ordering::AcqRel)
     }
 
@@ -202,12 +274,12 @@ pub(crate) enum Ended {
     Unanswered,
 }
 
-/// Makes an HTTP/2 connection over `io` and starts its task, which calls
-/// `ended` with how it ended.
+/// Makes an HTTP/2 connection over `io`, pinged by `schedule`, and starts
+/// its task, which calls `ended` with how it ended.
 pub(crate) async fn handshake<T>(
     io: T,
-    pings: Pings,
-    ended: impl FnOnce(Ended, &State) + Send + 'static,
+    schedule: &PingSchedule,
+    ended: impl FnOnce(&Ended) + Send + 'static,
 ) -> Result<Handle, h2::Error>
 where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -225,6 +297,8 @@ where
         .handshake::<_, Bytes>(io)
         .await?;
     let pinger = connection.ping_pong();
+    let pings = schedule.current();
+    let schedule = schedule.clone();
     let task_state = state.clone();
     tokio::spawn(async move {
         let keep_alive = async {
@@ -235,7 +309,10 @@ where
         };
         let outcome = drive(connection, keep_alive).await;
         task_state.ended.store(true, Ordering::Release);
-        ended(outcome, &task_state);
+        if let Ended::Connection(Err(error)) = &outcome {
+            schedule.slow_down_if_told(&task_state, error);
+        }
+        ended(&outcome);
     });
     Ok(Handle { sender, state })
 }
@@ -259,7 +336,7 @@ where
 
 /// Pings the peer whenever calls are in flight and nothing was heard from
 /// it for `pings.interval`; returns when a ping goes unanswered.
-async fn keep_alive(mut pinger: h2::PingPong, state: &State, pings: Pings) {
+async fn keep_alive(mut pinger: h2::PingPong, state: &State, pings: KeepAlive) {
     loop {
         let quiet_until = state.last_heard() + pings.interval;
         if Instant::now() < quiet_until {

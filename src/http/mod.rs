@@ -18,6 +18,7 @@ pub(crate) mod h2_connection;
 pub(crate) mod h2_stream;
 mod pool;
 
+pub(crate) use h2_connection::KeepAlive;
 pub(crate) use pool::{HttpClient, ResponseFuture, SendError};
 
 /// An endpoint URL taken apart, as both transports accept it: `http` or
@@ -172,12 +173,14 @@ pub(crate) fn is_https(url: &str) -> bool {
 /// everything else a command does before its first request), connecting
 /// through `proxy` when given; must run inside a Tokio runtime. With
 /// `adds_host`, it writes `Host` on HTTP/1.1 requests that have none;
-/// without, every request must carry its own.
+/// without, every request must carry its own. HTTP/2 connections are
+/// pinged by `keep_alive`.
 pub(crate) fn client<B>(
     secure: bool,
     tls: &Tls,
     proxy: Option<Route>,
     adds_host: bool,
+    keep_alive: KeepAlive,
 ) -> HttpClient<B>
 where
     B: hyper::body::Body<Data = bytes::Bytes> + Send + Unpin + 'static,
@@ -188,7 +191,7 @@ where
         .https_or_http()
         .enable_all_versions()
         .wrap_connector(tcp_connector(Duration::from_secs(20), proxy));
-    HttpClient::new(connector, adds_host)
+    HttpClient::new(connector, adds_host, keep_alive)
 }
 
 /// TCP connections with no Nagle delay, bounded in time, through `proxy`

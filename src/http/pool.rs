@@ -32,7 +32,7 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tower_service::Service;
 
-use super::h2_connection::{self, Ended, Handle, InFlight, Pings, State};
+use super::h2_connection::{self, Ended, Handle, InFlight, KeepAlive, PingSchedule};
 use super::h2_stream;
 use crate::proxy::ProxyConnector;
 
@@ -71,6 +71,8 @@ struct Inner<B: Body + 'static> {
     idle: Mutex<Vec<Idle<B>>>,
     /// The shared HTTP/2 connection of an origin that chose HTTP/2.
     shared: Mutex<Option<(Origin, Handle)>>,
+    /// How HTTP/2 connections are pinged, one after another.
+    pings: PingSchedule,
 }
 
 /// Where a connection goes: scheme and authority.
@@ -186,13 +188,18 @@ where
     B: Body<Data = Bytes>,
     B::Error: Into<BoxError>,
 {
-    pub(crate) fn new(connector: HttpsConnector<ProxyConnector>, adds_host: bool) -> Self {
+    pub(crate) fn new(
+        connector: HttpsConnector<ProxyConnector>,
+        adds_host: bool,
+        keep_alive: KeepAlive,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 connector,
                 adds_host,
                 idle: Mutex::new(Vec::new()),
                 shared: Mutex::new(None),
+                pings: PingSchedule::new(keep_alive),
             }),
         }
     }
@@ -263,6 +270,7 @@ where
             Ok(sender) => sender,
             Err(error) => {
                 // Closed or closing: the next call connects anew.
+                self.pings.slow_down_if_told(&shared.state, &error);
                 let_go(&self.shared, &shared);
                 return Err(not_sent(error));
             }
@@ -280,6 +288,7 @@ where
             watch.disarm();
         }
         let response = response.map_err(|error| {
+            self.pings.slow_down_if_told(&shared.state, error.as_ref());
             SendError::new(SendErrorKind::Exchange, shared.state.explain(error))
         })?;
         Ok(response.map(|stream| ReplyBody(Reply::H2(h2_stream::Reply::new(stream, in_flight)))))
@@ -324,7 +333,7 @@ where
             .await
             .map_err(connect)?;
         if stream.connected().is_negotiated_h2() {
-            let handle = h2_connection::handshake(TokioIo::new(stream), Pings::default(), log_end)
+            let handle = h2_connection::handshake(TokioIo::new(stream), &self.pings, log_end)
                 .await
                 .map_err(|error| connect(error.into()))?;
             *self.shared.lock().unwrap_or_else(PoisonError::into_inner) =
@@ -419,7 +428,7 @@ fn close_stale<B: Body + 'static>(idle: &mut Vec<Idle<B>>) {
     idle.drain(..stale);
 }
 
-fn log_end(ended: Ended, _: &State) {
+fn log_end(ended: &Ended) {
     match ended {
         Ended::Connection(Ok(())) => {}
         Ended::Connection(Err(error)) => tracing::debug!(%error, "HTTP/2 connection ended"),

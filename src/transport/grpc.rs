@@ -12,12 +12,13 @@ use tonic::metadata::MetadataMap;
 
 use super::codec::ProtoCodec;
 use super::failure::{Written, deadline_passed, origin_of, undecodable_reply, written};
-use super::h2_channel::{CallScope, ChannelError, H2Channel, KeepAlive};
+use super::h2_channel::{CallScope, ChannelError, H2Channel};
 use super::page::{EncodedPage, Page};
 use super::reply_limit::ReplyTooLarge;
 use super::taken::Taken;
 use super::{BoxFuture, Transport};
 use crate::error::{Error, Origin, Result, innermost_cause};
+use crate::http::KeepAlive;
 use crate::http::{self as endpoint, require_runtime};
 use crate::layer::{LayerError, Layers};
 use crate::metadata_numbering;

@@ -32,7 +32,7 @@ use tonic::codegen::Service;
 use super::BoxFuture;
 use super::reply_limit::LimitedReply;
 use super::taken::Taken;
-use crate::http::h2_connection::{self, Ended, Handle, InFlight, Pings, State};
+use crate::http::h2_connection::{self, Ended, Handle, InFlight, KeepAlive, PingSchedule};
 use crate::http::h2_stream::{self, Reply};
 use crate::layer::{BoxBody, HttpService, Layers, SendFailure, Stack};
 use crate::proxy::{ProxyConnector, Route};
@@ -41,25 +41,6 @@ type BoxError = Box<dyn StdError + Send + Sync>;
 
 /// How long making a connection (TCP, TLS, HTTP/2 preface) may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
-
-/// The longest ping interval doubling may reach.
-const MAX_PING_INTERVAL: Duration = Duration::from_secs(2 * 60 * 60);
-
-/// When and how a connection is pinged.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct KeepAlive {
-    /// Quiet time (nothing received while calls are in flight) before a ping.
-    pub(crate) interval: Duration,
-    /// How long a ping's answer may take before the connection is dropped.
-    pub(crate) timeout: Duration,
-}
-
-impl Default for KeepAlive {
-    fn default() -> Self {
-        let Pings { interval, timeout } = Pings::default();
-        Self { interval, timeout }
-    }
-}
 
 /// What the gRPC transport and the channel share about one call: the
 /// transport gives the channel a handle made for the call
@@ -160,10 +141,8 @@ struct Shared {
     connecting: tokio::sync::Mutex<()>,
     /// Numbers connections, so that retiring one never retires its successor.
     made: AtomicU64,
-    /// The ping interval in milliseconds: doubled when a server finds it
-    /// too short.
-    ping_interval_ms: Arc<AtomicU64>,
-    ping_timeout: Duration,
+    /// How the connections are pinged, one after another.
+    pings: PingSchedule,
 }
 
 /// One connection's handle and its number.
@@ -204,8 +183,7 @@ impl H2Channel {
             current: Mutex::new(None),
             connecting: tokio::sync::Mutex::new(()),
             made: AtomicU64::new(0),
-            ping_interval_ms: Arc::new(AtomicU64::new(millis(keep_alive.interval))),
-            ping_timeout: keep_alive.timeout,
+            pings: PingSchedule::new(keep_alive),
         });
         Self {
             layers: layers.around(HttpService::new(Sender(shared.clone()))),
@@ -254,10 +232,6 @@ impl Service<Request<BoxBody>> for Sender {
             }
         })
     }
-}
-
-fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 impl Shared {
@@ -315,15 +289,9 @@ impl Shared {
     async fn connect(&self, number: u64) -> Result<Handle, BoxError> {
         let mut connector = self.connector.clone();
         let stream = connector.call(self.origin.clone()).await?;
-        let pings = Pings {
-            interval: Duration::from_millis(self.ping_interval_ms.load(Ordering::Relaxed)),
-            timeout: self.ping_timeout,
-        };
-        let interval = self.ping_interval_ms.clone();
-        let ended = move |ended: Ended, state: &State| match ended {
+        let ended = move |ended: &Ended| match ended {
             Ended::Connection(Ok(())) => {}
             Ended::Connection(Err(error)) => {
-                slow_down_if_told(&interval, state, &error);
                 tracing::debug!(connection = number, %error, "HTTP/2 connection ended");
             }
             Ended::Unanswered => tracing::info!(
@@ -331,7 +299,7 @@ impl Shared {
                 "dropping a connection: a keep-alive ping went unanswered"
             ),
         };
-        Ok(h2_connection::handshake(TokioIo::new(stream), pings, ended).await?)
+        Ok(h2_connection::handshake(TokioIo::new(stream), &self.pings, ended).await?)
     }
 
     /// Sends `request` on the live connection (connecting first if need
@@ -349,7 +317,7 @@ impl Shared {
         let mut sender = match live.handle.sender.clone().ready().await {
             Ok(sender) => sender,
             Err(error) => {
-                slow_down_if_told(&self.ping_interval_ms, &live.handle.state, &error);
+                self.pings.slow_down_if_told(&live.handle.state, &error);
                 // It closed since it was handed out; nothing was sent on it.
                 self.retire(live.number, "it closed");
                 live = self.connection().await?;
@@ -376,10 +344,8 @@ impl Shared {
             deadline,
         });
         let reply = exchange.await;
-        if let Err(error) = &reply
-            && let Some(h2) = find_h2(error.as_ref())
-        {
-            slow_down_if_told(&self.ping_interval_ms, state, h2);
+        if let Err(error) = &reply {
+            self.pings.slow_down_if_told(state, error.as_ref());
         }
         if let Some(watch) = watch {
             watch.disarm();
@@ -428,41 +394,6 @@ impl Drop for SilenceWatch<'_> {
                 .retire(self.number, "no reply came before a call's deadline");
         }
     }
-}
-
-/// Whether a connection ended because the server found its pings too
-/// frequent (`GOAWAY` with `ENHANCE_YOUR_CALM`).
-fn told_too_many_pings(h2: &h2::Error) -> bool {
-    h2.is_go_away() && h2.is_remote() && h2.reason() == Some(h2::Reason::ENHANCE_YOUR_CALM)
-}
-
-/// Halves how often later connections ping when `error` is the server
-/// finding the pings too frequent: once per connection, whoever sees it
-/// first — a call, which may connect anew at once, or the connection's end.
-fn slow_down_if_told(interval_ms: &AtomicU64, state: &State, error: &h2::Error) {
-    if told_too_many_pings(error) && state.first_told_off() {
-        let doubled = interval_ms
-            .load(Ordering::Relaxed)
-            .saturating_mul(2)
-            .min(millis(MAX_PING_INTERVAL));
-        interval_ms.store(doubled, Ordering::Relaxed);
-        tracing::info!(
-            interval_ms = doubled,
-            "the server found pings too frequent; pinging half as often"
-        );
-    }
-}
-
-/// The h2 error among `error`'s causes, if any.
-fn find_h2<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a h2::Error> {
-    let mut next = Some(error);
-    while let Some(cause) = next {
-        if let Some(h2) = cause.downcast_ref::<h2::Error>() {
-            return Some(h2);
-        }
-        next = cause.source();
-    }
-    None
 }
 
 /// A gRPC reply is HTTP 200 with a gRPC content type; anything else came

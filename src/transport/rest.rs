@@ -100,12 +100,14 @@ impl std::fmt::Display for HttpPreview {
 
 impl RestTransport {
     /// Prepares a pooled HTTP client for `url` (`http://` or `https://`),
-    /// connecting through `proxy` when given.
+    /// connecting through `proxy` when given; an HTTP/2 connection (when
+    /// TLS chooses it) is pinged by `keep_alive`.
     pub(crate) fn new(
         url: &str,
         routes: Routes,
         max_response_bytes: usize,
         proxy: Option<crate::proxy::Route>,
+        keep_alive: crate::http::KeepAlive,
         layers: &Layers,
         tls: &crate::http::Tls,
     ) -> Result<Self> {
@@ -122,7 +124,13 @@ impl RestTransport {
             .truncate(origin.path.trim_end_matches('/').len());
         require_runtime()?;
         let host = host_header(&origin);
-        let client = crate::http::client(crate::http::is_https(url), tls, proxy, host.is_none());
+        let client = crate::http::client(
+            crate::http::is_https(url),
+            tls,
+            proxy,
+            host.is_none(),
+            keep_alive,
+        );
         Ok(Self(Arc::new(Shared {
             layers: layers.around(HttpService::new(Sender(client.clone()))),
             client,
@@ -735,6 +743,7 @@ mod tests {
                 Routes::earth_engine(crate::routes::ApiVersion::V1),
                 1024,
                 None,
+                Default::default(),
                 &Layers::default(),
                 &crate::http::Tls::system(),
             )
@@ -749,6 +758,7 @@ mod tests {
                 Routes::earth_engine(crate::routes::ApiVersion::V1),
                 1024,
                 None,
+                Default::default(),
                 &Layers::default(),
                 &crate::http::Tls::system(),
             )
@@ -766,6 +776,7 @@ mod tests {
                 routes.clone(),
                 1024,
                 None,
+                Default::default(),
                 &Layers::default(),
                 &crate::http::Tls::system(),
             )

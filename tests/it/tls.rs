@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::ping_server::{PingServer, Seen};
 use crate::support::proxy::{ConnectProxy, ProxyConfig};
 use crate::support::relay::Relay;
 use crate::support::serve::{EEOPS, isolated};
@@ -518,5 +519,37 @@ async fn rest_over_http2_replaces_a_shared_connection_gone_silent() -> TestResul
     assert_eq!(client.get(name).await?.name, *name);
     assert_eq!(relay.accepted(), 2);
     assert_eq!(setup.front.negotiated(), ["h2", "h2"]);
+    Ok(())
+}
+
+/// REST's HTTP/2 connection is pinged as the builder says, and one whose
+/// ping goes unanswered is dropped, its calls saying why.
+#[tokio::test]
+async fn rest_over_http2_drops_a_connection_whose_ping_goes_unanswered() -> TestResult {
+    let authority = Authority::new("eeops test authority")?;
+    let mut server = PingServer::deaf().await?;
+    let front = TlsFront::offering(server.addr, authority.server_certificate()?, &[b"h2"]).await?;
+    let pem = authority.pem();
+    let client = library_client(&front.endpoint(), eeops::TransportKind::Rest, |builder| {
+        builder
+            .with_root_certificates_pem(pem)
+            .with_keep_alive(Duration::from_millis(50), Duration::from_millis(100))
+    })?;
+    // A delete is not repeated once it may have arrived: its error is the
+    // connection's.
+    let call = tokio::spawn(async move { client.delete("projects/p/operations/x").await });
+    assert_eq!(server.next().await, Seen::Request { connection: 0 });
+    assert!(matches!(
+        server.next().await,
+        Seen::Ping { connection: 0, .. }
+    ));
+    let error = call.await?.expect_err("the connection was dropped");
+    assert!(
+        error
+            .to_string()
+            .contains("did not answer a keep-alive ping within 100ms"),
+        "{error}"
+    );
+    assert_eq!(front.negotiated(), ["h2"]);
     Ok(())
 }
