@@ -1,5 +1,6 @@
-//! One HTTP/2 connection of the gRPC channel: its handshake, the task that
-//! drives it, and its keep-alive pings.
+//! One HTTP/2 connection (the gRPC channel's, or the REST pool's when TLS
+//! chose HTTP/2): its handshake, the task that drives it, and its
+//! keep-alive pings.
 //!
 //! Calls use the connection's handle themselves (see `h2_stream`): they
 //! open their streams, write their requests and read their replies in
