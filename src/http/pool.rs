@@ -32,7 +32,7 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tower_service::Service;
 
-use super::h2_connection::{self, Ended, Handle, InFlight, KeepAlive, PingSchedule};
+use super::h2_connection::{self, Ended, Handle, InFlight, KeepAlive, PingSchedule, SilenceWatch};
 use super::h2_stream;
 use crate::proxy::ProxyConnector;
 
@@ -277,11 +277,13 @@ where
         };
         let in_flight = InFlight::enter(&shared.state);
         let exchange = h2_stream::open(&mut sender, request).map_err(not_sent)?;
-        // The call's timer ends it at its deadline by dropping this future.
-        let watch = deadline.map(|deadline| SilenceWatch {
-            kept: &self.shared,
-            shared: &shared,
-            deadline,
+        let watch = deadline.map(|deadline| {
+            SilenceWatch::new(deadline, || {
+                tracing::info!(
+                    "letting go of a connection that gave no reply before a call's deadline"
+                );
+                let_go(&self.shared, &shared);
+            })
         });
         let response = exchange.await;
         if let Some(watch) = watch {
@@ -375,35 +377,6 @@ where
                 lent: Some(Box::new(lent)),
             })
         }))
-    }
-}
-
-/// Lets go of the shared connection of a call dropped at or after its
-/// deadline with no reply: the connection may have gone silent (a NAT or
-/// load balancer that dropped its state), and the calls after this one
-/// should not wait on it too. A call given up earlier says nothing about
-/// the connection.
-struct SilenceWatch<'a> {
-    kept: &'a Mutex<Option<(Origin, Handle)>>,
-    shared: &'a Handle,
-    deadline: Instant,
-}
-
-impl SilenceWatch<'_> {
-    /// The reply came: nothing to watch for any more.
-    fn disarm(self) {
-        std::mem::forget(self);
-    }
-}
-
-impl Drop for SilenceWatch<'_> {
-    fn drop(&mut self) {
-        if Instant::now() >= self.deadline {
-            tracing::info!(
-                "letting go of a connection that gave no reply before a call's deadline"
-            );
-            let_go(self.kept, self.shared);
-        }
     }
 }
 

@@ -32,7 +32,9 @@ use tonic::codegen::Service;
 use super::BoxFuture;
 use super::reply_limit::LimitedReply;
 use super::taken::Taken;
-use crate::http::h2_connection::{self, Ended, Handle, InFlight, KeepAlive, PingSchedule};
+use crate::http::h2_connection::{
+    self, Ended, Handle, InFlight, KeepAlive, PingSchedule, SilenceWatch,
+};
 use crate::http::h2_stream::{self, Reply};
 use crate::layer::{BoxBody, HttpService, Layers, SendFailure, Stack};
 use crate::proxy::{ProxyConnector, Route};
@@ -336,12 +338,10 @@ impl Shared {
         let in_flight = InFlight::enter(state);
         let exchange = h2_stream::open(&mut sender, request)
             .map_err(|error| ChannelError::NotSent(state.explain(error.into())))?;
-        // The call's own timer ends it at its deadline by dropping this
-        // future; the watch then sees whether a reply had come.
-        let watch = deadline.map(|deadline| SilenceWatch {
-            shared: self,
-            number: live.number,
-            deadline,
+        let watch = deadline.map(|deadline| {
+            SilenceWatch::new(deadline, || {
+                self.retire(live.number, "no reply came before a call's deadline");
+            })
         });
         let reply = exchange.await;
         if let Err(error) = &reply {
@@ -366,33 +366,6 @@ impl Shared {
         check_grpc(&response)?;
         let limit = self.max_message_bytes;
         Ok(response.map(|body| LimitedReply::new(body, limit)))
-    }
-}
-
-/// Retires the connection of a call dropped at or after its deadline with
-/// no reply: the connection may have gone silent (a NAT or load balancer
-/// that dropped its state), so calls after this one use a new one. A call
-/// dropped earlier was given up by its caller and says nothing about the
-/// connection.
-struct SilenceWatch<'a> {
-    shared: &'a Shared,
-    number: u64,
-    deadline: Instant,
-}
-
-impl SilenceWatch<'_> {
-    /// The reply came: nothing to watch for any more.
-    fn disarm(self) {
-        std::mem::forget(self);
-    }
-}
-
-impl Drop for SilenceWatch<'_> {
-    fn drop(&mut self) {
-        if Instant::now() >= self.deadline {
-            self.shared
-                .retire(self.number, "no reply came before a call's deadline");
-        }
     }
 }
 
