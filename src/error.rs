@@ -422,6 +422,21 @@ impl std::error::Error for Error {
     }
 }
 
+/// The first error of type `E` in `error`'s chain of causes, `error`
+/// itself included.
+pub(crate) fn find_cause<'a, E: std::error::Error + 'static>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a E> {
+    let mut next = Some(error);
+    while let Some(cause) = next {
+        if let Some(found) = cause.downcast_ref::<E>() {
+            return Some(found);
+        }
+        next = cause.source();
+    }
+    None
+}
+
 /// The innermost cause's text: hyper's own messages ("client error
 /// (Connect)") say less than the error underneath them.
 pub(crate) fn innermost_cause(error: &(dyn std::error::Error + 'static)) -> String {

@@ -220,14 +220,7 @@ impl StdError for LayerError {
 impl LayerError {
     /// The layer error in `cause`'s chain, if there is one.
     pub(crate) fn find<'a>(cause: &'a (dyn StdError + 'static)) -> Option<&'a LayerError> {
-        let mut next = Some(cause);
-        while let Some(cause) = next {
-            if let Some(found) = cause.downcast_ref::<LayerError>() {
-                return Some(found);
-            }
-            next = cause.source();
-        }
-        None
+        crate::error::find_cause(cause)
     }
 
     /// The client's error for it: the layer's own [`Error`] when it failed

@@ -25,6 +25,8 @@ use h2::client::SendRequest;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Instant;
 
+use crate::error::find_cause;
+
 /// HTTP/2 settings of every connection: flow-control windows large enough
 /// for a page of a thousand operations to arrive without waiting on
 /// window updates, and frames and header lists of common sizes.
@@ -89,7 +91,8 @@ impl PingSchedule {
     /// connection, whoever sees it first — a call, which may connect anew
     /// at once, or the connection's end.
     pub(crate) fn slow_down_if_told(&self, state: &State, error: &(dyn StdError + 'static)) {
-        if find_h2(error).is_some_and(told_too_many_pings) && state.first_told_off() {
+        if find_cause::<h2::Error>(error).is_some_and(told_too_many_pings) && state.first_told_off()
+        {
             let doubled = self
                 .interval_ms
                 .load(Ordering::Relaxed)
@@ -112,18 +115,6 @@ fn millis(duration: Duration) -> u64 {
 /// frequent (`GOAWAY` with `ENHANCE_YOUR_CALM`).
 fn told_too_many_pings(h2: &h2::Error) -> bool {
     h2.is_go_away() && h2.is_remote() && h2.reason() == Some(h2::Reason::ENHANCE_YOUR_CALM)
-}
-
-/// The h2 error among `error`'s causes, if any.
-fn find_h2<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a h2::Error> {
-    let mut next = Some(error);
-    while let Some(cause) = next {
-        if let Some(h2) = cause.downcast_ref::<h2::Error>() {
-            return Some(h2);
-        }
-        next = cause.source();
-    }
-    None
 }
 
 /// What the calls on a connection and its task share.

@@ -257,14 +257,7 @@ impl ProxyError {
 
     /// The proxy failure anywhere in `error`'s chain of causes.
     pub(crate) fn find<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a ProxyError> {
-        let mut next = Some(error);
-        while let Some(cause) = next {
-            if let Some(found) = cause.downcast_ref::<ProxyError>() {
-                return Some(found);
-            }
-            next = cause.source();
-        }
-        None
+        crate::error::find_cause(error)
     }
 }
 

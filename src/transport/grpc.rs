@@ -17,7 +17,7 @@ use super::page::{EncodedPage, Page};
 use super::reply_limit::ReplyTooLarge;
 use super::taken::Taken;
 use super::{BoxFuture, Transport};
-use crate::error::{Error, Origin, Result, innermost_cause};
+use crate::error::{Error, Origin, Result, find_cause, innermost_cause};
 use crate::http::KeepAlive;
 use crate::http::{self as endpoint, require_runtime};
 use crate::layer::{LayerError, Layers};
@@ -308,14 +308,14 @@ fn exchange_error(cause: &(dyn StdError + 'static), endpoint: &str) -> Error {
         return proxy.to_error(endpoint).with_origin(Origin::Connect);
     }
     let detail = innermost_cause(cause);
-    if has_cause::<ReplyTooLarge>(cause) {
+    if find_cause::<ReplyTooLarge>(cause).is_some() {
         return Error::local(
             Origin::Decode,
             Code::ResourceExhausted,
             format!("the response from {endpoint} is too large: {detail}"),
         );
     }
-    if has_cause::<prost::DecodeError>(cause) {
+    if find_cause::<prost::DecodeError>(cause).is_some() {
         return undecodable_reply(endpoint, &detail);
     }
     let origin = origin_of(cause);
@@ -369,17 +369,6 @@ fn not_grpc_code(cause: &(dyn StdError + 'static)) -> Code {
         next = cause.source();
     }
     Code::Unavailable
-}
-
-fn has_cause<E: StdError + 'static>(cause: &(dyn StdError + 'static)) -> bool {
-    let mut next = Some(cause);
-    while let Some(cause) = next {
-        if cause.is::<E>() {
-            return true;
-        }
-        next = cause.source();
-    }
-    false
 }
 
 /// A cause kept as text: the chain below a tonic status is not `Clone`.
