@@ -19,7 +19,7 @@ pub(crate) mod h2_stream;
 mod pool;
 
 pub(crate) use h2_connection::KeepAlive;
-pub(crate) use pool::{HttpClient, ResponseFuture, SendError};
+pub(crate) use pool::{BodyError, HttpClient, ResponseFuture, SendError};
 
 /// An endpoint URL taken apart, as both transports accept it: `http` or
 /// `https`, a host and port, and whatever path and query follow them.

@@ -166,9 +166,11 @@ impl std::error::Error for SendError {
     }
 }
 
-/// An error while reading a reply's body.
+/// An error while reading a reply's body, told as the error it holds. A
+/// type of its own rather than a boxed error, which would keep the
+/// compiler from seeing that a future reading the body is `Send`.
 #[derive(Debug)]
-pub(crate) struct BodyError(BoxError);
+pub(crate) struct BodyError(pub(crate) BoxError);
 
 impl std::fmt::Display for BodyError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

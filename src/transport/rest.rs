@@ -19,7 +19,7 @@ use super::page::Page;
 use super::taken::{Taken, TakenBody};
 use super::{BoxFuture, Transport};
 use crate::error::{Error, Origin, Result, innermost_cause};
-use crate::http::{self as endpoint, require_runtime};
+use crate::http::{self as endpoint, BodyError, require_runtime};
 use crate::http_error::error_from_response;
 use crate::json;
 use crate::layer::{BoxBody, BoxError, HttpService, LayerError, Layers, SendFailure, Stack};
@@ -512,22 +512,21 @@ enum Sent {
     Layered(BoxFuture<std::result::Result<http::Response<BoxBody>, BoxError>>),
 }
 
-/// A reply body that came through the caller's layers, with an error type
-/// of its own: a boxed one would keep the compiler from seeing that the
-/// call's future is `Send`.
+/// A reply body that came through the caller's layers, with the error type
+/// of the pool's bodies (see [`BodyError`]).
 struct LayeredBody(BoxBody);
 
 impl hyper::body::Body for LayeredBody {
     type Data = Bytes;
-    type Error = LayeredBodyError;
+    type Error = BodyError;
 
     fn poll_frame(
         mut self: std::pin::Pin<&mut Self>,
         context: &mut Context<'_>,
-    ) -> Poll<Option<std::result::Result<hyper::body::Frame<Bytes>, LayeredBodyError>>> {
+    ) -> Poll<Option<std::result::Result<hyper::body::Frame<Bytes>, BodyError>>> {
         std::pin::Pin::new(&mut self.0)
             .poll_frame(context)
-            .map(|frame| frame.map(|frame| frame.map_err(LayeredBodyError)))
+            .map(|frame| frame.map(|frame| frame.map_err(BodyError)))
     }
 
     fn is_end_stream(&self) -> bool {
@@ -536,22 +535,6 @@ impl hyper::body::Body for LayeredBody {
 
     fn size_hint(&self) -> hyper::body::SizeHint {
         self.0.size_hint()
-    }
-}
-
-/// What reading a [`LayeredBody`] failed with.
-#[derive(Debug)]
-struct LayeredBodyError(BoxError);
-
-impl std::fmt::Display for LayeredBodyError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl std::error::Error for LayeredBodyError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.0.source()
     }
 }
 
