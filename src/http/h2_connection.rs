@@ -258,41 +258,6 @@ impl State {
     }
 }
 
-/// Watches one call on a shared connection: dropped at or after its
-/// deadline with no reply (the call's own timer drops it then), it runs
-/// `on_silence`, for the connection may have gone silent (a NAT or load
-/// balancer that dropped its state) and the calls after this one should
-/// not wait on it too. A call given up earlier was given up by its caller
-/// and says nothing about the connection.
-pub(crate) struct SilenceWatch<F: FnOnce()> {
-    deadline: Instant,
-    on_silence: Option<F>,
-}
-
-impl<F: FnOnce()> SilenceWatch<F> {
-    pub(crate) fn new(deadline: Instant, on_silence: F) -> Self {
-        Self {
-            deadline,
-            on_silence: Some(on_silence),
-        }
-    }
-
-    /// The reply came: nothing to watch for any more.
-    pub(crate) fn disarm(mut self) {
-        self.on_silence = None;
-    }
-}
-
-impl<F: FnOnce()> Drop for SilenceWatch<F> {
-    fn drop(&mut self) {
-        if Instant::now() >= self.deadline
-            && let Some(on_silence) = self.on_silence.take()
-        {
-            on_silence();
-        }
-    }
-}
-
 /// How a connection's task ended.
 pub(crate) enum Ended {
     /// Closed, by either side, or broken.

@@ -15,18 +15,62 @@ use h2::client::{ResponseFuture, SendRequest};
 use h2::{RecvStream, SendStream};
 use http::{HeaderMap, Request, Response};
 use hyper::body::{Body, Frame, SizeHint};
+use tokio::time::Instant;
 
-use super::h2_connection::InFlight;
+use super::h2_connection::{Handle, InFlight, PingSchedule};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Opens a stream for `request` on the connection (which must be ready,
-/// see [`SendRequest::ready`]). An error means no stream was opened and
-/// nothing of the request was sent.
-pub(crate) fn open<B>(
+/// Why a call on an HTTP/2 connection got no reply's head.
+pub(crate) enum Failed {
+    /// No stream was opened: nothing of the request was sent.
+    NotOpened(h2::Error),
+    /// The exchange broke off once the stream was open.
+    BrokeOff(BoxError),
+}
+
+/// Sends `request` on `connection`, whose handle `sender` is ready (see
+/// [`SendRequest::ready`]), and returns the reply's head; the call counts
+/// as in flight until its body is read or dropped.
+///
+/// The call's own timer ends it at its deadline by dropping this future:
+/// dropped then with no reply, it runs `on_silence`'s action, for the
+/// connection may have gone silent (a NAT or load balancer that dropped
+/// its state). A call given up earlier says nothing about the connection.
+/// A failure that is the server finding the pings too frequent slows
+/// `pings` down before the caller may connect anew.
+pub(crate) async fn send<B, F>(
+    connection: &Handle,
     sender: &mut SendRequest<Bytes>,
     request: Request<B>,
-) -> Result<Exchange<B>, h2::Error>
+    pings: &PingSchedule,
+    on_silence: Option<(Instant, F)>,
+) -> Result<Response<Reply>, Failed>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<BoxError>,
+    F: FnOnce(),
+{
+    let in_flight = InFlight::enter(&connection.state);
+    let exchange = open(sender, request).map_err(Failed::NotOpened)?;
+    let watch = on_silence.map(|(deadline, act)| SilenceWatch::new(deadline, act));
+    let reply = exchange.await;
+    if let Some(watch) = watch {
+        watch.disarm();
+    }
+    match reply {
+        Ok(response) => Ok(response.map(|stream| Reply::new(stream, in_flight))),
+        Err(error) => {
+            pings.slow_down_if_told(&connection.state, error.as_ref());
+            Err(Failed::BrokeOff(error))
+        }
+    }
+}
+
+/// Opens a stream for `request` on the connection (which must be ready).
+/// An error means no stream was opened and nothing of the request was
+/// sent.
+fn open<B>(sender: &mut SendRequest<Bytes>, request: Request<B>) -> Result<Exchange<B>, h2::Error>
 where
     B: Body<Data = Bytes> + Unpin,
     B::Error: Into<BoxError>,
@@ -43,7 +87,7 @@ where
 
 /// A request on its way: its body still being written, perhaps, and the
 /// reply's head awaited.
-pub(crate) struct Exchange<B> {
+struct Exchange<B> {
     response: ResponseFuture,
     /// Until the whole body is written. A reply that comes first ends the
     /// writing: the server has answered without the rest.
@@ -130,7 +174,7 @@ pub(crate) struct Reply {
 }
 
 impl Reply {
-    pub(crate) fn new(stream: RecvStream, in_flight: InFlight) -> Self {
+    fn new(stream: RecvStream, in_flight: InFlight) -> Self {
         let done = stream.is_end_stream();
         Self {
             stream,
@@ -181,6 +225,37 @@ impl Body for Reply {
 
     fn size_hint(&self) -> SizeHint {
         SizeHint::default()
+    }
+}
+
+/// Runs its action if dropped at or after its deadline before it is
+/// disarmed: a call that was still waiting for its reply then.
+struct SilenceWatch<F: FnOnce()> {
+    deadline: Instant,
+    on_silence: Option<F>,
+}
+
+impl<F: FnOnce()> SilenceWatch<F> {
+    fn new(deadline: Instant, on_silence: F) -> Self {
+        Self {
+            deadline,
+            on_silence: Some(on_silence),
+        }
+    }
+
+    /// The reply came: nothing to watch for any more.
+    fn disarm(mut self) {
+        self.on_silence = None;
+    }
+}
+
+impl<F: FnOnce()> Drop for SilenceWatch<F> {
+    fn drop(&mut self) {
+        if Instant::now() >= self.deadline
+            && let Some(on_silence) = self.on_silence.take()
+        {
+            on_silence();
+        }
     }
 }
 

@@ -32,8 +32,8 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tower_service::Service;
 
-use super::h2_connection::{self, Ended, Handle, InFlight, KeepAlive, PingSchedule, SilenceWatch};
-use super::h2_stream;
+use super::h2_connection::{self, Ended, Handle, KeepAlive, PingSchedule};
+use super::h2_stream::{self, Failed};
 use crate::proxy::ProxyConnector;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -277,25 +277,22 @@ where
                 return Err(not_sent(error));
             }
         };
-        let in_flight = InFlight::enter(&shared.state);
-        let exchange = h2_stream::open(&mut sender, request).map_err(not_sent)?;
-        let watch = deadline.map(|deadline| {
-            SilenceWatch::new(deadline, || {
+        let on_silence = deadline.map(|deadline| {
+            (deadline, || {
                 tracing::info!(
                     "letting go of a connection that gave no reply before a call's deadline"
                 );
                 let_go(&self.shared, &shared);
             })
         });
-        let response = exchange.await;
-        if let Some(watch) = watch {
-            watch.disarm();
+        match h2_stream::send(&shared, &mut sender, request, &self.pings, on_silence).await {
+            Ok(response) => Ok(response.map(|reply| ReplyBody(Reply::H2(reply)))),
+            Err(Failed::NotOpened(error)) => Err(not_sent(error)),
+            Err(Failed::BrokeOff(error)) => Err(SendError::new(
+                SendErrorKind::Exchange,
+                shared.state.explain(error),
+            )),
         }
-        let response = response.map_err(|error| {
-            self.pings.slow_down_if_told(&shared.state, error.as_ref());
-            SendError::new(SendErrorKind::Exchange, shared.state.explain(error))
-        })?;
-        Ok(response.map(|stream| ReplyBody(Reply::H2(h2_stream::Reply::new(stream, in_flight)))))
     }
 
     /// The most recently used idle connection to `origin` that is still

@@ -32,10 +32,8 @@ use tonic::codegen::Service;
 use super::BoxFuture;
 use super::reply_limit::LimitedReply;
 use super::taken::Taken;
-use crate::http::h2_connection::{
-    self, Ended, Handle, InFlight, KeepAlive, PingSchedule, SilenceWatch,
-};
-use crate::http::h2_stream::{self, Reply};
+use crate::http::h2_connection::{self, Ended, Handle, KeepAlive, PingSchedule};
+use crate::http::h2_stream::{self, Failed, Reply};
 use crate::layer::{BoxBody, HttpService, Layers, SendFailure, Stack};
 use crate::proxy::{ProxyConnector, Route};
 
@@ -335,34 +333,27 @@ impl Shared {
             taken.note();
         }
         let state = &live.handle.state;
-        let in_flight = InFlight::enter(state);
-        let exchange = h2_stream::open(&mut sender, request)
-            .map_err(|error| ChannelError::NotSent(state.explain(error.into())))?;
-        let watch = deadline.map(|deadline| {
-            SilenceWatch::new(deadline, || {
+        let on_silence = deadline.map(|deadline| {
+            (deadline, || {
                 self.retire(live.number, "no reply came before a call's deadline");
             })
         });
-        let reply = exchange.await;
-        if let Err(error) = &reply {
-            self.pings.slow_down_if_told(state, error.as_ref());
-        }
-        if let Some(watch) = watch {
-            watch.disarm();
-        }
-        let response = match reply {
+        let reply = h2_stream::send(&live.handle, &mut sender, request, &self.pings, on_silence);
+        let response = match reply.await {
             Ok(response) => response,
-            Err(error) if state.said_nothing() => {
+            Err(Failed::NotOpened(error)) => {
+                return Err(ChannelError::NotSent(state.explain(error.into())).into());
+            }
+            Err(Failed::BrokeOff(error)) if state.said_nothing() => {
                 self.retire(live.number, "the peer closed it without a word");
                 return Err(ChannelError::Unheard(error).into());
             }
-            Err(error) if !state.spoke_http2() => {
+            Err(Failed::BrokeOff(error)) if !state.spoke_http2() => {
                 self.retire(live.number, "the peer does not speak HTTP/2");
                 return Err(ChannelError::NotHttp2(error).into());
             }
-            Err(error) => return Err(state.explain(error)),
+            Err(Failed::BrokeOff(error)) => return Err(state.explain(error)),
         };
-        let response = response.map(|stream| Reply::new(stream, in_flight));
         check_grpc(&response)?;
         let limit = self.max_message_bytes;
         Ok(response.map(|body| LimitedReply::new(body, limit)))
