@@ -69,17 +69,18 @@ struct Inner<B: Body + 'static> {
     adds_host: bool,
     /// Idle HTTP/1.1 connections, the most recently used last.
     idle: Mutex<Vec<Idle<B>>>,
-    /// The shared HTTP/2 connection of an origin that chose HTTP/2.
-    shared: Mutex<Option<(Origin, Handle)>>,
+    /// The shared HTTP/2 connection of a destination that chose HTTP/2.
+    shared: Mutex<Option<(Destination, Handle)>>,
     /// How HTTP/2 connections are pinged, one after another.
     pings: PingSchedule,
 }
 
-/// Where a connection goes: scheme and authority.
+/// Where a connection goes: scheme and authority (not to be confused with
+/// [`super::Origin`], an endpoint URL taken apart).
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct Origin(Scheme, Authority);
+struct Destination(Scheme, Authority);
 
-impl Origin {
+impl Destination {
     fn of(uri: &Uri) -> Option<Self> {
         Some(Self(uri.scheme()?.clone(), uri.authority()?.clone()))
     }
@@ -91,7 +92,7 @@ struct H1<B: Body + 'static> {
     connection: Pin<Box<http1::Connection<Stream, B>>>,
     /// Whether the connection has ended.
     ended: bool,
-    origin: Origin,
+    destination: Destination,
 }
 
 impl<B> H1<B>
@@ -186,8 +187,7 @@ impl std::error::Error for BodyError {
 
 impl<B> HttpClient<B>
 where
-    B: Body + Send + Unpin + 'static,
-    B: Body<Data = Bytes>,
+    B: Body<Data = Bytes> + Send + Unpin + 'static,
     B::Error: Into<BoxError>,
 {
     pub(crate) fn new(
@@ -225,18 +225,18 @@ where
         request: Request<B>,
         deadline: Option<Instant>,
     ) -> Result<Response<ReplyBody>, SendError> {
-        let origin = Origin::of(request.uri()).ok_or_else(|| {
+        let destination = Destination::of(request.uri()).ok_or_else(|| {
             SendError::new(
                 SendErrorKind::Connect,
                 format!("{} is not an absolute URL", request.uri()),
             )
         })?;
-        if let Some(shared) = self.shared_connection(&origin) {
+        if let Some(shared) = self.shared_connection(&destination) {
             return self.send_shared(shared, request, deadline).await;
         }
-        let connection = match self.take_idle(&origin) {
+        let connection = match self.take_idle(&destination) {
             Some(connection) => connection,
-            None => match self.connect(request.uri(), origin).await? {
+            None => match self.connect(request.uri(), destination).await? {
                 Connected::H1(connection) => connection,
                 Connected::H2(shared) => return self.send_shared(shared, request, deadline).await,
             },
@@ -244,12 +244,14 @@ where
         self.send_h1(connection, request).await
     }
 
-    /// The live shared HTTP/2 connection to `origin`, if there is one.
-    fn shared_connection(&self, origin: &Origin) -> Option<Handle> {
+    /// The live shared HTTP/2 connection to `destination`, if there is one.
+    fn shared_connection(&self, destination: &Destination) -> Option<Handle> {
         let mut shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
         match &*shared {
-            Some((to, handle)) if to == origin && !handle.state.has_ended() => Some(handle.clone()),
-            Some((to, _)) if to == origin => {
+            Some((to, handle)) if to == destination && !handle.state.has_ended() => {
+                Some(handle.clone())
+            }
+            Some((to, _)) if to == destination => {
                 *shared = None;
                 None
             }
@@ -295,16 +297,16 @@ where
         }
     }
 
-    /// The most recently used idle connection to `origin` that is still
+    /// The most recently used idle connection to `destination` that is still
     /// usable; those found closed, or rested too long, are dropped.
-    fn take_idle(&self, origin: &Origin) -> Option<H1<B>> {
+    fn take_idle(&self, destination: &Destination) -> Option<H1<B>> {
         loop {
             let Idle { mut connection, .. } = {
                 let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
                 close_stale(&mut idle);
                 let at = idle
                     .iter()
-                    .rposition(|idle| idle.connection.origin == *origin)?;
+                    .rposition(|idle| idle.connection.destination == *destination)?;
                 idle.remove(at)
             };
             // Reads what came while it rested: a close from the server ends it.
@@ -325,7 +327,11 @@ where
         });
     }
 
-    async fn connect(&self, uri: &Uri, origin: Origin) -> Result<Connected<B>, SendError> {
+    async fn connect(
+        &self,
+        uri: &Uri,
+        destination: Destination,
+    ) -> Result<Connected<B>, SendError> {
         let connect = |error: BoxError| SendError::new(SendErrorKind::Connect, error);
         let stream = self
             .connector
@@ -338,7 +344,7 @@ where
                 .await
                 .map_err(|error| connect(error.into()))?;
             *self.shared.lock().unwrap_or_else(PoisonError::into_inner) =
-                Some((origin, handle.clone()));
+                Some((destination, handle.clone()));
             return Ok(Connected::H2(handle));
         }
         let (sender, connection) = http1::Builder::new()
@@ -349,7 +355,7 @@ where
             sender,
             connection: Box::pin(connection),
             ended: false,
-            origin,
+            destination,
         }))
     }
 
@@ -380,7 +386,7 @@ where
 }
 
 /// Stops handing out `shared` if it is still the one `kept`.
-fn let_go(kept: &Mutex<Option<(Origin, Handle)>>, shared: &Handle) {
+fn let_go(kept: &Mutex<Option<(Destination, Handle)>>, shared: &Handle) {
     let mut kept = kept.lock().unwrap_or_else(PoisonError::into_inner);
     if kept
         .as_ref()
