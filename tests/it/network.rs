@@ -450,19 +450,29 @@ async fn a_deadline_that_passes_while_connecting_says_the_request_was_never_sent
     Ok(())
 }
 
+/// A gRPC client of `server` with these keep-alive settings, and a long
+/// deadline: its calls stay in flight while the server watches the pings.
+fn pinging_client(
+    server: &PingServer,
+    interval: Duration,
+    timeout: Duration,
+) -> eeops::Result<Client> {
+    Client::builder()
+        .with_endpoint(server.endpoint())
+        .with_transport(TransportKind::Grpc)
+        .with_credentials(Credentials::anonymous())
+        .with_timeout(Duration::from_secs(120))
+        .with_keep_alive(interval, timeout)
+        .build()
+}
+
 #[tokio::test]
 async fn a_server_that_finds_pings_too_frequent_gets_them_half_as_often() -> TestResult {
     const INTERVAL: Duration = Duration::from_millis(200);
     // The first connection's first ping is answered with GOAWAY
     // ENHANCE_YOUR_CALM "too_many_pings"; later ones acknowledge pings.
     let mut server = PingServer::start(1).await?;
-    let client = Client::builder()
-        .with_endpoint(server.endpoint())
-        .with_transport(TransportKind::Grpc)
-        .with_credentials(Credentials::anonymous())
-        .with_timeout(Duration::from_secs(120))
-        .with_keep_alive(INTERVAL, Duration::from_secs(60))
-        .build()?;
+    let client = pinging_client(&server, INTERVAL, Duration::from_secs(60))?;
     // The server never answers: the call stays in flight, so the client
     // pings while it waits.
     let call = tokio::spawn(async move { client.get(name(1)).await });
@@ -496,13 +506,7 @@ async fn a_server_that_finds_pings_too_frequent_gets_them_half_as_often() -> Tes
 async fn a_ping_left_unanswered_drops_the_connection_and_fails_its_calls_saying_so() -> TestResult {
     const INTERVAL: Duration = Duration::from_millis(50);
     let mut server = PingServer::deaf().await?;
-    let client = Client::builder()
-        .with_endpoint(server.endpoint())
-        .with_transport(TransportKind::Grpc)
-        .with_credentials(Credentials::anonymous())
-        .with_timeout(Duration::from_secs(120))
-        .with_keep_alive(INTERVAL, Duration::from_millis(100))
-        .build()?;
+    let client = pinging_client(&server, INTERVAL, Duration::from_millis(100))?;
     // A delete is not repeated once it may have arrived: its error is the
     // connection's.
     let deleting = client.clone();
